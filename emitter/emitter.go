@@ -1,0 +1,42 @@
+// Package emitter turns webhook deliveries into events on a channel.
+//
+// A [Source] verifies and decodes one delivery (emitter/stripehook does it for Stripe); a [Handler]
+// wraps a Source and a [Sender] into an http.Handler that enforces the delivery contract:
+//
+//   - 2xx only after the Sender accepted the event (the broker has it);
+//   - 503 with Retry-After when the send fails or exceeds its time budget, so the source retries;
+//   - 400 for a delivery the Source rejects (bad signature, malformed body), 405 for a method other
+//     than POST, 413 past the body limit; in none of these cases is anything sent.
+//
+// # Security
+//
+// There is no way to build a Handler without a Source, and every Source in this module refuses an
+// empty secret, so a delivery is never forwarded unverified. Bodies are read through
+// http.MaxBytesReader. Error bodies are short fixed phrases and never echo the request or a secret.
+package emitter
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/hookline/hookline"
+)
+
+// Source verifies and decodes one webhook delivery. Decode returns [ErrSkip] (possibly wrapped) for
+// an authentic delivery that should not be forwarded (filtered by type), and any other error for a
+// delivery that must be refused. It must not keep body after it returns unless it copies it; the
+// Event it returns may share body's memory.
+type Source interface {
+	Decode(header http.Header, body []byte) (hookline.Event, error)
+}
+
+// Sender accepts an event for delivery. A nil error means the broker has the message. The channel
+// package's *channel.Sender implements it.
+type Sender interface {
+	Send(ctx context.Context, ev hookline.Event) error
+}
+
+// ErrSkip is returned by a Source for an authentic delivery that is deliberately not forwarded.
+// The Handler answers it with 200 so the source does not retry.
+var ErrSkip = errors.New("emitter: event skipped")
