@@ -1,0 +1,37 @@
+package sink_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/sink"
+)
+
+// A Memory sink applies the same ordering rule as the database sinks: a redelivered event and an
+// event older than the stored one change nothing.
+func ExampleMemory() {
+	ctx := context.Background()
+	mem := sink.NewMemory()
+	defer mem.Close()
+
+	created := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	events := []hookline.Event{
+		{ID: "evt_2", Type: "customer.updated", Subject: "cus_123", Time: created.Add(time.Minute), Data: []byte(`{"email":"new@example.com"}`)},
+		{ID: "evt_1", Type: "customer.created", Subject: "cus_123", Time: created, Data: []byte(`{"email":"old@example.com"}`)},
+		{ID: "evt_2", Type: "customer.updated", Subject: "cus_123", Time: created.Add(time.Minute), Data: []byte(`{"email":"new@example.com"}`)},
+	}
+	for _, ev := range events {
+		if err := mem.Write(ctx, ev); err != nil {
+			fmt.Println("write:", err)
+		}
+	}
+
+	rec, _ := mem.Get("cus_123")
+	fmt.Println(rec.Event.ID, string(rec.Event.Data), rec.Deleted)
+	fmt.Println("records:", mem.Len(), "applied:", mem.Applied(), "writes:", mem.Writes())
+	// Output:
+	// evt_2 {"email":"new@example.com"} false
+	// records: 1 applied: 1 writes: 3
+}

@@ -1,0 +1,162 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+
+	"github.com/hookline/hookline"
+)
+
+// Record is what a [Memory] sink keeps about one subject: the event that last changed it and
+// whether that event deleted the subject.
+type Record struct {
+	// Event is a copy of the event whose [Version] is the greatest seen for its subject.
+	Event hookline.Event
+	// Deleted is true when Event is a deletion ([IsDelete] of its type).
+	Deleted bool
+}
+
+// Memory is a Sink that keeps one [Record] per subject in memory, applying the [Version] rule
+// exactly as the database sinks do: an event is written only if it supersedes the stored one, so
+// duplicates and older events change nothing.
+//
+// It is meant for tests of whole flows (webhook, channel, consumer loop, sink) and for local
+// runs: write events through the pipeline, then [Memory.Wait] for them and inspect the result with
+// [Memory.Get]. It is safe for concurrent use; the zero value is not usable, call [NewMemory].
+//
+// Records stay readable after Close; writes after Close fail.
+type Memory struct {
+	mu      sync.Mutex
+	records map[string]Record
+	applied int
+	writes  int
+	closed  bool
+	changed chan struct{} // closed and replaced whenever a counter changes
+}
+
+var _ Sink = (*Memory)(nil)
+
+var errMemoryClosed = errors.New("sink: write to a closed Memory sink")
+
+// NewMemory returns an empty Memory sink.
+func NewMemory() *Memory {
+	return &Memory{records: make(map[string]Record), changed: make(chan struct{})}
+}
+
+// Write stores a copy of ev under ev.Subject if [VersionOf](ev) supersedes the version of the
+// stored record (or there is none). An event without a subject is a [hookline.Permanent] error;
+// when ctx is done before the write, Write returns ctx.Err() and changes nothing.
+func (m *Memory) Write(ctx context.Context, ev hookline.Event) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.writes++
+	defer m.notify()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if ev.Subject == "" {
+		return hookline.Errorf(hookline.Permanent, "sink: event %s has no subject", ev.ID)
+	}
+	if m.closed {
+		return errMemoryClosed
+	}
+	old, ok := m.records[ev.Subject]
+	if ok && !VersionOf(ev).Supersedes(VersionOf(old.Event)) {
+		return nil
+	}
+	m.records[ev.Subject] = Record{Event: ev.Clone(), Deleted: IsDelete(ev.Type)}
+	m.applied++
+	return nil
+}
+
+// notify wakes every Wait. The caller holds m.mu.
+func (m *Memory) notify() {
+	close(m.changed)
+	m.changed = make(chan struct{})
+}
+
+// Close marks the sink closed: later writes fail, records stay readable. It always returns nil.
+func (m *Memory) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	return nil
+}
+
+// Get returns a copy of the record for subject, and whether there is one.
+func (m *Memory) Get(subject string) (Record, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.records[subject]
+	if ok {
+		r.Event = r.Event.Clone()
+	}
+	return r, ok
+}
+
+// Records returns copies of all records, sorted by subject.
+func (m *Memory) Records() []Record {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Record, 0, len(m.records))
+	for _, r := range m.records {
+		r.Event = r.Event.Clone()
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Event.Subject < out[j].Event.Subject })
+	return out
+}
+
+// Len returns the number of records (subjects), deleted ones included.
+func (m *Memory) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.records)
+}
+
+// Applied returns how many writes changed a record: the first event of each subject and every
+// later one that superseded it.
+func (m *Memory) Applied() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.applied
+}
+
+// Writes returns how many times Write was called, including calls that changed nothing (a
+// duplicate or an older event) and calls that failed.
+func (m *Memory) Writes() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.writes
+}
+
+// Wait blocks until at least n writes have changed a record (Applied() >= n), or ctx is done, in
+// which case it returns ctx.Err(). In a flow test it is how to wait for the pipeline to deliver.
+func (m *Memory) Wait(ctx context.Context, n int) error {
+	return m.waitUntil(ctx, func() bool { return m.applied >= n })
+}
+
+// WaitWrites blocks until Write has been called at least n times (Writes() >= n), whether or
+// not the calls changed anything, or ctx is done, in which case it returns ctx.Err(). Use it to
+// wait for duplicates and older events, which Wait cannot see.
+func (m *Memory) WaitWrites(ctx context.Context, n int) error {
+	return m.waitUntil(ctx, func() bool { return m.writes >= n })
+}
+
+func (m *Memory) waitUntil(ctx context.Context, done func() bool) error {
+	for {
+		m.mu.Lock()
+		ok, changed := done(), m.changed
+		m.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,223 @@
+package sinktest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/sink"
+)
+
+func testCreateThenRead(t *testing.T, h Harness) {
+	s := h.New(t)
+	expectNone(t, h, s, "cus_read")
+	ev := Event("cus_read", "customer.created", "evt_read",
+		T0, `{"id":"cus_read","object":"customer","email":"a@example.com","metadata":{"n":"1"}}`)
+	write(t, s, ev)
+	expect(t, h, s, ev)
+}
+
+func testDuplicate(t *testing.T, h Harness) {
+	s := h.New(t)
+	ev := Event("cus_dup", "customer.created", "evt_dup", T0, `{"id":"cus_dup","v":1}`)
+	write(t, s, ev)
+	once, _ := h.Lookup(t, s, ev.Subject)
+	write(t, s, ev)
+	write(t, s, ev.Clone())
+	twice, _ := h.Lookup(t, s, ev.Subject)
+	if twice.EventID != once.EventID || twice.Deleted != once.Deleted || !bytes.Equal(twice.Data, once.Data) {
+		t.Fatalf("state after a duplicate = %+v, want the state after one write %+v", twice, once)
+	}
+	expect(t, h, s, ev)
+}
+
+func testOlderAfterNewer(t *testing.T, h Harness) {
+	s := h.New(t)
+	created := Event("cus_old", "customer.created", "evt_old_1", T0, `{"id":"cus_old","v":1}`)
+	updated := Event("cus_old", "customer.updated", "evt_old_2", T0.Add(time.Minute), `{"id":"cus_old","v":2}`)
+	write(t, s, updated)
+	write(t, s, created)
+	expect(t, h, s, updated)
+	// A redelivery of an update older than the stored one, with a greater id, is ignored too:
+	// time decides before the id.
+	stale := Event("cus_old", "customer.updated", "evt_old_9", T0.Add(time.Second), `{"id":"cus_old","v":9}`)
+	write(t, s, stale)
+	expect(t, h, s, updated)
+}
+
+func testNewerAfterOlder(t *testing.T, h Harness) {
+	s := h.New(t)
+	created := Event("cus_new", "customer.created", "evt_new_2", T0, `{"id":"cus_new","v":1}`)
+	updated := Event("cus_new", "customer.updated", "evt_new_1", T0.Add(time.Second), `{"id":"cus_new","v":2}`)
+	write(t, s, created)
+	expect(t, h, s, created)
+	write(t, s, updated)
+	expect(t, h, s, updated)
+}
+
+// tie is two events about one subject in the same second and the one that must win.
+type tie struct {
+	name string
+	a, b hookline.Event
+	win  string // event id
+}
+
+func ties() []tie {
+	ev := Event
+	return []tie{
+		{"created<updated", ev("cus_t1", "customer.created", "evt_9", T0, `{"v":"created"}`),
+			ev("cus_t1", "customer.updated", "evt_1", T0, `{"v":"updated"}`), "evt_1"},
+		{"updated<deleted", ev("cus_t2", "customer.deleted", "evt_1", T0, `{"v":"deleted"}`),
+			ev("cus_t2", "customer.updated", "evt_9", T0, `{"v":"updated"}`), "evt_1"},
+		{"created<deleted", ev("cus_t3", "customer.created", "evt_5", T0, `{"v":"created"}`),
+			ev("cus_t3", "customer.deleted", "evt_4", T0, `{"v":"deleted"}`), "evt_4"},
+		{"same kind: greater id", ev("cus_t4", "customer.updated", "evt_A", T0, `{"v":"A"}`),
+			ev("cus_t4", "customer.updated", "evt_B", T0, `{"v":"B"}`), "evt_B"},
+		{"sub-second times are one second", ev("cus_t5", "customer.updated", "evt_a", T0.Add(900*time.Millisecond), `{"v":"a"}`),
+			ev("cus_t5", "customer.updated", "evt_b", T0.Add(100*time.Millisecond), `{"v":"b"}`), "evt_b"},
+		{"nested object type", ev("sub_t6", "customer.subscription.updated", "evt_2", T0, `{"v":"2"}`),
+			ev("sub_t6", "customer.subscription.created", "evt_3", T0, `{"v":"3"}`), "evt_2"},
+	}
+}
+
+func testSameSecondTies(t *testing.T, h Harness) {
+	ab, ba := h.New(t), h.New(t)
+	for _, c := range ties() {
+		t.Run(c.name, func(t *testing.T) {
+			write(t, ab, c.a)
+			write(t, ab, c.b)
+			write(t, ba, c.b)
+			write(t, ba, c.a)
+			want := c.a
+			if c.b.ID == c.win {
+				want = c.b
+			}
+			if sink.VersionOf(want).Compare(sink.VersionOf(other(c, want))) <= 0 {
+				t.Fatalf("suite bug: %s does not win by sink.Version", c.win)
+			}
+			expect(t, h, ab, want)
+			expect(t, h, ba, want)
+		})
+	}
+}
+
+func other(c tie, ev hookline.Event) hookline.Event {
+	if ev.ID == c.a.ID {
+		return c.b
+	}
+	return c.a
+}
+
+func testDelete(t *testing.T, h Harness) {
+	s := h.New(t)
+	created := Event("cus_del", "customer.created", "evt_del_1", T0, `{"id":"cus_del"}`)
+	deleted := Event("cus_del", "customer.deleted", "evt_del_3", T0.Add(2*time.Second), `{"id":"cus_del","deleted":true}`)
+	write(t, s, created)
+	write(t, s, deleted)
+	expect(t, h, s, deleted)
+
+	// Updates older than the deletion, or in the same second (they rank below it), arrive late:
+	// they must not resurrect the object.
+	late := Event("cus_del", "customer.updated", "evt_del_2", T0.Add(time.Second), `{"id":"cus_del","v":2}`)
+	sameSecond := Event("cus_del", "customer.updated", "evt_del_9", T0.Add(2*time.Second), `{"id":"cus_del","v":9}`)
+	write(t, s, late)
+	write(t, s, sameSecond)
+	write(t, s, deleted)
+	expect(t, h, s, deleted)
+
+	// A deletion that arrives first also sticks.
+	s2 := h.New(t)
+	write(t, s2, deleted)
+	write(t, s2, created)
+	write(t, s2, late)
+	expect(t, h, s2, deleted)
+}
+
+func testSubjectsIndependent(t *testing.T, h Harness) {
+	s := h.New(t)
+	a := Event("cus_ind_a", "customer.updated", "evt_ind_1", T0.Add(time.Hour), `{"id":"cus_ind_a"}`)
+	b := Event("cus_ind_b", "customer.created", "evt_ind_2", T0, `{"id":"cus_ind_b"}`)
+	write(t, s, a)
+	write(t, s, b)
+	expect(t, h, s, a)
+	expect(t, h, s, b)
+}
+
+// concurrentEvents returns 50 events about 5 subjects, with ties in every second and, for some
+// subjects, a deletion, and the event that must win for each subject.
+func concurrentEvents() (all []hookline.Event, win map[string]hookline.Event) {
+	win = make(map[string]hookline.Event)
+	for i := range 5 {
+		subject := fmt.Sprintf("cus_conc_%d", i)
+		for j := range 10 {
+			typ := "customer.updated"
+			switch {
+			case j == 0:
+				typ = "customer.created"
+			case j == 9 && i%2 == 0:
+				typ = "customer.deleted"
+			}
+			// Two events per second; ids run against time so that the tie-break matters.
+			ev := Event(subject, typ, fmt.Sprintf("evt_%d_%02d", i, 99-j),
+				T0.Add(time.Duration(j/2)*time.Second), fmt.Sprintf(`{"id":%q,"seq":%d}`, subject, j))
+			all = append(all, ev)
+			if w, ok := win[subject]; !ok || sink.VersionOf(ev).Supersedes(sink.VersionOf(w)) {
+				win[subject] = ev
+			}
+		}
+	}
+	return all, win
+}
+
+func testConcurrentWriters(t *testing.T, h Harness) {
+	s := h.New(t)
+	all, win := concurrentEvents()
+	const writers = 8
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	errs := make(chan error, writers*len(all))
+	var wg sync.WaitGroup
+	for g := range writers {
+		order := append([]hookline.Event(nil), all...)
+		r := rand.New(rand.NewPCG(uint64(g), 42))
+		r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		wg.Go(func() {
+			for _, ev := range order {
+				if err := s.Write(ctx, ev); err != nil {
+					errs <- fmt.Errorf("writer %d: Write(%s): %w (code %v)", g, ev.ID, err, hookline.Code(err))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for _, ev := range win {
+		expect(t, h, s, ev)
+	}
+}
+
+// jsonEqual reports whether got and want hold the same JSON value; a nil want matches an
+// empty or null got.
+func jsonEqual(got, want []byte) (bool, error) {
+	if len(want) == 0 {
+		return len(got) == 0 || string(bytes.TrimSpace(got)) == "null", nil
+	}
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		return false, fmt.Errorf("stored data is not JSON: %w", err)
+	}
+	if err := json.Unmarshal(want, &w); err != nil {
+		return false, fmt.Errorf("written data is not JSON: %w", err)
+	}
+	return reflect.DeepEqual(g, w), nil
+}

@@ -1,0 +1,202 @@
+// Package sinktest is a conformance suite for implementations of sink.Sink that keep one record
+// per subject (a row per Stripe object, an entity per id).
+//
+// A sink package runs it from its tests with a [Harness] that says how to make a fresh sink and
+// how to read back what it stored:
+//
+//	func TestConformance(t *testing.T) {
+//		sinktest.Run(t, sinktest.Harness{
+//			New:    func(t *testing.T) sink.Sink { ... },
+//			Lookup: func(t *testing.T, s sink.Sink, subject string) (sinktest.State, bool) { ... },
+//		})
+//	}
+//
+// The suite checks the contract of package sink: writes are idempotent, an older event never
+// overwrites a newer one, ties within one second are resolved by [sink.Version] whatever the
+// arrival order, deletions stick, concurrent writers converge, a done context changes nothing,
+// and failures carry the right [hookline.ErrorCode].
+package sinktest
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/sink"
+)
+
+// State is what a sink stored for one subject, as the harness reads it back.
+type State struct {
+	// EventID is the id of the event that last wrote the record.
+	EventID string
+	// Deleted reports whether that event deleted the subject.
+	Deleted bool
+	// Data is the stored payload, or nil when the sink does not keep it. It is compared as JSON
+	// (key order and spacing do not matter), so a database may reformat it.
+	Data []byte
+}
+
+// Harness says what a sink can do and how to observe it.
+type Harness struct {
+	// New returns a fresh, empty sink and registers its cleanup with t.Cleanup. Required.
+	New func(t *testing.T) sink.Sink
+	// Lookup reads back what s stored for subject, and whether it stored anything. It should
+	// read the backend directly (not a cache in s), as a user inspecting it would. Required.
+	Lookup func(t *testing.T, s sink.Sink, subject string) (State, bool)
+	// Unavailable, if set, returns a sink whose backend cannot be reached. Its Write must fail
+	// with an error whose code is neither Permanent nor Canceled (the loop must retry it).
+	Unavailable func(t *testing.T) sink.Sink
+	// Invalid lists events the sink must reject with hookline.Permanent, besides an event
+	// without a subject, which every sink keyed by subject must reject.
+	Invalid []hookline.Event
+}
+
+// T0 is the creation time of the first event of every subtest: a whole second, as Stripe's
+// "created" always is.
+var T0 = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// Event returns a Stripe-like event about subject: Source "stripe", Type typ, ID id, Time
+// created, Data data (nil when data is empty) and Metadata {"object": typ up to its last dot}.
+func Event(subject, typ, id string, created time.Time, data string) hookline.Event {
+	object := typ
+	if i := strings.LastIndexByte(typ, '.'); i >= 0 {
+		object = typ[:i]
+	}
+	ev := hookline.Event{
+		ID:       id,
+		Source:   "stripe",
+		Type:     typ,
+		Subject:  subject,
+		Time:     created,
+		Metadata: map[string]string{"object": object},
+	}
+	if data != "" {
+		ev.Data = []byte(data)
+	}
+	return ev
+}
+
+// Run runs the suite as subtests of t.
+func Run(t *testing.T, h Harness) {
+	t.Helper()
+	if h.New == nil || h.Lookup == nil {
+		t.Fatal("sinktest: Harness.New and Harness.Lookup are required")
+	}
+	t.Run("CreateThenRead", func(t *testing.T) { testCreateThenRead(t, h) })
+	t.Run("Duplicate", func(t *testing.T) { testDuplicate(t, h) })
+	t.Run("OlderAfterNewer", func(t *testing.T) { testOlderAfterNewer(t, h) })
+	t.Run("NewerAfterOlder", func(t *testing.T) { testNewerAfterOlder(t, h) })
+	t.Run("SameSecondTies", func(t *testing.T) { testSameSecondTies(t, h) })
+	t.Run("Delete", func(t *testing.T) { testDelete(t, h) })
+	t.Run("SubjectsAreIndependent", func(t *testing.T) { testSubjectsIndependent(t, h) })
+	t.Run("ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, h) })
+	t.Run("DoneContext", func(t *testing.T) { testDoneContext(t, h) })
+	t.Run("Invalid", func(t *testing.T) { testInvalid(t, h) })
+	t.Run("Unavailable", func(t *testing.T) {
+		if h.Unavailable == nil {
+			t.Skip("harness has no Unavailable sink")
+		}
+		testUnavailable(t, h)
+	})
+}
+
+// write writes ev to s and fails t on error.
+func write(t *testing.T, s sink.Sink, ev hookline.Event) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Write(ctx, ev); err != nil {
+		t.Fatalf("Write(%s %s %s): %v (code %v)", ev.Subject, ev.Type, ev.ID, err, hookline.Code(err))
+	}
+}
+
+// expect fails t unless s stores want's event for want's subject.
+func expect(t *testing.T, h Harness, s sink.Sink, want hookline.Event) {
+	t.Helper()
+	got, ok := h.Lookup(t, s, want.Subject)
+	if !ok {
+		t.Fatalf("Lookup(%s): no record, want event %s", want.Subject, want.ID)
+	}
+	if got.EventID != want.ID {
+		t.Errorf("Lookup(%s): event id %q, want %q", want.Subject, got.EventID, want.ID)
+	}
+	if del := sink.IsDelete(want.Type); got.Deleted != del {
+		t.Errorf("Lookup(%s): deleted %v, want %v", want.Subject, got.Deleted, del)
+	}
+	if got.Data != nil {
+		if eq, err := jsonEqual(got.Data, want.Data); err != nil || !eq {
+			t.Errorf("Lookup(%s): data %s, want %s (%v)", want.Subject, got.Data, want.Data, err)
+		}
+	}
+}
+
+// expectNone fails t if s stores anything for subject.
+func expectNone(t *testing.T, h Harness, s sink.Sink, subject string) {
+	t.Helper()
+	if got, ok := h.Lookup(t, s, subject); ok {
+		t.Fatalf("Lookup(%s): found record of event %q, want none", subject, got.EventID)
+	}
+}
+
+// expectCode fails t unless err is not nil and has code want.
+func expectCode(t *testing.T, err error, want hookline.ErrorCode, what string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("%s: Write returned nil, want a %v error", what, want)
+	}
+	if got := hookline.Code(err); got != want {
+		t.Fatalf("%s: Write error %q has code %v, want %v", what, err, got, want)
+	}
+}
+
+func testDoneContext(t *testing.T, h Harness) {
+	s := h.New(t)
+	ev := Event("cus_ctx", "customer.created", "evt_ctx", T0, `{"id":"cus_ctx"}`)
+
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := s.Write(canceled, ev)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Write with a canceled context = %v, want an error wrapping context.Canceled", err)
+	}
+	expired, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel2()
+	err = s.Write(expired, ev)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Write with an expired context = %v, want an error wrapping context.DeadlineExceeded", err)
+	}
+	expectNone(t, h, s, ev.Subject)
+
+	// The sink still works afterwards.
+	write(t, s, ev)
+	expect(t, h, s, ev)
+}
+
+func testInvalid(t *testing.T, h Harness) {
+	s := h.New(t)
+	noSubject := Event("", "customer.created", "evt_nosubject", T0, `{"id":"cus_x"}`)
+	expectCode(t, s.Write(context.Background(), noSubject), hookline.Permanent, "event without subject")
+	for _, ev := range h.Invalid {
+		expectCode(t, s.Write(context.Background(), ev), hookline.Permanent, "invalid event "+ev.ID)
+		if ev.Subject != "" {
+			expectNone(t, h, s, ev.Subject)
+		}
+	}
+}
+
+func testUnavailable(t *testing.T, h Harness) {
+	s := h.Unavailable(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := s.Write(ctx, Event("cus_down", "customer.created", "evt_down", T0, `{"id":"cus_down"}`))
+	if err == nil {
+		t.Fatal("Write to an unavailable backend returned nil")
+	}
+	switch code := hookline.Code(err); code {
+	case hookline.Permanent, hookline.Canceled, hookline.OK:
+		t.Fatalf("Write to an unavailable backend: %q has code %v, want Transient (or Unknown)", err, code)
+	}
+}
