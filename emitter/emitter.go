@@ -6,7 +6,21 @@
 //   - 2xx only after the Sender accepted the event (the broker has it);
 //   - 503 with Retry-After when the send fails or exceeds its time budget, so the source retries;
 //   - 400 for a delivery the Source rejects (bad signature, malformed body), 405 for a method other
-//     than POST, 413 past the body limit; in none of these cases is anything sent.
+//     than POST, 413 past the body limit; in none of these cases is anything sent;
+//   - 200 without sending for an authentic delivery the Source skips ([ErrSkip]).
+//
+// [Handler.Accept] is the same logic without net/http, for adapters (AWS Lambda, Azure Functions).
+//
+// # Delivery semantics
+//
+// At least once: a 2xx means the broker has the event; any other answer makes the source deliver
+// again later, and a source may also repeat a delivery that was answered 2xx. Sinks are therefore
+// idempotent.
+//
+// # Errors
+//
+// A Source chooses the 4xx status and its short reason with a [*RejectError]; any other error is
+// answered 400 "rejected". Response bodies are tiny JSON objects; see [Response].
 //
 // # Security
 //
@@ -33,6 +47,10 @@ type Source interface {
 
 // Sender accepts an event for delivery. A nil error means the broker has the message. The channel
 // package's *channel.Sender implements it.
+//
+// Send must honour ctx (the [Handler] gives it a time budget) and must not keep ev.Data after it
+// returns: ev.Data may share memory with a request buffer that is reused for the next delivery.
+// A Sender that needs the event later keeps ev.Clone().
 type Sender interface {
 	Send(ctx context.Context, ev hookline.Event) error
 }
