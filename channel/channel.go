@@ -1,0 +1,175 @@
+// Package channel carries events between an emitter and a sink over a message broker, opened from
+// a gocloud.dev/pubsub URL.
+//
+// # URLs
+//
+// [OpenSender] takes a topic URL and [OpenReceiver] a subscription URL, exactly as
+// gocloud.dev/pubsub's OpenTopic and OpenSubscription do. mem:// works out of the box; other
+// brokers are enabled the gocloud way, by importing their driver for its side effect:
+//
+//	mem://stripe-events                            in-process (gocloud.dev/pubsub/mempubsub)
+//	rabbit://exchange  /  rabbit://queue           RabbitMQ (gocloud.dev/pubsub/rabbitpubsub; RABBIT_SERVER_URL)
+//	awssqs://sqs.us-east-2.amazonaws.com/123/q?region=us-east-2   SQS (gocloud.dev/pubsub/awssnssqs)
+//	awssns:///arn:aws:sns:us-east-2:123:topic?region=us-east-2    SNS (gocloud.dev/pubsub/awssnssqs)
+//	azuresb://topic  /  azuresb://topic?subscription=name          Service Bus (gocloud.dev/pubsub/azuresb)
+//	gcppubsub://projects/p/topics/t  /  gcppubsub://projects/p/subscriptions/s   (gocloud.dev/pubsub/gcppubsub)
+//
+// With mem://, the subscription must be opened right after the topic and before anything is sent:
+// mempubsub drops a message sent while its topic has no subscription.
+//
+// # Wire format
+//
+// Each message body is one event as a CloudEvents 1.0 JSON document (see [Encode]); the message
+// metadata carries "content-type" and copies of the id, type and subject as "ce_id", "ce_type" and
+// "ce_subject", so brokers can filter and route without reading the body.
+//
+// # Delivery semantics
+//
+// Delivery is at least once. [Consumer] acknowledges a message exactly once and only after the
+// handler succeeded or the message was dead-lettered; a transient failure is retried with
+// exponential backoff and jitter, then returned to the broker (nack where the driver can, otherwise
+// left to its visibility timeout). Sinks must therefore be idempotent (see package sink).
+//
+// # Errors
+//
+// Errors start with "channel:" and name the URL with any password redacted. Send errors keep
+// gocloud's code (gcerrors.Code) in their chain; the emitter answers them with 503 so the source
+// retries.
+package channel
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"gocloud.dev/pubsub"
+	_ "gocloud.dev/pubsub/mempubsub" // mem:// is always available
+
+	"github.com/hookline/hookline"
+)
+
+// Sender sends events to a topic. It is safe for concurrent use.
+type Sender struct {
+	topic *pubsub.Topic
+	url   string // redacted
+}
+
+// OpenSender opens the topic at urlstr.
+func OpenSender(ctx context.Context, urlstr string) (*Sender, error) {
+	t, err := pubsub.OpenTopic(ctx, urlstr)
+	if err != nil {
+		return nil, fmt.Errorf("channel: open sender %s: %w%s", redact(urlstr), scrub(err, urlstr), driverHint(urlstr, err))
+	}
+	return &Sender{topic: t, url: redact(urlstr)}, nil
+}
+
+// NewSender wraps a topic opened by other means (for example a driver's constructor).
+func NewSender(t *pubsub.Topic) *Sender { return &Sender{topic: t, url: "topic"} }
+
+// Send encodes ev and sends it. A nil error means the broker accepted the message. If ctx ends
+// first, Send returns its error, and the message may or may not have been sent.
+func (s *Sender) Send(ctx context.Context, ev hookline.Event) error {
+	body, err := Encode(ev)
+	if err != nil {
+		return hookline.MarkPermanent(err)
+	}
+	md := map[string]string{"content-type": ContentType, "ce_id": ev.ID, "ce_type": ev.Type}
+	if ev.Subject != "" {
+		md["ce_subject"] = ev.Subject
+	}
+	return s.SendMessage(ctx, &pubsub.Message{Body: body, Metadata: md})
+}
+
+// SendMessage sends an already encoded message, as the consumer does when it dead-letters one.
+func (s *Sender) SendMessage(ctx context.Context, m *pubsub.Message) error {
+	if err := s.topic.Send(ctx, m); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		return hookline.MarkTransient(fmt.Errorf("channel: send to %s: %w", s.url, err))
+	}
+	return nil
+}
+
+// Topic returns the underlying gocloud topic, for driver-specific access through As.
+func (s *Sender) Topic() *pubsub.Topic { return s.topic }
+
+// Shutdown flushes pending sends and closes the topic.
+func (s *Sender) Shutdown(ctx context.Context) error { return s.topic.Shutdown(ctx) }
+
+// Receiver receives messages from a subscription. Use it with a [Consumer].
+type Receiver struct {
+	sub *pubsub.Subscription
+	url string // redacted
+}
+
+// OpenReceiver opens the subscription at urlstr.
+func OpenReceiver(ctx context.Context, urlstr string) (*Receiver, error) {
+	s, err := pubsub.OpenSubscription(ctx, urlstr)
+	if err != nil {
+		return nil, fmt.Errorf("channel: open receiver %s: %w%s", redact(urlstr), scrub(err, urlstr), driverHint(urlstr, err))
+	}
+	return &Receiver{sub: s, url: redact(urlstr)}, nil
+}
+
+// NewReceiver wraps a subscription opened by other means.
+func NewReceiver(s *pubsub.Subscription) *Receiver { return &Receiver{sub: s, url: "subscription"} }
+
+// Subscription returns the underlying gocloud subscription, for driver-specific access through As.
+func (r *Receiver) Subscription() *pubsub.Subscription { return r.sub }
+
+// Shutdown flushes pending acks and closes the subscription. Call it after the consumer's Run
+// returned: until then, processed messages may not have been acknowledged to the broker.
+func (r *Receiver) Shutdown(ctx context.Context) error { return r.sub.Shutdown(ctx) }
+
+func redact(urlstr string) string {
+	u, err := url.Parse(urlstr)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// scrubbed is an error whose text has a URL's password removed; it still unwraps to the original.
+type scrubbed struct {
+	err      error
+	password string
+}
+
+func (s scrubbed) Error() string { return strings.ReplaceAll(s.err.Error(), s.password, "xxxxx") }
+func (s scrubbed) Unwrap() error { return s.err }
+
+// scrub hides the password of urlstr in err's text: drivers quote the URL they were given.
+func scrub(err error, urlstr string) error {
+	u, perr := url.Parse(urlstr)
+	if perr != nil || u.User == nil {
+		return err
+	}
+	if pw, ok := u.User.Password(); ok && pw != "" {
+		return scrubbed{err: err, password: pw}
+	}
+	return err
+}
+
+var driverPackages = map[string]string{
+	"rabbit":    "gocloud.dev/pubsub/rabbitpubsub",
+	"awssqs":    "gocloud.dev/pubsub/awssnssqs",
+	"awssns":    "gocloud.dev/pubsub/awssnssqs",
+	"azuresb":   "gocloud.dev/pubsub/azuresb",
+	"gcppubsub": "gocloud.dev/pubsub/gcppubsub",
+	"kafka":     "gocloud.dev/pubsub/kafkapubsub",
+	"nats":      "gocloud.dev/pubsub/natspubsub",
+}
+
+// driverHint tells which package to import when gocloud has no driver for the URL's scheme.
+func driverHint(urlstr string, err error) string {
+	if !strings.Contains(err.Error(), "no driver registered") {
+		return ""
+	}
+	scheme, _, _ := strings.Cut(urlstr, "://")
+	if pkg, ok := driverPackages[scheme]; ok {
+		return fmt.Sprintf(` (import _ %q in your main package to enable %s://)`, pkg, scheme)
+	}
+	return " (supported schemes: mem, rabbit, awssqs, awssns, azuresb, gcppubsub)"
+}

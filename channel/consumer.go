@@ -1,0 +1,308 @@
+package channel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"time"
+
+	"gocloud.dev/pubsub"
+
+	"github.com/hookline/hookline"
+)
+
+// Handler processes one event. A sink's Write method is a Handler. It must return ctx's error
+// (unwrapped or wrapped) when ctx ends first, and classify other failures with the hookline
+// error codes: Permanent failures are dead-lettered, anything else is retried.
+type Handler func(ctx context.Context, ev hookline.Event) error
+
+// Metadata keys the consumer adds to a dead-lettered message, next to the original metadata. The
+// body is the original body, unchanged.
+const (
+	MetaDeadLetterReason   = "hookline-dead-letter-reason"   // the last error, or why it was never tried
+	MetaDeadLetterKind     = "hookline-dead-letter-kind"     // permanent | undecodable | max-deliveries
+	MetaDeadLetterAttempts = "hookline-dead-letter-attempts" // handler calls in this delivery
+	MetaDeadLetterDelivery = "hookline-dead-letter-delivery" // the broker's delivery count, when known
+	MetaDeadLetterTime     = "hookline-dead-letter-time"     // RFC 3339, UTC
+)
+
+// ConsumerOptions tunes a [Consumer]. Zero values mean the defaults given per field.
+type ConsumerOptions struct {
+	// Concurrency bounds the messages processed at once. Default 16.
+	Concurrency int
+	// Timeout is the deadline of one handler call. Default 30s.
+	Timeout time.Duration
+	// MaxAttempts is how many times one delivery is tried before it is returned to the broker.
+	// Default 3.
+	MaxAttempts int
+	// MinBackoff and MaxBackoff bound the exponential backoff between attempts (full jitter).
+	// Defaults 100ms and 5s. A failure that carries a Retry-After waits at least that long.
+	MinBackoff, MaxBackoff time.Duration
+	// MaxDeliveries dead-letters a message the broker has delivered more than this many times.
+	// Default 10. The count comes from the driver where it reports one ([DeliveryCount]), else
+	// from this process's own count of deliveries of the same message.
+	MaxDeliveries int
+	// DeadLetter receives permanent failures, undecodable messages and messages past
+	// MaxDeliveries. When nil, such messages cannot be set aside: they are logged at ERROR and
+	// returned to the broker, never acknowledged.
+	DeadLetter *Sender
+	// DrainTimeout bounds how long Run waits, after its context ends, for in-flight messages.
+	// Work still running then is canceled and its messages are returned to the broker. Default 30s.
+	DrainTimeout time.Duration
+	// Logger receives the consumer's logs. Default: none.
+	Logger *slog.Logger
+}
+
+func (o *ConsumerOptions) withDefaults() ConsumerOptions {
+	var c ConsumerOptions
+	if o != nil {
+		c = *o
+	}
+	setDefault(&c.Concurrency, 16)
+	setDefault(&c.Timeout, 30*time.Second)
+	setDefault(&c.MaxAttempts, 3)
+	setDefault(&c.MinBackoff, 100*time.Millisecond)
+	setDefault(&c.MaxBackoff, 5*time.Second)
+	setDefault(&c.MaxDeliveries, 10)
+	setDefault(&c.DrainTimeout, 30*time.Second)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return c
+}
+
+func setDefault[T int | time.Duration](p *T, def T) {
+	if *p <= 0 {
+		*p = def
+	}
+}
+
+// Consumer receives messages from a [Receiver] and hands their events to a [Handler].
+type Consumer struct {
+	recv    *Receiver
+	handle  Handler
+	opts    ConsumerOptions
+	counts  deliveryCounter
+	stats   Stats
+	statsMu sync.Mutex
+}
+
+// Stats counts what a consumer did with the messages it received.
+type Stats struct {
+	Received, Acked, Nacked, Released, DeadLettered, Retries int64
+}
+
+// NewConsumer returns a consumer of recv's messages.
+func NewConsumer(recv *Receiver, h Handler, opts *ConsumerOptions) (*Consumer, error) {
+	if recv == nil || h == nil {
+		return nil, errors.New("channel: NewConsumer needs a receiver and a handler")
+	}
+	return &Consumer{recv: recv, handle: h, opts: opts.withDefaults(), counts: newDeliveryCounter()}, nil
+}
+
+// Stats returns a snapshot of the consumer's counters.
+func (c *Consumer) Stats() Stats {
+	c.statsMu.Lock()
+	defer c.statsMu.Unlock()
+	return c.stats
+}
+
+func (c *Consumer) count(f func(*Stats)) {
+	c.statsMu.Lock()
+	f(&c.stats)
+	c.statsMu.Unlock()
+}
+
+// Run receives and processes messages until ctx ends, then drains: it stops receiving, waits up to
+// DrainTimeout for in-flight messages and returns nil. It returns early with an error when the
+// subscription fails for good. Run does not shut the receiver down; call Receiver.Shutdown after
+// it returns so that acknowledgements are flushed.
+func (c *Consumer) Run(ctx context.Context) error {
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	slots := make(chan struct{}, c.opts.Concurrency)
+	var wg sync.WaitGroup
+	var runErr error
+	for {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		msg, err := c.recv.sub.Receive(ctx)
+		if err != nil {
+			<-slots
+			if ctx.Err() == nil {
+				runErr = fmt.Errorf("channel: receive from %s: %w", c.recv.url, err)
+			}
+			break
+		}
+		c.count(func(s *Stats) { s.Received++ })
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			c.process(work, msg)
+		}()
+	}
+	c.drain(&wg, cancelWork)
+	return runErr
+}
+
+func (c *Consumer) drain(wg *sync.WaitGroup, cancelWork context.CancelFunc) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	timer := time.NewTimer(c.opts.DrainTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+		c.opts.Logger.Warn("hookline: drain timeout: canceling in-flight messages", "timeout", c.opts.DrainTimeout)
+		cancelWork()
+		<-done
+	}
+}
+
+// process settles msg exactly once: ack, nack or release (left to the broker's timeout).
+func (c *Consumer) process(ctx context.Context, msg *pubsub.Message) {
+	key := msg.LoggableID
+	delivery, known := DeliveryCount(msg)
+	if !known {
+		delivery = c.counts.next(key)
+	}
+	if delivery > c.opts.MaxDeliveries {
+		reason := fmt.Sprintf("delivered %d times, more than MaxDeliveries=%d", delivery, c.opts.MaxDeliveries)
+		c.deadLetter(ctx, msg, key, "max-deliveries", reason, 0, delivery)
+		return
+	}
+	ev, err := Decode(msg.Body)
+	if err != nil {
+		c.deadLetter(ctx, msg, key, "undecodable", err.Error(), 0, delivery)
+		return
+	}
+	attempts, err := c.attempt(ctx, ev)
+	switch hookline.Code(err) {
+	case hookline.OK:
+		c.ack(msg, key)
+	case hookline.Permanent:
+		c.deadLetter(ctx, msg, key, "permanent", err.Error(), attempts, delivery)
+	default:
+		c.opts.Logger.Warn("hookline: returning message to the broker", "event", ev.ID, "type", ev.Type,
+			"attempts", attempts, "delivery", delivery, "error", err)
+		c.giveBack(msg)
+	}
+}
+
+// attempt calls the handler up to MaxAttempts times with backoff between transient failures.
+func (c *Consumer) attempt(ctx context.Context, ev hookline.Event) (int, error) {
+	var err error
+	for n := 1; ; n++ {
+		err = c.call(ctx, ev)
+		code := hookline.Code(err)
+		if code == hookline.OK || code == hookline.Permanent || ctx.Err() != nil {
+			return n, err
+		}
+		wait := c.backoff(n, hookline.RetryAfter(err))
+		if n >= c.opts.MaxAttempts {
+			// Honour a Retry-After even on the way out, so a throttled sink is not hit again at once.
+			if ra := hookline.RetryAfter(err); ra > 0 {
+				sleep(ctx, ra)
+			}
+			return n, err
+		}
+		c.count(func(s *Stats) { s.Retries++ })
+		c.opts.Logger.Debug("hookline: retrying", "event", ev.ID, "attempt", n, "wait", wait, "error", err)
+		if !sleep(ctx, wait) {
+			return n, err
+		}
+	}
+}
+
+// call runs the handler once with the per-call deadline, turning a panic into an error.
+func (c *Consumer) call(ctx context.Context, ev hookline.Event) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			c.opts.Logger.Error("hookline: handler panicked", "event", ev.ID, "panic", p, "stack", string(debug.Stack()))
+			err = fmt.Errorf("channel: handler panicked: %v", p)
+		}
+	}()
+	return c.handle(ctx, ev)
+}
+
+// backoff returns the wait after attempt n: full jitter over an exponential window, and never
+// less than retryAfter.
+func (c *Consumer) backoff(n int, retryAfter time.Duration) time.Duration {
+	window := c.opts.MinBackoff << min(n-1, 30)
+	if window <= 0 || window > c.opts.MaxBackoff {
+		window = c.opts.MaxBackoff
+	}
+	d := c.opts.MinBackoff/2 + rand.N(window)
+	return max(d, retryAfter)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (c *Consumer) ack(msg *pubsub.Message, key string) {
+	msg.Ack()
+	c.counts.forget(key)
+	c.count(func(s *Stats) { s.Acked++ })
+}
+
+// giveBack returns msg to the broker: nack where the driver can, else leave it to the broker's
+// visibility or lock timeout.
+func (c *Consumer) giveBack(msg *pubsub.Message) {
+	if msg.Nackable() {
+		msg.Nack()
+		c.count(func(s *Stats) { s.Nacked++ })
+		return
+	}
+	c.count(func(s *Stats) { s.Released++ })
+}
+
+// deadLetter publishes msg to the dead-letter channel and acks it; if that is impossible the
+// message goes back to the broker instead, so it is never acknowledged without a copy kept.
+func (c *Consumer) deadLetter(ctx context.Context, msg *pubsub.Message, key, kind, reason string, attempts, delivery int) {
+	log := c.opts.Logger.With("message", key, "kind", kind, "reason", reason, "attempts", attempts)
+	if c.opts.DeadLetter == nil {
+		log.Error("hookline: message cannot be processed and no dead-letter channel is configured; returning it to the broker")
+		c.giveBack(msg)
+		return
+	}
+	md := make(map[string]string, len(msg.Metadata)+5)
+	for k, v := range msg.Metadata {
+		md[k] = v
+	}
+	md[MetaDeadLetterReason] = reason
+	md[MetaDeadLetterKind] = kind
+	md[MetaDeadLetterAttempts] = strconv.Itoa(attempts)
+	md[MetaDeadLetterDelivery] = strconv.Itoa(delivery)
+	md[MetaDeadLetterTime] = time.Now().UTC().Format(time.RFC3339)
+	sendCtx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	if err := c.opts.DeadLetter.SendMessage(sendCtx, &pubsub.Message{Body: msg.Body, Metadata: md}); err != nil {
+		log.Error("hookline: dead-letter send failed; returning message to the broker", "error", err)
+		c.giveBack(msg)
+		return
+	}
+	log.Warn("hookline: message dead-lettered")
+	c.count(func(s *Stats) { s.DeadLettered++ })
+	c.ack(msg, key)
+}
