@@ -57,6 +57,10 @@ type ConsumerOptions struct {
 	DrainTimeout time.Duration
 	// Logger receives the consumer's logs. Default: none.
 	Logger *slog.Logger
+	// OnAck, when set, is called after each message is acknowledged: processed, or dead-lettered
+	// and so set aside. An in-process pipeline uses it to bound the messages it has accepted but
+	// not yet settled.
+	OnAck func()
 }
 
 func (o *ConsumerOptions) withDefaults() ConsumerOptions {
@@ -264,6 +268,9 @@ func (c *Consumer) ack(msg *pubsub.Message, key string) {
 	msg.Ack()
 	c.counts.forget(key)
 	c.count(func(s *Stats) { s.Acked++ })
+	if c.opts.OnAck != nil {
+		c.opts.OnAck()
+	}
 }
 
 // giveBack returns msg to the broker: nack where the driver can, else leave it to the broker's

@@ -1,0 +1,79 @@
+// Command local runs the whole hookline flow on one machine, with no cloud account: a Stripe
+// webhook receiver on http://127.0.0.1:$PORT/webhook, an in-memory channel (or any broker URL) and
+// a SQLite database (or Postgres, stdout, discard).
+//
+//	go run ./examples/local                 serve; generates a webhook secret if none is set
+//	go run ./examples/local -demo           serve, and post signed sample events to itself
+//	go run ./examples/local -send URL       post signed sample events to a running server
+//
+// Environment: PORT (8080), HOOKLINE_CHANNEL (mem://stripe-events), HOOKLINE_SUBSCRIPTION (the
+// channel URL), HOOKLINE_SINK (sqlite://hookline.db), HOOKLINE_DEADLETTER, STRIPE_WEBHOOK_SECRET
+// (comma-separated to roll a secret). SIGINT or SIGTERM stop it after everything accepted has been
+// processed.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/hookline/hookline/internal/localapp"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+	fs := flag.NewFlagSet("local", flag.ContinueOnError)
+	fs.SetOutput(out)
+	demo := fs.Bool("demo", false, "post signed sample events to this server once it listens")
+	send := fs.String("send", "", "post signed sample events to this webhook URL and exit (uses "+localapp.EnvSecret+")")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := localapp.ConfigFromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	if *send != "" {
+		if cfg.SecretGenerated {
+			return fmt.Errorf("-send needs %s: set it to the secret the server printed", localapp.EnvSecret)
+		}
+		return localapp.SendSamples(ctx, client, *send, cfg.Secrets[0], nil, out)
+	}
+	if cfg.SecretGenerated {
+		fmt.Fprintln(out, localapp.SecretNotice(cfg))
+	}
+	log := slog.New(slog.NewTextHandler(out, nil))
+	app, err := localapp.Open(ctx, cfg, &localapp.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (set %s to use another port)", cfg.Addr, err, localapp.EnvPort)
+	}
+	if *demo {
+		go func() {
+			if err := localapp.SendSamples(ctx, client, "http://"+ln.Addr().String()+"/webhook", cfg.Secrets[0], nil, out); err != nil {
+				log.Error("sample sender failed", "error", err)
+			}
+		}()
+	}
+	return app.Serve(ctx, ln)
+}

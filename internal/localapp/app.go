@@ -1,0 +1,260 @@
+package localapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/channel"
+	"github.com/hookline/hookline/emitter"
+	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/sink"
+	_ "github.com/hookline/hookline/sink/sqlsink" // sqlite:// and postgres://
+)
+
+// Options are the parts of the wiring that tests and the load command change.
+type Options struct {
+	Logger *slog.Logger
+	// WrapSink, when set, wraps the sink opened from the configured URL.
+	WrapSink func(sink.Sink) sink.Sink
+	// Consumer and Handler tune the consumer loop and the webhook (nil: defaults).
+	Consumer *channel.ConsumerOptions
+	Handler  *emitter.HandlerOptions
+	Stripe   *stripehook.Options
+	// DrainTimeout bounds shutdown. Default 30s.
+	DrainTimeout time.Duration
+}
+
+// App is the running pipeline: webhook → channel → consumer → sink.
+type App struct {
+	cfg      Config
+	log      *slog.Logger
+	sender   *channel.Sender
+	recv     *channel.Receiver
+	dlSender *channel.Sender
+	dlRecv   *channel.Receiver // only for the in-process mem:// dead-letter topic
+	sink     sink.Sink
+	consumer *channel.Consumer
+	pending  *pending // nil unless the channel is mem://
+	mux      *http.ServeMux
+	drain    time.Duration
+}
+
+// Open connects everything in the order that loses nothing: the topic, then its subscription
+// (mempubsub drops messages sent before one exists), the dead-letter topic, the sink, and only
+// then the webhook that accepts events.
+func Open(ctx context.Context, cfg Config, opts *Options) (a *App, err error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	cfg = cfg.withDefaults()
+	a = &App{cfg: cfg, log: opts.Logger, drain: opts.DrainTimeout}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.drain <= 0 {
+		a.drain = 30 * time.Second
+	}
+	defer func() {
+		if err != nil {
+			a.close(context.Background())
+		}
+	}()
+	if err = a.openChannels(ctx); err != nil {
+		return nil, err
+	}
+	if a.sink, err = sink.Open(ctx, cfg.Sink); err != nil {
+		return nil, err
+	}
+	if opts.WrapSink != nil {
+		a.sink = opts.WrapSink(a.sink)
+	}
+	if err = a.newConsumer(opts.Consumer); err != nil {
+		return nil, err
+	}
+	return a, a.newMux(opts)
+}
+
+func (a *App) openChannels(ctx context.Context) error {
+	var err error
+	if a.sender, err = channel.OpenSender(ctx, a.cfg.Channel); err != nil {
+		return err
+	}
+	if a.recv, err = channel.OpenReceiver(ctx, a.cfg.Subscription); err != nil {
+		return err
+	}
+	if isMem(a.cfg.Channel) {
+		a.pending = newPending(a.cfg.MaxPending)
+	}
+	if a.cfg.DeadLetter == "" {
+		a.log.Warn("no dead-letter channel configured: events that cannot be processed stay in the broker; set " + EnvDeadLetter)
+		return nil
+	}
+	if a.dlSender, err = channel.OpenSender(ctx, a.cfg.DeadLetter); err != nil {
+		return err
+	}
+	if isMem(a.cfg.DeadLetter) {
+		// An in-process dead-letter topic needs a subscription, or its messages vanish.
+		if a.dlRecv, err = channel.OpenReceiver(ctx, a.cfg.DeadLetter); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *App) newConsumer(base *channel.ConsumerOptions) error {
+	var o channel.ConsumerOptions
+	if base != nil {
+		o = *base
+	}
+	o.DeadLetter = a.dlSender
+	if o.Logger == nil {
+		o.Logger = a.log
+	}
+	if a.pending != nil {
+		o.OnAck = a.pending.release
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = a.drain
+	}
+	var err error
+	a.consumer, err = channel.NewConsumer(a.recv, a.store, &o)
+	return err
+}
+
+// store writes one event to the sink and logs it.
+func (a *App) store(ctx context.Context, ev hookline.Event) error {
+	if err := a.sink.Write(ctx, ev); err != nil {
+		return err
+	}
+	a.log.Info("event stored", "id", ev.ID, "type", ev.Type, "subject", ev.Subject)
+	return nil
+}
+
+func (a *App) newMux(opts *Options) error {
+	var dst emitter.Sender = a.sender
+	if a.pending != nil {
+		dst = a.pending.guard(a.sender)
+	}
+	hopts := emitter.HandlerOptions{Logger: a.log}
+	if opts.Handler != nil {
+		hopts = *opts.Handler
+	}
+	h, err := stripehook.NewHandler(a.cfg.Secrets, dst, opts.Stripe, &hopts)
+	if err != nil {
+		return err
+	}
+	a.mux = http.NewServeMux()
+	a.mux.Handle("/webhook", h)
+	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	return nil
+}
+
+// Handler serves POST /webhook and GET /healthz.
+func (a *App) Handler() http.Handler { return a.mux }
+
+// Consumer returns the consumer loop, for its statistics.
+func (a *App) Consumer() *channel.Consumer { return a.consumer }
+
+// Serve accepts webhooks on ln and processes events until ctx ends, then shuts down in the order
+// that loses nothing: stop accepting requests and let those in flight finish; for an in-process
+// channel wait until every accepted event was processed; stop the consumer after its in-flight
+// work; flush acknowledgements; close the sink.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	consumeCtx, stopConsuming := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopConsuming()
+	consumed := make(chan error, 2)
+	go func() { consumed <- a.consumer.Run(consumeCtx) }()
+	if a.dlRecv != nil {
+		go a.logDeadLetters(consumeCtx)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	a.log.Info("hookline listening", "webhook", "http://"+ln.Addr().String()+"/webhook",
+		"channel", a.cfg.Channel, "sink", redactURL(a.cfg.Sink))
+
+	var runErr error
+	consumerDone := false
+	select {
+	case <-ctx.Done():
+	case runErr = <-served:
+	case runErr = <-consumed:
+		consumerDone = true
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), a.drain)
+	defer cancel()
+	a.log.Info("shutting down: finishing requests and events in flight")
+	if err := srv.Shutdown(sctx); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("localapp: http shutdown: %w", err))
+	}
+	if a.pending != nil {
+		if err := a.pending.wait(sctx); err != nil {
+			runErr = errors.Join(runErr, fmt.Errorf("localapp: %d accepted events not processed before the drain deadline: %w", a.pending.count(), err))
+		}
+	}
+	stopConsuming()
+	if !consumerDone {
+		runErr = errors.Join(runErr, <-consumed)
+	}
+	return errors.Join(runErr, a.close(sctx))
+}
+
+// close shuts everything it opened down, flushing sends and acknowledgements.
+func (a *App) close(ctx context.Context) error {
+	var errs []error
+	for _, f := range []func(context.Context) error{
+		shutdownOf(a.recv), shutdownOf(a.dlRecv), sendShutdownOf(a.sender), sendShutdownOf(a.dlSender),
+	} {
+		if f != nil {
+			errs = append(errs, f(ctx))
+		}
+	}
+	if a.sink != nil {
+		errs = append(errs, a.sink.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func shutdownOf(r *channel.Receiver) func(context.Context) error {
+	if r == nil {
+		return nil
+	}
+	return r.Shutdown
+}
+
+func sendShutdownOf(s *channel.Sender) func(context.Context) error {
+	if s == nil {
+		return nil
+	}
+	return s.Shutdown
+}
+
+// logDeadLetters logs what lands on the in-process dead-letter topic, so it is not silent.
+func (a *App) logDeadLetters(ctx context.Context) {
+	for {
+		m, err := a.dlRecv.Subscription().Receive(ctx)
+		if err != nil {
+			return
+		}
+		a.log.Error("event dead-lettered", "id", m.Metadata["ce_id"], "type", m.Metadata["ce_type"],
+			"kind", m.Metadata[channel.MetaDeadLetterKind], "reason", m.Metadata[channel.MetaDeadLetterReason],
+			"attempts", m.Metadata[channel.MetaDeadLetterAttempts])
+		m.Ack()
+	}
+}

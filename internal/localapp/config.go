@@ -1,0 +1,126 @@
+// Package localapp is the wiring of examples/local: a Stripe webhook, a channel and a sink in one
+// process, configured from environment variables. The load command and the end-to-end tests use
+// the same wiring, so what they measure and prove is what users run.
+package localapp
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/hookline/hookline/emitter/stripehook"
+)
+
+// Environment variables read by [ConfigFromEnv].
+const (
+	EnvPort         = "PORT"
+	EnvChannel      = "HOOKLINE_CHANNEL"
+	EnvSubscription = "HOOKLINE_SUBSCRIPTION"
+	EnvSink         = "HOOKLINE_SINK"
+	EnvDeadLetter   = "HOOKLINE_DEADLETTER"
+	EnvSecret       = "STRIPE_WEBHOOK_SECRET"
+)
+
+// Defaults used when the environment leaves a setting empty.
+const (
+	DefaultPort    = "8080"
+	DefaultChannel = "mem://stripe-events"
+	DefaultSink    = "sqlite://hookline.db"
+)
+
+// Config says what to connect. Zero fields take the defaults above.
+type Config struct {
+	Addr         string // host:port to listen on; default 127.0.0.1:$PORT
+	Channel      string // topic URL the webhook sends to
+	Subscription string // subscription URL the consumer receives from; default Channel
+	Sink         string // sink URL
+	// DeadLetter is the topic URL for messages that cannot be processed. For a mem:// channel it
+	// defaults to mem://<name>-deadletter, whose messages are logged; otherwise there is none
+	// unless set, and such messages are returned to the broker (and logged) instead.
+	DeadLetter string
+	Secrets    []string
+	// SecretGenerated is true when no secret was configured and one was made up for this run.
+	SecretGenerated bool
+	// MaxPending bounds, for an in-process mem:// channel, the events accepted but not yet
+	// processed; the webhook answers 503 while it is reached. Default 10000.
+	MaxPending int
+}
+
+// ConfigFromEnv reads the configuration from getenv (os.Getenv in a real process).
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		Channel:      getenv(EnvChannel),
+		Subscription: getenv(EnvSubscription),
+		Sink:         getenv(EnvSink),
+		DeadLetter:   getenv(EnvDeadLetter),
+		Secrets:      stripehook.ParseSecrets(getenv(EnvSecret)),
+	}
+	port := getenv(EnvPort)
+	if port == "" {
+		port = DefaultPort
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return c, fmt.Errorf("localapp: %s=%q is not a TCP port number", EnvPort, port)
+	}
+	c.Addr = net.JoinHostPort("127.0.0.1", port)
+	if len(c.Secrets) == 0 {
+		c.Secrets = []string{GenerateSecret()}
+		c.SecretGenerated = true
+	}
+	return c.withDefaults(), nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = net.JoinHostPort("127.0.0.1", DefaultPort)
+	}
+	if c.Channel == "" {
+		c.Channel = DefaultChannel
+	}
+	if c.Subscription == "" {
+		c.Subscription = c.Channel
+	}
+	if c.Sink == "" {
+		c.Sink = DefaultSink
+	}
+	if c.DeadLetter == "" && isMem(c.Channel) {
+		c.DeadLetter = strings.SplitN(c.Channel, "?", 2)[0] + "-deadletter"
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = 10000
+	}
+	return c
+}
+
+func isMem(u string) bool { return strings.HasPrefix(u, "mem://") }
+
+// GenerateSecret returns a random webhook signing secret in Stripe's whsec_ format.
+func GenerateSecret() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	return "whsec_" + hex.EncodeToString(b)
+}
+
+// SecretNotice explains a generated secret to the user. It contains the secret on purpose: the
+// user needs it to sign requests, and it is good for this run only.
+func SecretNotice(c Config) string {
+	webhook := "http://" + c.Addr + "/webhook"
+	return fmt.Sprintf(`No %[1]s is set, so this run generated one:
+
+    %[1]s=%[2]s
+
+To send signed sample events (no Stripe account needed), in another terminal:
+
+    %[1]s=%[2]s go run ./examples/local -send %[3]s
+
+To forward real test-mode events from your Stripe account, run the Stripe CLI:
+
+    stripe listen --forward-to %[3]s
+
+and restart this program with %[1]s set to the whsec_... secret that stripe listen prints
+(several secrets may be given, comma-separated, while you roll one).
+`, EnvSecret, c.Secrets[0], webhook)
+}
