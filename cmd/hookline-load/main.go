@@ -1,0 +1,128 @@
+// Command hookline-load measures the local pipeline under load: it starts the examples/local
+// wiring in this process (webhook → mem:// channel → consumer → sink), drives it over loopback
+// with signed ~2 KB Stripe events on keep-alive connections, and reports accepted events/s,
+// webhook latency and webhook-to-sink latency. For comparison it measures, in the same run, a
+// bare net/http handler that only reads the body and verifies the signature.
+//
+//	go run ./cmd/hookline-load                       # 10s at full speed on 64 connections, then the bare handler
+//	go run ./cmd/hookline-load -rate 2000 -d 10s     # latency at a fixed, moderate rate
+//
+// HOOKLINE_CHANNEL and HOOKLINE_SUBSCRIPTION, when set, point the pipeline at a broker instead of
+// mem://; the sink is always a counting no-op, so the figures are the pipeline's own.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/internal/localapp"
+	"github.com/stripe/stripe-go/v76/webhook"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("hookline-load", flag.ContinueOnError)
+	d := fs.Duration("d", 10*time.Second, "how long to send")
+	conns := fs.Int("c", 64, "keep-alive connections")
+	rate := fs.Int("rate", 0, "events per second in total (0: as fast as possible)")
+	bare := fs.Bool("bare", true, "also measure a bare net/http handler that only verifies signatures")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "machine: %s/%s, %d CPUs, GOMAXPROCS %d, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
+	fmt.Fprintf(out, "load: %d connections, %v, rate %s, event %d bytes\n", *conns, *d, rateText(*rate), len(newTemplate().body))
+	res, err := runPipeline(*d, *conns, *rate)
+	if err != nil {
+		return err
+	}
+	res.print(out, "pipeline (webhook → mem:// → consumer → discard sink)")
+	if *bare {
+		b, err := runBare(*d, *conns, *rate)
+		if err != nil {
+			return err
+		}
+		b.print(out, "bare net/http handler (read body + verify signature)")
+	}
+	return nil
+}
+
+func rateText(r int) string {
+	if r == 0 {
+		return "unlimited"
+	}
+	return fmt.Sprintf("%d/s", r)
+}
+
+func runPipeline(d time.Duration, conns, rate int) (*result, error) {
+	secret := localapp.GenerateSecret()
+	cfg := localapp.Config{
+		Channel: os.Getenv(localapp.EnvChannel), Subscription: os.Getenv(localapp.EnvSubscription),
+		Sink: "discard://", Secrets: []string{secret},
+	}
+	if cfg.Channel == "" {
+		cfg.Channel = fmt.Sprintf("mem://hookline-load-%d", time.Now().UnixNano())
+	}
+	rec := newRecorder()
+	app, err := localapp.Open(context.Background(), cfg, &localapp.Options{WrapSink: rec.wrap})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- app.Serve(ctx, ln) }()
+	res := drive("http://"+ln.Addr().String()+"/webhook", secret, d, conns, rate, rec)
+	// Wait for the consumer to catch up, then stop.
+	deadline := time.Now().Add(60 * time.Second)
+	for rec.consumed() < res.accepted && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	res.consumedIn = time.Since(res.start)
+	res.sinkLat = rec.latencies()
+	stop()
+	if err := <-served; err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func runBare(d time.Duration, conns, rate int) (*result, error) {
+	secret := localapp.GenerateSecret()
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, "bad body", http.StatusBadRequest)
+			return
+		}
+		if err := webhook.ValidatePayload(body, r.Header.Get(stripehook.SignatureHeader), secret); err != nil {
+			http.Error(w, "invalid signature", http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	return drive("http://"+ln.Addr().String()+"/", secret, d, conns, rate, nil), nil
+}
