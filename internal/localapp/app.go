@@ -48,12 +48,12 @@ type App struct {
 // Open connects everything in the order that loses nothing: the topic, then its subscription
 // (mempubsub drops messages sent before one exists), the dead-letter topic, the sink, and only
 // then the webhook that accepts events.
-func Open(ctx context.Context, cfg Config, opts *Options) (a *App, err error) {
+func Open(ctx context.Context, cfg Config, opts *Options) (_ *App, err error) {
 	if opts == nil {
 		opts = &Options{}
 	}
 	cfg = cfg.withDefaults()
-	a = &App{cfg: cfg, log: opts.Logger, drain: opts.DrainTimeout}
+	a := &App{cfg: cfg, log: opts.Logger, drain: opts.DrainTimeout}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}

@@ -1,0 +1,206 @@
+package localapp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/emitter"
+	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/sink"
+)
+
+var seq atomic.Int64
+
+type harness struct {
+	t      *testing.T
+	url    string
+	secret string
+	cancel context.CancelFunc
+	done   chan error
+	logs   *lockedBuffer
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+func (l *lockedBuffer) String() string               { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// start serves the local wiring on a loopback port with s as its sink.
+func start(t *testing.T, s sink.Sink, tune func(*Config, *Options)) *harness {
+	t.Helper()
+	h := &harness{t: t, secret: GenerateSecret(), done: make(chan error, 1), logs: &lockedBuffer{}}
+	cfg := Config{Channel: fmt.Sprintf("mem://localapp-test-%d", seq.Add(1)), Sink: "discard://", Secrets: []string{h.secret}}
+	opts := &Options{
+		Logger:   slog.New(slog.NewTextHandler(h.logs, nil)),
+		WrapSink: func(sink.Sink) sink.Sink { return s },
+		Consumer: nil,
+	}
+	if tune != nil {
+		tune(&cfg, opts)
+	}
+	app, err := Open(context.Background(), cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.url = "http://" + ln.Addr().String() + "/webhook"
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() { h.done <- app.Serve(ctx, ln) }()
+	t.Cleanup(func() { h.stop() })
+	return h
+}
+
+func (h *harness) stop() error {
+	if h.cancel == nil {
+		return nil
+	}
+	h.cancel()
+	h.cancel = nil
+	return <-h.done
+}
+
+func (h *harness) post(customer string, created time.Time) int {
+	h.t.Helper()
+	body := stripehook.SampleEvent("customer.updated", customer, created)
+	status, err := post(context.Background(), http.DefaultClient, h.url, body, stripehook.Sign(body, h.secret, time.Now()))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return status
+}
+
+// A full backlog makes the webhook push back with 503 instead of queueing without bound, and
+// nothing accepted is lost.
+func TestBacklogPushesBack(t *testing.T) {
+	release := make(chan struct{})
+	mem := sink.NewMemory()
+	blocked := sink.Func(func(ctx context.Context, ev hookline.Event) error {
+		<-release
+		return mem.Write(ctx, ev)
+	})
+	h := start(t, blocked, func(c *Config, o *Options) {
+		c.MaxPending = 2
+		o.Handler = &emitter.HandlerOptions{SendTimeout: 100 * time.Millisecond}
+	})
+	now := time.Now()
+	for i := range 2 {
+		if s := h.post(fmt.Sprintf("cus_%d", i), now); s != http.StatusOK {
+			t.Fatalf("event %d answered %d, want 200", i, s)
+		}
+	}
+	if s := h.post("cus_2", now); s != http.StatusServiceUnavailable {
+		t.Fatalf("third event with a full backlog answered %d, want 503", s)
+	}
+	close(release)
+	if err := mem.Wait(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+	if s := h.post("cus_2", now); s != http.StatusOK {
+		t.Fatalf("after the backlog drained, answered %d, want 200", s)
+	}
+	if err := mem.Wait(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Shutdown waits until every accepted event has reached the sink.
+func TestShutdownLosesNothingInFlight(t *testing.T) {
+	mem := sink.NewMemory()
+	slow := sink.Func(func(ctx context.Context, ev hookline.Event) error {
+		time.Sleep(5 * time.Millisecond)
+		return mem.Write(ctx, ev)
+	})
+	h := start(t, slow, func(c *Config, o *Options) {
+		o.Consumer = nil
+	})
+	const n = 40
+	now := time.Now()
+	for i := range n {
+		if s := h.post(fmt.Sprintf("cus_%d", i), now); s != http.StatusOK {
+			t.Fatalf("answered %d", s)
+		}
+	}
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if mem.Len() != n {
+		t.Fatalf("after shutdown the sink has %d of %d accepted events", mem.Len(), n)
+	}
+}
+
+// A permanent failure ends on the in-process dead-letter topic, which logs it.
+func TestDeadLettersAreLogged(t *testing.T) {
+	failing := sink.Func(func(context.Context, hookline.Event) error {
+		return hookline.Errorf(hookline.Permanent, "sink: row rejected: email is not valid")
+	})
+	h := start(t, failing, nil)
+	if s := h.post("cus_bad", time.Now()); s != http.StatusOK {
+		t.Fatalf("answered %d", s)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(h.logs.String(), `msg="event dead-lettered"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no dead letter logged:\n%s", h.logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(h.logs.String(), "email is not valid") {
+		t.Errorf("dead-letter log lacks the reason:\n%s", h.logs.String())
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	env := map[string]string{}
+	get := func(k string) string { return env[k] }
+	c, err := ConfigFromEnv(get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.Channel != DefaultChannel || c.Subscription != DefaultChannel ||
+		c.Sink != DefaultSink || c.DeadLetter != "mem://stripe-events-deadletter" || !c.SecretGenerated ||
+		!strings.HasPrefix(c.Secrets[0], "whsec_") {
+		t.Errorf("defaults = %+v", c)
+	}
+	env = map[string]string{"PORT": "9000", "HOOKLINE_CHANNEL": "rabbit://stripe", "HOOKLINE_SUBSCRIPTION": "rabbit://stripe-q",
+		"HOOKLINE_SINK": "postgres://db/x", "STRIPE_WEBHOOK_SECRET": " whsec_a , whsec_b "}
+	c, err = ConfigFromEnv(get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9000" || c.Subscription != "rabbit://stripe-q" || c.DeadLetter != "" ||
+		c.SecretGenerated || len(c.Secrets) != 2 || c.Secrets[1] != "whsec_b" {
+		t.Errorf("config = %+v", c)
+	}
+}
+
+func TestOpenReportsBadURLs(t *testing.T) {
+	for _, cfg := range []Config{
+		{Channel: "nosuch://x", Sink: "discard://", Secrets: []string{"whsec_x"}},
+		{Channel: "mem://localapp-bad-sink", Sink: "nosuch://x", Secrets: []string{"whsec_x"}},
+		{Channel: "mem://localapp-no-secret", Sink: "discard://"},
+	} {
+		if _, err := Open(context.Background(), cfg, nil); err == nil {
+			t.Errorf("Open(%+v) succeeded", cfg)
+		} else if errors.Is(err, context.Canceled) {
+			t.Errorf("unexpected error %v", err)
+		}
+	}
+}
