@@ -1,0 +1,153 @@
+package stripehook
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/emitter"
+	"github.com/stripe/stripe-go/v76"
+)
+
+// envelope holds the fields of a Stripe event that the pipeline needs; data.object stays raw.
+type envelope struct {
+	ID         string `json:"id"`
+	Type       string `json:"type"`
+	Created    int64  `json:"created"`
+	Livemode   bool   `json:"livemode"`
+	APIVersion string `json:"api_version"`
+	Account    string `json:"account"`
+	Data       struct {
+		Object json.RawMessage `json:"object"`
+	} `json:"data"`
+}
+
+// objectHead holds the two fields of data.object the event needs.
+type objectHead struct {
+	ID     string `json:"id"`
+	Object string `json:"object"`
+}
+
+// Decode verifies the delivery's signature and decodes the event. It returns an error wrapping
+// [emitter.ErrSkip] for an authentic event that [Options].Types does not select, and a
+// [*emitter.RejectError] for a delivery it refuses (see the package documentation). The returned
+// Event does not share memory with body.
+func (s *Source) Decode(header http.Header, body []byte) (hookline.Event, error) {
+	if err := s.verify(header.Get(SignatureHeader), body); err != nil {
+		return hookline.Event{}, err
+	}
+	env, obj, err := decodeEnvelope(body)
+	if err != nil {
+		return hookline.Event{}, reject(reasonMalformed, err)
+	}
+	if s.refuseTest && !env.Livemode {
+		return hookline.Event{}, reject(reasonTestMode, fmt.Errorf("%w: %s", ErrTestMode, env.ID))
+	}
+	if s.strict && env.APIVersion != stripe.APIVersion {
+		return hookline.Event{}, reject(reasonAPIVersion, fmt.Errorf("%w: event %s has %q, want %q",
+			ErrAPIVersionMismatch, env.ID, env.APIVersion, stripe.APIVersion))
+	}
+	if !s.types.allows(env.Type) {
+		return hookline.Event{}, fmt.Errorf("stripehook: type %q not selected: %w", env.Type, emitter.ErrSkip)
+	}
+	return toEvent(&env, &obj), nil
+}
+
+// decodeEnvelope decodes and validates the envelope of a Stripe event and the head of its
+// data.object. Errors wrap ErrMalformedEvent.
+func decodeEnvelope(body []byte) (envelope, objectHead, error) {
+	var env envelope
+	var obj objectHead
+	if err := json.Unmarshal(body, &env); err != nil {
+		return env, obj, malformed("%v", err)
+	}
+	switch {
+	case !strings.HasPrefix(env.ID, "evt_") || len(env.ID) == len("evt_"):
+		return env, obj, malformed("id is not an event id")
+	case env.Type == "":
+		return env, obj, malformed("no type")
+	case env.Created <= 0:
+		return env, obj, malformed("no created")
+	case len(env.Data.Object) == 0 || env.Data.Object[0] != '{':
+		return env, obj, malformed("data.object is not a JSON object")
+	}
+	if err := decodeHead(env.Data.Object, &obj); err != nil {
+		return env, obj, malformed("data.object: %v", err)
+	}
+	if obj.ID == "" {
+		return env, obj, malformed("data.object has no id")
+	}
+	return env, obj, nil
+}
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformedEvent, fmt.Sprintf(format, args...))
+}
+
+func toEvent(env *envelope, obj *objectHead) hookline.Event {
+	md := make(map[string]string, 4)
+	if obj.Object != "" {
+		md[MetaObject] = obj.Object
+	}
+	md[MetaLivemode] = "false"
+	if env.Livemode {
+		md[MetaLivemode] = "true"
+	}
+	md[MetaAPIVersion] = env.APIVersion
+	if env.Account != "" {
+		md[MetaAccount] = env.Account
+	}
+	return hookline.Event{
+		ID:       env.ID,
+		Source:   SourceName,
+		Type:     env.Type,
+		Subject:  obj.ID,
+		Time:     time.Unix(env.Created, 0).UTC(),
+		Data:     env.Data.Object, // json.RawMessage copies: no alias of the body
+		Metadata: md,
+	}
+}
+
+// typeFilter selects event types: exact names, "prefix.*" wildcards, or everything.
+type typeFilter struct {
+	all      bool
+	exact    map[string]bool
+	prefixes []string // each ends with "."
+}
+
+func newTypeFilter(types []string) (typeFilter, error) {
+	f := typeFilter{all: len(types) == 0}
+	for _, t := range types {
+		t = strings.TrimSpace(t)
+		switch {
+		case t == "*":
+			f.all = true
+		case strings.HasSuffix(t, ".*") && len(t) > 2 && !strings.Contains(t[:len(t)-2], "*"):
+			f.prefixes = append(f.prefixes, t[:len(t)-1])
+		case t != "" && !strings.Contains(t, "*"):
+			if f.exact == nil {
+				f.exact = make(map[string]bool)
+			}
+			f.exact[t] = true
+		default:
+			return f, fmt.Errorf("stripehook: Options.Types: %q is neither an event type, a prefix wildcard "+
+				"like \"customer.*\", nor \"*\"", t)
+		}
+	}
+	return f, nil
+}
+
+func (f typeFilter) allows(typ string) bool {
+	if f.all || f.exact[typ] {
+		return true
+	}
+	for _, p := range f.prefixes {
+		if strings.HasPrefix(typ, p) {
+			return true
+		}
+	}
+	return false
+}
