@@ -80,6 +80,10 @@ func ties() []tie {
 			ev("cus_t3", "customer.deleted", "evt_4", T0, `{"v":"deleted"}`), "evt_4"},
 		{"same kind: greater id", ev("cus_t4", "customer.updated", "evt_A", T0, `{"v":"A"}`),
 			ev("cus_t4", "customer.updated", "evt_B", T0, `{"v":"B"}`), "evt_B"},
+		// Stripe ids mix cases: ids compare byte-wise (as Go's strings.Compare), not by a
+		// locale's collation, which would put "evt_a" before "evt_B".
+		{"ids compare byte-wise", ev("cus_t7", "customer.updated", "evt_a", T0, `{"v":"a"}`),
+			ev("cus_t7", "customer.updated", "evt_B", T0, `{"v":"B"}`), "evt_a"},
 		{"sub-second times are one second", ev("cus_t5", "customer.updated", "evt_a", T0.Add(900*time.Millisecond), `{"v":"a"}`),
 			ev("cus_t5", "customer.updated", "evt_b", T0.Add(100*time.Millisecond), `{"v":"b"}`), "evt_b"},
 		{"nested object type", ev("sub_t6", "customer.subscription.updated", "evt_2", T0, `{"v":"2"}`),

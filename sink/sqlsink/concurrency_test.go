@@ -1,0 +1,166 @@
+package sqlsink_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/sink"
+	"github.com/hookline/hookline/sink/sinktest"
+)
+
+// TestWritesWhileReading writes duplicates and out-of-order events from two sinks (two
+// processes, say) while a user inspects the table: one connection holds a read transaction open
+// throughout, another runs SELECTs in a loop. Every write must succeed (SQLite in WAL mode lets
+// readers and a writer work at once) and the rows must end right.
+func TestWritesWhileReading(t *testing.T) {
+	forEach(t, func(t *testing.T, d database) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		u := d.fresh(t)
+		first := openSink(t, u, nil)
+		seed := sinktest.Event("cus_seed", "customer.created", "evt_seed", sinktest.T0, `{"id":"cus_seed"}`)
+		if err := first.Write(ctx, seed); err != nil {
+			t.Fatal(err)
+		}
+
+		// The user opens a read transaction and leaves it open.
+		tx, err := d.reader(t, u).BeginTx(ctx, &sql.TxOptions{Isolation: d.snapshot, ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		if n := countRows(t, tx); n != 1 {
+			t.Fatalf("%d rows before the writes, want 1", n)
+		}
+
+		// Another connection polls the table.
+		stop := make(chan struct{})
+		var polls atomic.Int64
+		pollErr := make(chan error, 1)
+		go func() { pollErr <- poll(d.reader(t, u), stop, &polls) }()
+
+		// A second sink opened now (a restarted process) must get past table creation too.
+		second := openSink(t, u, nil)
+		events, win := eventsForReaders()
+		writeAll(t, ctx, []sink.Sink{first, second}, events)
+		close(stop)
+		if err := <-pollErr; err != nil {
+			t.Fatalf("reader: %v", err)
+		}
+		if polls.Load() == 0 {
+			t.Error("the reader never ran during the writes")
+		}
+		// The open transaction still reads its snapshot.
+		if n := countRows(t, tx); n != 1 {
+			t.Errorf("the open read transaction sees %d rows, want its snapshot's 1", n)
+		}
+		tx.Rollback()
+
+		db := d.reader(t, u)
+		for subject, ev := range win {
+			st, ok := d.lookup(t, db, subject)
+			if !ok || st.EventID != ev.ID || st.Deleted != sink.IsDelete(ev.Type) {
+				t.Errorf("%s: row %+v (found %v), want event %s", subject, st, ok, ev.ID)
+			}
+		}
+	})
+}
+
+func countRows(t *testing.T, tx *sql.Tx) int {
+	t.Helper()
+	var n int
+	if err := tx.QueryRow(`SELECT count(*) FROM stripe_objects`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// poll reads the whole table until stop is closed.
+func poll(db *sql.DB, stop <-chan struct{}, n *atomic.Int64) error {
+	for {
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
+		rows, err := db.Query(`SELECT id, event_id, deleted, data FROM stripe_objects ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id, eventID string
+			var deleted bool
+			var data []byte
+			if err := rows.Scan(&id, &eventID, &deleted, &data); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+		n.Add(1)
+	}
+}
+
+// eventsForReaders returns 4 subjects × 12 events, each event twice (a redelivery), shuffled,
+// and the winner of each subject.
+func eventsForReaders() ([]hookline.Event, map[string]hookline.Event) {
+	var all []hookline.Event
+	win := make(map[string]hookline.Event)
+	for i := range 4 {
+		subject := fmt.Sprintf("cus_r%d", i)
+		for j := range 12 {
+			typ := "customer.updated"
+			if j == 11 && i == 0 {
+				typ = "customer.deleted"
+			}
+			ev := sinktest.Event(subject, typ, fmt.Sprintf("evt_r%d_%02d", i, j),
+				sinktest.T0.Add(time.Duration(j/3)*time.Second), fmt.Sprintf(`{"seq":%d}`, j))
+			all = append(all, ev, ev)
+			if w, ok := win[subject]; !ok || sink.VersionOf(ev).Supersedes(sink.VersionOf(w)) {
+				win[subject] = ev
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(7, 7))
+	r.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+	return all, win
+}
+
+// writeAll writes events from 3 goroutines per sink, each in its own order, and fails t on any
+// error.
+func writeAll(t *testing.T, ctx context.Context, sinks []sink.Sink, events []hookline.Event) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(events)*len(sinks)*3)
+	for si, s := range sinks {
+		for g := range 3 {
+			order := append([]hookline.Event(nil), events...)
+			rand.New(rand.NewPCG(uint64(si), uint64(g))).Shuffle(len(order), func(i, j int) {
+				order[i], order[j] = order[j], order[i]
+			})
+			wg.Go(func() {
+				for _, ev := range order {
+					if err := s.Write(ctx, ev); err != nil {
+						errs <- fmt.Errorf("sink %d: Write(%s): %w (code %v)", si, ev.ID, err, hookline.Code(err))
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

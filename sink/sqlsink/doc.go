@@ -1,0 +1,95 @@
+// Package sqlsink is a sink.Sink that keeps one row per Stripe object in SQLite (pure Go,
+// modernc.org/sqlite) or PostgreSQL (github.com/jackc/pgx/v5).
+//
+// Every event writes the row of its subject (the Stripe object id) in the table stripe_objects,
+// created on first use if it does not exist:
+//
+//	id             TEXT primary key     the Stripe object id (Event.Subject), e.g. "cus_123"
+//	object         TEXT                 the object type, e.g. "customer" (Metadata["object"], else
+//	                                    the payload's top-level "object" field, else "")
+//	data           JSONB / TEXT         the object's JSON as the event carried it (Event.Data);
+//	                                    NULL when the event had no payload
+//	event_id       TEXT                 the id of the event that wrote the row, e.g. "evt_123"
+//	event_type     TEXT                 its type, e.g. "customer.updated"
+//	event_rank     SMALLINT / INTEGER   its kind: 0 *.created, 1 other, 2 *.deleted (sink.Version)
+//	event_created  BIGINT / INTEGER     its Stripe "created", in Unix seconds (Event.Time.Unix())
+//	deleted        BOOLEAN / INTEGER    true (1) when the event was a *.deleted one
+//	updated_at     TIMESTAMPTZ / TEXT   when the row was last written: the server's now() on
+//	                                    PostgreSQL; on SQLite the writer's clock as RFC 3339 UTC
+//	                                    with nine fractional digits, so it sorts as text
+//
+// event_type and event_rank are there to apply the ordering rule in SQL; event_id is compared
+// byte-wise (COLLATE "C" on PostgreSQL, SQLite's default BINARY), exactly as Go compares strings.
+//
+// # URLs
+//
+// [Open] and, after importing this package, [sink.Open] accept:
+//
+//	sqlite://hookline.db            a file relative to the working directory
+//	sqlite://data/hookline.db       a nested relative path
+//	sqlite:///var/lib/hookline.db   an absolute path (three slashes)
+//	sqlite://./my%20data/x.db       percent-encoded; Go's URL parser accepts escapes only
+//	                                after the first segment, hence the "./"
+//	postgres://user:pass@host:5432/db?sslmode=verify-full
+//	postgresql://...                the same
+//
+// A sqlite URL takes one query parameter, busy_timeout (a Go duration such as "10s", see
+// [Options.BusyTimeout]); any other parameter is an error. The file is opened in WAL journal
+// mode with synchronous=FULL, so a write that returned nil survives a power loss and readers
+// (a user with the sqlite3 shell, a report) never block the sink nor it them.
+//
+// A postgres URL goes to pgx unchanged: pgx validates it, pool_max_conns and the other pool_*
+// parameters size the connection pool, and run-time parameters such as search_path (the schema
+// the table lives in) or application_name are passed to the server.
+//
+// Opening is lazy: no connection is made and no file is created until the first Write, so a sink
+// can be opened while its database is down; its writes then fail with transient errors until
+// it is back.
+//
+// # Delivery semantics
+//
+// A write is one statement, INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE the new event's
+// (event_created, event_rank, event_id) is greater than the row's: the order of sink.Version. It
+// reads nothing first, so concurrent writers (goroutines, processes, replicas) need no lock
+// and converge on the same row whatever order events arrive in:
+//
+//   - an event written twice changes the row once (equal versions do not update);
+//   - an event older than the one that wrote the row is ignored;
+//   - events created in the same second (Stripe's "created" has one-second resolution) are
+//     ordered by kind, created < any other < deleted, then by event id. The result is
+//     deterministic whatever the arrival order, although for two updates within one second it is
+//     not necessarily the one Stripe made last;
+//   - a *.deleted event sets deleted and keeps the deleted object's payload; an older or
+//     same-second update arriving later does not bring the object back.
+//
+// A Write that returned nil is committed. The sink does not retry; the consumer loop does.
+//
+// # Errors
+//
+// Errors start with "sqlsink: " and carry a hookline code (see hookline.Code):
+//
+//   - Permanent, before the database is touched: an event without subject or id, data that is
+//     not valid JSON. From the database: PostgreSQL classes 22 (data exception, e.g. a
+//     "\u0000" that jsonb refuses) and 23 (integrity constraint); SQLite CONSTRAINT, MISMATCH,
+//     TOOBIG and RANGE.
+//   - Transient: failures to connect or a dropped connection; PostgreSQL 40001 (serialization),
+//     40P01 (deadlock), 55P03 (lock not available), classes 08 (connection), 53 (insufficient
+//     resources), 57P (server shutting down), 58 (system I/O) and 57014 (statement timeout);
+//     SQLite BUSY, LOCKED, IOERR, CANTOPEN, FULL, NOMEM and PROTOCOL.
+//   - Unknown (retried like Transient, then returned to the broker) for the rest, for example a
+//     table stripe_objects of another shape or a missing permission: configuration problems that
+//     must not dead-letter every event.
+//
+// When ctx ends first, Write returns ctx.Err() itself, not wrapped.
+//
+// # Security
+//
+// Errors never contain the password of the URL, nor the value of a password, sslpassword,
+// secret or token query parameter: they are masked as "xxxxx" in every message this package
+// returns, including the driver's. Values are always sent as statement parameters, never
+// spliced into SQL. Prefer sslmode=verify-full for PostgreSQL across a network, and a database
+// role that may only create and write its own table. A role without the CREATE privilege can
+// write a table an administrator created beforehand with the columns above: the sink tries
+// CREATE TABLE IF NOT EXISTS, and when PostgreSQL refuses it for lack of privilege (which it
+// checks before looking for the table) goes on to write.
+package sqlsink

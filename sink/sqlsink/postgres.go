@@ -1,0 +1,146 @@
+package sqlsink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"syscall"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hookline/hookline"
+)
+
+type postgresDB struct {
+	pool *pgxpool.Pool
+}
+
+// openPostgres hands rawURL to pgx as it is; pgx validates it and reports errors with the
+// password masked.
+func openPostgres(ctx context.Context, u *url.URL, rawURL string, o Options) (*postgresDB, error) {
+	cfg, err := pgxpool.ParseConfig(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("sqlsink: invalid postgres URL: %w", err)
+	}
+	if o.MaxConns > 0 && !u.Query().Has("pool_max_conns") {
+		cfg.MaxConns = int32(min(o.MaxConns, 1<<20))
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("sqlsink: postgres pool: %w", err)
+	}
+	return &postgresDB{pool: pool}, nil
+}
+
+func (p *postgresDB) exec(ctx context.Context, query string, args ...any) error {
+	_, err := p.pool.Exec(ctx, query, args...)
+	return err
+}
+
+func (p *postgresDB) close() error {
+	p.pool.Close()
+	return nil
+}
+
+// event_id compares byte-wise (COLLATE "C"), as Go's strings.Compare does, whatever the
+// database's default collation.
+func (*postgresDB) ddl() string {
+	return `CREATE TABLE IF NOT EXISTS ` + Table + ` (
+	id            TEXT        NOT NULL PRIMARY KEY,
+	object        TEXT        NOT NULL,
+	data          JSONB,
+	event_id      TEXT        COLLATE "C" NOT NULL,
+	event_type    TEXT        NOT NULL,
+	event_rank    SMALLINT    NOT NULL,
+	event_created BIGINT      NOT NULL,
+	deleted       BOOLEAN     NOT NULL,
+	updated_at    TIMESTAMPTZ NOT NULL
+)`
+}
+
+const postgresUpsert = `INSERT INTO ` + Table + `
+	(id, object, data, event_id, event_type, event_rank, event_created, deleted, updated_at)
+VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, now())
+ON CONFLICT (id) DO UPDATE SET
+	object = excluded.object,
+	data = excluded.data,
+	event_id = excluded.event_id,
+	event_type = excluded.event_type,
+	event_rank = excluded.event_rank,
+	event_created = excluded.event_created,
+	deleted = excluded.deleted,
+	updated_at = excluded.updated_at
+WHERE (excluded.event_created, excluded.event_rank, excluded.event_id)
+	> (` + Table + `.event_created, ` + Table + `.event_rank, ` + Table + `.event_id)`
+
+func (*postgresDB) upsert(r row) (string, []any) {
+	var data any // NULL
+	if r.data != nil {
+		data = string(r.data)
+	}
+	return postgresUpsert, []any{r.id, r.object, data, r.eventID, r.eventType, int16(r.rank), r.created, r.deleted}
+}
+
+// classify is the PostgreSQL error table, by SQLSTATE
+// (https://www.postgresql.org/docs/current/errcodes-appendix.html), then by the kind of
+// connection failure.
+func (*postgresDB) classify(err error) hookline.ErrorCode {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return sqlstateCode(pgErr.Code)
+	}
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &connErr), errors.As(err, &netErr),
+		pgconn.SafeToRetry(err), pgconn.Timeout(err),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE):
+		return hookline.Transient
+	}
+	return hookline.Unknown
+}
+
+func sqlstateCode(code string) hookline.ErrorCode {
+	switch code {
+	case "40001", // serialization_failure
+		"40P01", // deadlock_detected
+		"55P03", // lock_not_available
+		"57014": // query_canceled (statement_timeout)
+		return hookline.Transient
+	}
+	class := code[:min(2, len(code))]
+	switch {
+	case class == "08", // connection exception
+		class == "53",                  // insufficient resources
+		class == "58",                  // system error (I/O)
+		strings.HasPrefix(code, "57P"): // admin shutdown, crash shutdown, cannot connect now
+		return hookline.Transient
+	case class == "22", // data exception: bad JSON for jsonb, "\u0000", a value out of range
+		class == "23": // integrity constraint violation
+		return hookline.Permanent
+	}
+	return hookline.Unknown
+}
+
+// tableMayExist reports whether a failed CREATE TABLE IF NOT EXISTS leaves the table usable:
+// when another session created it at the same moment (unique_violation on the catalog, or
+// duplicate_table), or when the role may not create tables (insufficient_privilege), which
+// PostgreSQL checks before it looks for an existing table. In the last case a missing table
+// shows up as an error of the write itself.
+func (*postgresDB) tableMayExist(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case "23505", "42P07", "42501":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,165 @@
+package sqlsink
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/sink/internal/redact"
+)
+
+const defaultBusyTimeout = 5 * time.Second
+
+// sqliteTime is updated_at on SQLite: RFC 3339 in UTC with a fixed nine-digit fraction, so that
+// text order is time order.
+const sqliteTime = "2006-01-02T15:04:05.000000000Z07:00"
+
+type sqliteDB struct {
+	db   *sql.DB
+	path string
+}
+
+// sqlitePath returns the file a sqlite URL names: host and path together, so that
+// sqlite://hookline.db and sqlite://data/hookline.db are relative and sqlite:///abs/x.db is
+// absolute.
+func sqlitePath(u *url.URL) (string, error) {
+	if u.User != nil {
+		return "", fmt.Errorf("sqlsink: a sqlite URL takes no user or password: %q", redact.URL(u))
+	}
+	path := u.Host + u.Path
+	if u.Opaque != "" {
+		path = u.Opaque
+	}
+	if path == "" {
+		return "", fmt.Errorf("sqlsink: sqlite URL %q names no file; "+
+			"write sqlite://hookline.db (relative) or sqlite:///var/lib/hookline.db (absolute)", redact.URL(u))
+	}
+	if strings.ContainsRune(path, '?') {
+		return "", fmt.Errorf("sqlsink: sqlite file name %q contains '?', which the driver cannot open", path)
+	}
+	return path, nil
+}
+
+// sqliteSettings reads the URL's query parameters onto o.
+func sqliteSettings(u *url.URL, o Options) (Options, error) {
+	for k, vs := range u.Query() {
+		if k != "busy_timeout" {
+			return o, fmt.Errorf("sqlsink: unknown sqlite URL parameter %q (the only one is busy_timeout)", k)
+		}
+		d, err := time.ParseDuration(vs[len(vs)-1])
+		if err != nil || d < 0 {
+			return o, fmt.Errorf("sqlsink: sqlite URL parameter busy_timeout=%q is not a duration such as 10s", vs[len(vs)-1])
+		}
+		o.BusyTimeout = d
+	}
+	if o.BusyTimeout == 0 {
+		o.BusyTimeout = defaultBusyTimeout
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = 1
+	}
+	return o, nil
+}
+
+func openSQLite(u *url.URL, o Options) (*sqliteDB, error) {
+	path, err := sqlitePath(u)
+	if err != nil {
+		return nil, err
+	}
+	if o, err = sqliteSettings(u, o); err != nil {
+		return nil, err
+	}
+	// The driver runs these pragmas on every new connection. WAL lets readers and the writer
+	// work at the same time; synchronous=FULL makes a committed write durable before Write
+	// returns, which the consumer loop relies on to ack.
+	params := url.Values{"_pragma": {
+		fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds()),
+		"journal_mode(WAL)",
+		"synchronous(FULL)",
+	}}
+	db, err := sql.Open("sqlite", path+"?"+params.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlsink: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(o.MaxConns)
+	db.SetMaxIdleConns(o.MaxConns)
+	return &sqliteDB{db: db, path: path}, nil
+}
+
+func (s *sqliteDB) exec(ctx context.Context, query string, args ...any) error {
+	_, err := s.db.ExecContext(ctx, query, args...)
+	return err
+}
+
+func (s *sqliteDB) close() error { return s.db.Close() }
+
+func (*sqliteDB) ddl() string {
+	return `CREATE TABLE IF NOT EXISTS ` + Table + ` (
+	id            TEXT    NOT NULL PRIMARY KEY,
+	object        TEXT    NOT NULL,
+	data          TEXT,
+	event_id      TEXT    NOT NULL,
+	event_type    TEXT    NOT NULL,
+	event_rank    INTEGER NOT NULL,
+	event_created INTEGER NOT NULL,
+	deleted       INTEGER NOT NULL CHECK (deleted IN (0, 1)),
+	updated_at    TEXT    NOT NULL
+)`
+}
+
+const sqliteUpsert = `INSERT INTO ` + Table + `
+	(id, object, data, event_id, event_type, event_rank, event_created, deleted, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET
+	object = excluded.object,
+	data = excluded.data,
+	event_id = excluded.event_id,
+	event_type = excluded.event_type,
+	event_rank = excluded.event_rank,
+	event_created = excluded.event_created,
+	deleted = excluded.deleted,
+	updated_at = excluded.updated_at
+WHERE (excluded.event_created, excluded.event_rank, excluded.event_id)
+	> (` + Table + `.event_created, ` + Table + `.event_rank, ` + Table + `.event_id)`
+
+func (*sqliteDB) upsert(r row) (string, []any) {
+	var data any // NULL
+	if r.data != nil {
+		data = string(r.data) // TEXT, not BLOB, so that SQLite's JSON functions read it
+	}
+	deleted := 0
+	if r.deleted {
+		deleted = 1
+	}
+	return sqliteUpsert, []any{r.id, r.object, data, r.eventID, r.eventType, r.rank, r.created, deleted,
+		time.Now().UTC().Format(sqliteTime)}
+}
+
+// classify is the SQLite error table: lock contention and I/O are worth retrying, data the
+// schema refuses is not.
+func (*sqliteDB) classify(err error) hookline.ErrorCode {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return hookline.Unknown
+	}
+	switch e.Code() & 0xff { // the primary result code of an extended one
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN,
+		sqlite3.SQLITE_FULL, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_PROTOCOL:
+		return hookline.Transient
+	case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_MISMATCH, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_RANGE:
+		return hookline.Permanent
+	}
+	return hookline.Unknown
+}
+
+// tableMayExist is false: SQLite creates a table under its write lock, so there is no race to
+// lose, and it finds an existing table before it needs to write.
+func (*sqliteDB) tableMayExist(error) bool { return false }
