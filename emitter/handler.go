@@ -213,7 +213,7 @@ func (h *Handler) Accept(ctx context.Context, header http.Header, body []byte) R
 		if errors.Is(err, ErrSkip) {
 			return Response{Status: http.StatusOK, Skipped: true}
 		}
-		return h.reject(err)
+		return h.reject(ctx, err)
 	}
 	sctx, cancel := context.WithTimeout(ctx, h.sendTimeout)
 	err = h.dst.Send(sctx, ev)
@@ -229,7 +229,7 @@ func (h *Handler) Accept(ctx context.Context, header http.Header, body []byte) R
 }
 
 // reject turns a Source error into a 4xx response with a short fixed reason.
-func (h *Handler) reject(err error) Response {
+func (h *Handler) reject(ctx context.Context, err error) Response {
 	resp := Response{Status: http.StatusBadRequest, Reason: ReasonRejected}
 	var re *RejectError
 	if errors.As(err, &re) {
@@ -240,8 +240,8 @@ func (h *Handler) reject(err error) Response {
 			resp.Reason = re.Reason
 		}
 	}
-	if h.log.Enabled(context.Background(), slog.LevelDebug) {
-		h.log.LogAttrs(context.Background(), slog.LevelDebug, "emitter: delivery refused",
+	if h.log.Enabled(ctx, slog.LevelDebug) {
+		h.log.LogAttrs(ctx, slog.LevelDebug, "emitter: delivery refused",
 			slog.Int("status", resp.Status), slog.String("reason", resp.Reason),
 			slog.String("error", err.Error()))
 	}

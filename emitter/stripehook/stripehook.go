@@ -92,6 +92,8 @@ type Options struct {
 	// data.object is passed on as raw JSON, and the version travels in the "apiversion" metadata.
 	StrictAPIVersion bool
 	// RefuseTestMode refuses events with livemode false (for a production endpoint).
+	// This check and StrictAPIVersion come before Types, so a misconfigured endpoint shows up on
+	// every delivery, not only on the selected types.
 	RefuseTestMode bool
 	// Types, when not empty, selects the event types to forward; others are acknowledged and
 	// skipped. An entry is an exact type ("customer.created"), a prefix wildcard ("customer.*"
