@@ -2,13 +2,13 @@ package channel
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 	"unicode/utf8"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/jsonscan"
 )
 
 // FormatVersion is the version of the wire format written by [Encode], carried in the
@@ -69,7 +69,7 @@ func Encode(ev hookline.Event) ([]byte, error) {
 	}
 	switch {
 	case ev.Data == nil:
-	case json.Valid(ev.Data):
+	case jsonscan.Valid(ev.Data):
 		b = append(b, `,"datacontenttype":"application/json","data":`...)
 		b = append(b, ev.Data...)
 	default:

@@ -1,13 +1,12 @@
 package channel
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/jsonscan"
 )
 
 // Decode reads an event written by [Encode], or any CloudEvents 1.0 event in structured JSON mode
@@ -16,26 +15,14 @@ import (
 // Every error wraps [ErrFormat].
 func Decode(body []byte) (hookline.Event, error) {
 	var ev hookline.Event
-	if !json.Valid(body) {
+	if !jsonscan.Valid(body) {
 		return ev, fmt.Errorf("%w: not valid JSON", ErrFormat)
-	}
-	s := scanner{b: body}
-	s.skipSpace()
-	if !s.consume('{') {
-		return ev, fmt.Errorf("%w: not a JSON object", ErrFormat)
 	}
 	var spec, version string
 	var dataB64 []byte
-	hasB64 := false
-	for s.skipSpace(); !s.consume('}'); s.skipSpace() {
-		s.consume(',')
-		s.skipSpace()
-		key := s.str()
-		s.skipSpace()
-		s.consume(':')
-		s.skipSpace()
-		raw := s.value()
-		var err error
+	var err error
+	var bad string
+	scanErr := jsonscan.Members(body, func(key, raw []byte) bool {
 		switch string(key) {
 		case "specversion":
 			spec, err = text(raw)
@@ -52,25 +39,30 @@ func Decode(body []byte) (hookline.Event, error) {
 		case "hooklineversion":
 			version, err = text(raw)
 		case "data":
-			if !bytes.Equal(raw, []byte("null")) {
+			if string(raw) != "null" {
 				ev.Data = raw
 			}
 		case "data_base64":
-			dataB64, hasB64 = raw, true
+			dataB64 = raw
 		case "datacontenttype", "dataschema":
 		default:
 			err = setMeta(&ev, string(key), raw)
 		}
 		if err != nil {
-			return ev, fmt.Errorf("%w: attribute %q: %v", ErrFormat, key, err)
+			bad = string(key)
 		}
+		return err == nil
+	})
+	if scanErr != nil {
+		return ev, fmt.Errorf("%w: not a JSON object", ErrFormat)
 	}
-	if hasB64 {
-		d, err := decodeBase64(dataB64)
-		if err != nil {
+	if err != nil {
+		return ev, fmt.Errorf("%w: attribute %q: %v", ErrFormat, bad, err)
+	}
+	if dataB64 != nil {
+		if ev.Data, err = decodeBase64(dataB64); err != nil {
 			return ev, fmt.Errorf("%w: attribute \"data_base64\": %v", ErrFormat, err)
 		}
-		ev.Data = d
 	}
 	return ev, checkDecoded(ev, spec, version)
 }
@@ -111,15 +103,10 @@ func setMeta(ev *hookline.Event, key string, raw []byte) error {
 
 // text returns the string value of the JSON string raw.
 func text(raw []byte) (string, error) {
-	if len(raw) < 2 || raw[0] != '"' {
+	if len(raw) == 0 || raw[0] != '"' {
 		return "", fmt.Errorf("not a string")
 	}
-	if bytes.IndexByte(raw, '\\') < 0 {
-		return string(raw[1 : len(raw)-1]), nil
-	}
-	var v string
-	err := json.Unmarshal(raw, &v)
-	return v, err
+	return jsonscan.String(raw)
 }
 
 func parseTime(raw []byte) (time.Time, error) {
@@ -136,83 +123,4 @@ func decodeBase64(raw []byte) ([]byte, error) {
 		return nil, err
 	}
 	return base64.StdEncoding.DecodeString(v)
-}
-
-// scanner walks a document already checked by json.Valid, so it only finds boundaries.
-type scanner struct {
-	b []byte
-	i int
-}
-
-func (s *scanner) skipSpace() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-func (s *scanner) consume(c byte) bool {
-	if s.i < len(s.b) && s.b[s.i] == c {
-		s.i++
-		return true
-	}
-	return false
-}
-
-// str returns the contents of the string at the cursor, without quotes or unescaping.
-func (s *scanner) str() []byte {
-	raw := s.value()
-	if len(raw) < 2 {
-		return nil
-	}
-	return raw[1 : len(raw)-1]
-}
-
-// value returns the raw bytes of the value at the cursor and moves past it.
-func (s *scanner) value() []byte {
-	start := s.i
-	depth := 0
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			s.skipString()
-		case c == '{' || c == '[':
-			depth++
-			s.i++
-		case c == '}' || c == ']':
-			if depth == 0 {
-				return s.b[start:s.i]
-			}
-			depth--
-			s.i++
-		case depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ':'):
-			return s.b[start:s.i]
-		default:
-			s.i++
-		}
-		if depth == 0 && s.i > start && (s.b[start] == '"' || s.b[start] == '{' || s.b[start] == '[') {
-			return s.b[start:s.i]
-		}
-	}
-	return s.b[start:s.i]
-}
-
-func (s *scanner) skipString() {
-	s.i++ // opening quote
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case '\\':
-			s.i += 2
-		case '"':
-			s.i++
-			return
-		default:
-			s.i++
-		}
-	}
 }

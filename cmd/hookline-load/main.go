@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/hookline/hookline/emitter/stripehook"
@@ -40,8 +41,22 @@ func run(args []string, out io.Writer) error {
 	conns := fs.Int("c", 64, "keep-alive connections")
 	rate := fs.Int("rate", 0, "events per second in total (0: as fast as possible)")
 	bare := fs.Bool("bare", true, "also measure a bare net/http handler that only verifies signatures")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		stopProfile := pprof.StopCPUProfile
+		defer func() { stopProfile() }()
+		defer func() { stopProfile(); stopProfile = func() {} }()
 	}
 	fmt.Fprintf(out, "machine: %s/%s, %d CPUs, GOMAXPROCS %d, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
 	fmt.Fprintf(out, "load: %d connections, %v, rate %s, event %d bytes\n", *conns, *d, rateText(*rate), len(newTemplate().body))

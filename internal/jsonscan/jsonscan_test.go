@@ -1,0 +1,114 @@
+package jsonscan
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+var validityCases = []string{
+	`{}`, `[]`, `""`, `0`, `-0`, `1.5e10`, `-1E-2`, `true`, `false`, `null`, ` {"a" : [1, 2, {"b":null}] } `,
+	`"\u00e9\n\"\\\/\b\f\r\t"`, `"é"`, "\"\xff\"", `{"a":1,}`, `[1,]`, `01`, `1.`, `.5`, `-`, `1e`, `1e+`,
+	`"\x"`, `"\u12"`, "\"a\tb\"", `{"a"}`, `{"a":}`, `{1:2}`, `[1 2]`, `tru`, `nul`, `{"a":1}x`, ``, ` `,
+	`"unterminated`, `{"a":"b"`, `[[[]]]`, strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+	strings.Repeat("[", 100) + strings.Repeat("]", 100),
+}
+
+func TestValidAgreesWithEncodingJSON(t *testing.T) {
+	for _, c := range validityCases {
+		if got, want := Valid([]byte(c)), json.Valid([]byte(c)); got != want {
+			t.Errorf("Valid(%.40q) = %v, encoding/json says %v", c, got, want)
+		}
+	}
+}
+
+func TestMembers(t *testing.T) {
+	in := ` { "id" : "evt_1", "n":-1.5e3, "o":{"x":"}","y":[1,{"z":"\""}]}, "e\"k":true, "last":null } `
+	var keys, values []string
+	if err := Members([]byte(in), func(k, v []byte) bool {
+		keys = append(keys, string(k))
+		values = append(values, string(v))
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wantK := []string{"id", "n", "o", `e\"k`, "last"}
+	wantV := []string{`"evt_1"`, "-1.5e3", `{"x":"}","y":[1,{"z":"\""}]}`, "true", "null"}
+	if strings.Join(keys, "|") != strings.Join(wantK, "|") || strings.Join(values, "|") != strings.Join(wantV, "|") {
+		t.Errorf("keys %q values %q", keys, values)
+	}
+	if err := Members([]byte(`[1]`), func(k, v []byte) bool { return true }); err != ErrNotObject {
+		t.Errorf("array: err = %v", err)
+	}
+	n := 0
+	Members([]byte(`{"a":1,"b":2}`), func(k, v []byte) bool { n++; return false })
+	if n != 1 {
+		t.Errorf("Members went on after f returned false")
+	}
+}
+
+func TestString(t *testing.T) {
+	for in, want := range map[string]string{`"plain"`: "plain", `"é"`: "é", `"a\nb"`: "a\nb", `"\u00e9"`: "é", "\"\xff\"": "\ufffd"} {
+		got, err := String([]byte(in))
+		if err != nil || got != want {
+			t.Errorf("String(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := String([]byte(`plain`)); err == nil {
+		t.Error("String accepted a non-string")
+	}
+}
+
+func FuzzValid(f *testing.F) {
+	for _, c := range validityCases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, want := Valid(b), json.Valid(b)
+		if got != want {
+			t.Fatalf("Valid(%q) = %v, encoding/json says %v", b, got, want)
+		}
+		if !got {
+			return
+		}
+		// On a valid object, Members must see exactly the members encoding/json sees.
+		var m map[string]json.RawMessage
+		if json.Unmarshal(b, &m) != nil || m == nil {
+			return
+		}
+		count := 0
+		err := Members(b, func(k, v []byte) bool {
+			count++
+			if !json.Valid(v) {
+				t.Fatalf("Members gave an invalid value %q from %q", v, b)
+			}
+			return true
+		})
+		if err != nil {
+			t.Fatalf("Members: %v on %q", err, b)
+		}
+		if count < len(m) {
+			t.Fatalf("Members saw %d members, encoding/json %d, in %q", count, len(m), b)
+		}
+	})
+}
+
+func BenchmarkValid(b *testing.B) {
+	doc := []byte(`{"id":"cus_1","object":"customer","address":{"city":"San Francisco","line1":"510 Townsend St"},"n":12345,"description":"` + strings.Repeat("lorem ipsum ", 160) + `"}`)
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if !Valid(doc) {
+			b.Fatal("invalid")
+		}
+	}
+}
+
+func BenchmarkEncodingJSONValid(b *testing.B) {
+	doc := []byte(`{"id":"cus_1","object":"customer","address":{"city":"San Francisco","line1":"510 Townsend St"},"n":12345,"description":"` + strings.Repeat("lorem ipsum ", 160) + `"}`)
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if !json.Valid(doc) {
+			b.Fatal("invalid")
+		}
+	}
+}
