@@ -1,34 +1,35 @@
 package stripehook
 
 import (
-	"encoding/json"
+	"bytes"
+	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/emitter"
+	"github.com/hookline/hookline/internal/jsonscan"
 	"github.com/stripe/stripe-go/v76"
 )
 
 // envelope holds the fields of a Stripe event that the pipeline needs; data.object stays raw.
 type envelope struct {
-	ID         string `json:"id"`
-	Type       string `json:"type"`
-	Created    int64  `json:"created"`
-	Livemode   bool   `json:"livemode"`
-	APIVersion string `json:"api_version"`
-	Account    string `json:"account"`
-	Data       struct {
-		Object json.RawMessage `json:"object"`
-	} `json:"data"`
+	ID         string
+	Type       string
+	Created    int64
+	Livemode   bool
+	APIVersion string
+	Account    string
+	Object     []byte // data.object, raw
 }
 
 // objectHead holds the two fields of data.object the event needs.
 type objectHead struct {
-	ID     string `json:"id"`
-	Object string `json:"object"`
+	ID     string
+	Object string
 }
 
 // Decode verifies the delivery's signature and decodes the event. It returns an error wrapping
@@ -56,13 +57,25 @@ func (s *Source) Decode(header http.Header, body []byte) (hookline.Event, error)
 	return toEvent(&env, &obj), nil
 }
 
-// decodeEnvelope decodes and validates the envelope of a Stripe event and the head of its
-// data.object. Errors wrap ErrMalformedEvent.
+// decodeEnvelope validates body as JSON and reads the envelope of a Stripe event and the head of
+// its data.object, without decoding the object itself (encoding/json took three quarters of
+// Decode's time doing that). Member names match exactly, as Stripe writes them; a repeated member
+// counts as its last occurrence, as with encoding/json. Errors wrap ErrMalformedEvent.
 func decodeEnvelope(body []byte) (envelope, objectHead, error) {
 	var env envelope
 	var obj objectHead
-	if err := json.Unmarshal(body, &env); err != nil {
-		return env, obj, malformed("%v", err)
+	var err error
+	var bad string
+	if !jsonscan.Object(body, func(key, v []byte) {
+		if err == nil {
+			err = env.set(string(key), v)
+			bad = string(key)
+		}
+	}) {
+		return env, obj, malformed("not a valid JSON object")
+	}
+	if err != nil {
+		return env, obj, malformed("%s: %v", bad, err)
 	}
 	switch {
 	case !strings.HasPrefix(env.ID, "evt_") || len(env.ID) == len("evt_"):
@@ -71,16 +84,75 @@ func decodeEnvelope(body []byte) (envelope, objectHead, error) {
 		return env, obj, malformed("no type")
 	case env.Created <= 0:
 		return env, obj, malformed("no created")
-	case len(env.Data.Object) == 0 || env.Data.Object[0] != '{':
+	case len(env.Object) == 0 || env.Object[0] != '{':
 		return env, obj, malformed("data.object is not a JSON object")
 	}
-	if err := decodeHead(env.Data.Object, &obj); err != nil {
-		return env, obj, malformed("data.object: %v", err)
+	jsonscan.Members(env.Object, func(key, v []byte) bool {
+		switch string(key) {
+		case "id":
+			obj.ID, err = str(v)
+		case "object":
+			obj.Object, err = str(v)
+		}
+		bad = "data.object." + string(key)
+		return err == nil
+	})
+	if err != nil {
+		return env, obj, malformed("%s: %v", bad, err)
 	}
 	if obj.ID == "" {
 		return env, obj, malformed("data.object has no id")
 	}
 	return env, obj, nil
+}
+
+// set stores the envelope member key, whose raw JSON value is v.
+func (env *envelope) set(key string, v []byte) error {
+	var err error
+	switch key {
+	case "id":
+		env.ID, err = str(v)
+	case "type":
+		env.Type, err = str(v)
+	case "api_version":
+		env.APIVersion, err = str(v)
+	case "account":
+		env.Account, err = str(v)
+	case "created":
+		if string(v) != "null" {
+			env.Created, err = strconv.ParseInt(string(v), 10, 64)
+		}
+	case "livemode":
+		if string(v) != "null" && string(v) != "true" && string(v) != "false" {
+			return errors.New("not a boolean")
+		}
+		env.Livemode = string(v) == "true"
+	case "data":
+		env.Object = nil
+		if string(v) == "null" {
+			return nil
+		}
+		if jsonscan.Members(v, func(k, o []byte) bool {
+			if string(k) == "object" {
+				env.Object = o
+			}
+			return true
+		}) != nil {
+			return errors.New("not a JSON object")
+		}
+	}
+	return err
+}
+
+// str reads a JSON string value; null reads as "".
+func str(v []byte) (string, error) {
+	if string(v) == "null" {
+		return "", nil
+	}
+	if len(v) == 0 || v[0] != '"' {
+		return "", errors.New("not a string")
+	}
+	return jsonscan.String(v)
 }
 
 func malformed(format string, args ...any) error {
@@ -106,7 +178,7 @@ func toEvent(env *envelope, obj *objectHead) hookline.Event {
 		Type:     env.Type,
 		Subject:  obj.ID,
 		Time:     time.Unix(env.Created, 0).UTC(),
-		Data:     env.Data.Object, // json.RawMessage copies: no alias of the body
+		Data:     bytes.Clone(env.Object), // no alias of the body, which the handler reuses
 		Metadata: md,
 	}
 }

@@ -8,6 +8,7 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"unicode/utf8"
@@ -26,6 +27,58 @@ func Valid(b []byte) bool {
 	}
 	p.space()
 	return p.i == len(b)
+}
+
+// Object validates b as one JSON object, optionally surrounded by white space, and calls f with
+// the raw key (between its quotes, escapes left as they are) and raw value of each of its members
+// in order, in the same pass. It reports whether b is valid; on invalid input f may already have
+// been called for the members before the error.
+func Object(b []byte, f func(key, value []byte)) bool {
+	p := validator{b: b}
+	p.space()
+	if p.i >= len(b) || b[p.i] != '{' {
+		return false
+	}
+	p.i++
+	p.space()
+	if p.i < len(b) && b[p.i] == '}' {
+		p.i++
+		p.space()
+		return p.i == len(b)
+	}
+	for {
+		k := p.i
+		if p.i >= len(b) || b[p.i] != '"' || !p.str() {
+			return false
+		}
+		key := b[k+1 : p.i-1]
+		p.space()
+		if p.i >= len(b) || b[p.i] != ':' {
+			return false
+		}
+		p.i++
+		p.space()
+		v := p.i
+		if !p.value(1) {
+			return false
+		}
+		f(key, b[v:p.i])
+		p.space()
+		if p.i >= len(b) {
+			return false
+		}
+		switch b[p.i] {
+		case ',':
+			p.i++
+			p.space()
+		case '}':
+			p.i++
+			p.space()
+			return p.i == len(b)
+		default:
+			return false
+		}
+	}
 }
 
 type validator struct {
@@ -259,6 +312,14 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
+// structural marks the bytes that matter when skipping over an object or array.
+var structural = func() (t [256]bool) {
+	for _, c := range []byte(`"{}[]`) {
+		t[c] = true
+	}
+	return t
+}()
+
 // skipValue returns the index just past the valid JSON value that starts at b[i].
 func skipValue(b []byte, i int) int {
 	if i >= len(b) {
@@ -270,13 +331,19 @@ func skipValue(b []byte, i int) int {
 	case '{', '[':
 		depth := 0
 		for i < len(b) {
+			for i < len(b) && !structural[b[i]] {
+				i++
+			}
+			if i >= len(b) {
+				break
+			}
 			switch b[i] {
 			case '"':
 				i = skipString(b, i)
 				continue
 			case '{', '[':
 				depth++
-			case '}', ']':
+			default: // '}', ']'
 				depth--
 				if depth == 0 {
 					return i + 1
@@ -292,16 +359,25 @@ func skipValue(b []byte, i int) int {
 	return i
 }
 
+// skipString returns the index just past the string whose opening quote is b[i].
 func skipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
+	for j := i + 1; j < len(b); {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return len(b)
 		}
+		q := j + k
+		// The quote is escaped when an odd number of backslashes precede it.
+		n := 0
+		for p := q - 1; p > i && b[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q + 1
+		}
+		j = q + 1
 	}
-	return i
+	return len(b)
 }
 
 // String returns the value of the raw JSON string s (quotes included), as encoding/json would

@@ -1,6 +1,8 @@
 package jsonscan
 
 import (
+	"bytes"
+	"fmt"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -67,6 +69,19 @@ func FuzzValid(f *testing.F) {
 		got, want := Valid(b), json.Valid(b)
 		if got != want {
 			t.Fatalf("Valid(%q) = %v, encoding/json says %v", b, got, want)
+		}
+		var viaObject [][2]string
+		isObject := Object(b, func(k, v []byte) { viaObject = append(viaObject, [2]string{string(k), string(v)}) })
+		trimmed := bytes.TrimLeft(b, " \t\r\n")
+		if wantObject := want && len(trimmed) > 0 && trimmed[0] == '{'; isObject != wantObject {
+			t.Fatalf("Object(%q) = %v, want %v", b, isObject, wantObject)
+		}
+		if isObject {
+			var viaMembers [][2]string
+			Members(b, func(k, v []byte) bool { viaMembers = append(viaMembers, [2]string{string(k), string(v)}); return true })
+			if fmt.Sprint(viaObject) != fmt.Sprint(viaMembers) {
+				t.Fatalf("Object and Members disagree on %q: %q vs %q", b, viaObject, viaMembers)
+			}
 		}
 		if !got {
 			return
