@@ -15,14 +15,14 @@ import (
 // Every error wraps [ErrFormat].
 func Decode(body []byte) (hookline.Event, error) {
 	var ev hookline.Event
-	if !jsonscan.Valid(body) {
-		return ev, fmt.Errorf("%w: not valid JSON", ErrFormat)
-	}
 	var spec, version string
 	var dataB64 []byte
 	var err error
 	var bad string
-	scanErr := jsonscan.Members(body, func(key, raw []byte) bool {
+	valid := jsonscan.Object(body, func(key, raw []byte) {
+		if err != nil {
+			return
+		}
 		switch string(key) {
 		case "specversion":
 			spec, err = text(raw)
@@ -51,10 +51,9 @@ func Decode(body []byte) (hookline.Event, error) {
 		if err != nil {
 			bad = string(key)
 		}
-		return err == nil
 	})
-	if scanErr != nil {
-		return ev, fmt.Errorf("%w: not a JSON object", ErrFormat)
+	if !valid {
+		return ev, fmt.Errorf("%w: not a valid JSON object", ErrFormat)
 	}
 	if err != nil {
 		return ev, fmt.Errorf("%w: attribute %q: %v", ErrFormat, bad, err)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"runtime"
 	"slices"
 	"strconv"
@@ -70,9 +69,6 @@ type result struct {
 // drive posts signed events to url from conns workers for d, at rate events/s in total (0: no
 // limit), recording each request's start so the sink can report webhook-to-sink latency.
 func drive(url, secret string, d time.Duration, conns, rate int, rec *recorder) *result {
-	tr := &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	tpl := newTemplate()
 	res := &result{start: time.Now(), refused: map[int]int64{}}
 	ctx, cancel := context.WithTimeout(context.Background(), d)
@@ -86,7 +82,7 @@ func drive(url, secret string, d time.Duration, conns, rate int, rec *recorder) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lat, refused, errs := worker(ctx, client, url, secret, tpl, &seq, tick, rec)
+			lat, refused, errs := worker(ctx, url, secret, tpl, &seq, tick, rec)
 			mu.Lock()
 			res.webhookLat = append(res.webhookLat, lat...)
 			for k, v := range refused {
@@ -103,11 +99,17 @@ func drive(url, secret string, d time.Duration, conns, rate int, rec *recorder) 
 	return res
 }
 
-func worker(ctx context.Context, client *http.Client, url, secret string, tpl template, seq *atomic.Int64, tick <-chan struct{}, rec *recorder) ([]time.Duration, map[int]int64, int64) {
+func worker(ctx context.Context, url, secret string, tpl template, seq *atomic.Int64, tick <-chan struct{}, rec *recorder) ([]time.Duration, map[int]int64, int64) {
 	var lat []time.Duration
 	refused := map[int]int64{}
 	var errs int64
 	buf := make([]byte, 0, len(tpl.body))
+	var c *rawConn
+	defer func() {
+		if c != nil {
+			c.close()
+		}
+	}()
 	for {
 		if tick != nil {
 			select {
@@ -119,26 +121,31 @@ func worker(ctx context.Context, client *http.Client, url, secret string, tpl te
 		if ctx.Err() != nil {
 			return lat, refused, errs
 		}
+		if c == nil {
+			var err error
+			if c, err = dialRaw(url, secret); err != nil {
+				errs++
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+		}
 		n := seq.Add(1)
 		body := tpl.event(buf, n)
-		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-		req.Header.Set(stripehook.SignatureHeader, stripehook.Sign(body, secret, time.Now()))
-		req.Header.Set("Content-Type", "application/json")
 		start := time.Now()
 		if rec != nil {
 			rec.started(n, start)
 		}
-		resp, err := client.Do(req)
+		status, err := c.post(body, start)
 		if err != nil {
 			errs++
+			c.close()
+			c = nil
 			continue
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode/100 == 2 {
+		if status/100 == 2 {
 			lat = append(lat, time.Since(start))
 		} else {
-			refused[resp.StatusCode]++
+			refused[status]++
 		}
 	}
 }

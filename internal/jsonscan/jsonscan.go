@@ -34,56 +34,44 @@ func Valid(b []byte) bool {
 // in order, in the same pass. It reports whether b is valid; on invalid input f may already have
 // been called for the members before the error.
 func Object(b []byte, f func(key, value []byte)) bool {
-	p := validator{b: b}
-	p.space()
-	if p.i >= len(b) || b[p.i] != '{' {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
 		return false
 	}
-	p.i++
+	return Walk(b, 1, func(path [][]byte, value []byte) { f(path[0], value) })
+}
+
+// Walk validates b like [Valid] and, in the same pass, calls f for every object member nested
+// at most maxDepth containers deep (1: the members of a top-level object), once the member's
+// value has been validated. path holds the keys from the top down to the member's own (raw, as
+// in [Object]), with a nil entry for each array on the way; f must not keep it. Walk reports
+// whether b is valid; on invalid input f may have been called before the error.
+func Walk(b []byte, maxDepth int, f func(path [][]byte, value []byte)) bool {
+	p := validator{b: b, visit: f, visitDepth: maxDepth, path: make([][]byte, 0, maxDepth)}
 	p.space()
-	if p.i < len(b) && b[p.i] == '}' {
-		p.i++
-		p.space()
-		return p.i == len(b)
+	if !p.value(0) {
+		return false
 	}
-	for {
-		k := p.i
-		if p.i >= len(b) || b[p.i] != '"' || !p.str() {
-			return false
-		}
-		key := b[k+1 : p.i-1]
-		p.space()
-		if p.i >= len(b) || b[p.i] != ':' {
-			return false
-		}
-		p.i++
-		p.space()
-		v := p.i
-		if !p.value(1) {
-			return false
-		}
-		f(key, b[v:p.i])
-		p.space()
-		if p.i >= len(b) {
-			return false
-		}
-		switch b[p.i] {
-		case ',':
-			p.i++
-			p.space()
-		case '}':
-			p.i++
-			p.space()
-			return p.i == len(b)
-		default:
-			return false
-		}
-	}
+	p.space()
+	return p.i == len(b)
 }
 
 type validator struct {
 	b []byte
 	i int
+	// visit, when set, is called for members at depth <= visitDepth; path is the key stack.
+	visit      func(path [][]byte, value []byte)
+	visitDepth int
+	path       [][]byte
+}
+
+// enter records the key (nil for an array) of the container level depth, when visiting it.
+func (p *validator) enter(depth int, key []byte) bool {
+	if p.visit == nil || depth > p.visitDepth {
+		return false
+	}
+	p.path = append(p.path[:depth-1], key)
+	return true
 }
 
 func (p *validator) space() {
@@ -125,17 +113,23 @@ func (p *validator) object(depth int) bool {
 		return true
 	}
 	for {
+		k := p.i
 		if p.i >= len(p.b) || p.b[p.i] != '"' || !p.str() {
 			return false
 		}
+		visiting := p.enter(depth, p.b[k+1:p.i-1])
 		p.space()
 		if p.i >= len(p.b) || p.b[p.i] != ':' {
 			return false
 		}
 		p.i++
 		p.space()
+		v := p.i
 		if !p.value(depth) {
 			return false
+		}
+		if visiting {
+			p.visit(p.path[:depth], p.b[v:p.i])
 		}
 		p.space()
 		if p.i >= len(p.b) {
@@ -155,6 +149,7 @@ func (p *validator) object(depth int) bool {
 }
 
 func (p *validator) array(depth int) bool {
+	p.enter(depth, nil)
 	p.i++ // [
 	p.space()
 	if p.i < len(p.b) && p.b[p.i] == ']' {

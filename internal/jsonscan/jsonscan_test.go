@@ -49,6 +49,34 @@ func TestMembers(t *testing.T) {
 	}
 }
 
+func TestWalk(t *testing.T) {
+	in := `{"id":"evt_1","data":{"object":{"id":"cus_1","list":[{"id":"deep"}],"object":"customer"}},"arr":[{"id":"x"}]}`
+	var got []string
+	ok := Walk([]byte(in), 3, func(path [][]byte, v []byte) {
+		var p []string
+		for _, k := range path {
+			if k == nil {
+				p = append(p, "[]")
+			} else {
+				p = append(p, string(k))
+			}
+		}
+		got = append(got, strings.Join(p, ".")+"="+string(v))
+	})
+	want := []string{
+		`id="evt_1"`, `data.object.id="cus_1"`, `data.object.list=[{"id":"deep"}]`, `data.object.object="customer"`,
+		`data.object={"id":"cus_1","list":[{"id":"deep"}],"object":"customer"}`,
+		`data={"object":{"id":"cus_1","list":[{"id":"deep"}],"object":"customer"}}`,
+		`arr.[].id="x"`, `arr=[{"id":"x"}]`,
+	}
+	if !ok || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Walk = %v\n%s\nwant\n%s", ok, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if Walk([]byte(`{"a":[1,}`), 3, func([][]byte, []byte) {}) {
+		t.Error("Walk accepted invalid JSON")
+	}
+}
+
 func TestString(t *testing.T) {
 	for in, want := range map[string]string{`"plain"`: "plain", `"é"`: "é", `"a\nb"`: "a\nb", `"\u00e9"`: "é", "\"\xff\"": "\ufffd"} {
 		got, err := String([]byte(in))
