@@ -1,5 +1,6 @@
-// Package sink defines where events end: the [Sink] interface, decorators around it, and small
-// sinks for tests, dry runs and benchmarks ([Memory], [Stdout], [Discard]).
+// Package sink defines where events end: the [Sink] interface, the ordering rule every sink
+// applies ([Version]), a URL registry ([Open], [Register]) and small sinks for tests, dry runs and
+// benchmarks ([Memory], [Stdout], [Discard]).
 //
 // # Delivery semantics
 //

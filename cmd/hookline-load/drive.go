@@ -209,15 +209,20 @@ func (r *recorder) wrap(s sink.Sink) sink.Sink {
 		if err := s.Write(ctx, ev); err != nil {
 			return err
 		}
-		if seq, ok := seqOf(ev.ID); ok {
-			d := time.Duration(time.Now().UnixNano() - r.starts[seq%int64(len(r.starts))].Load())
-			r.mu.Lock()
-			r.lat = append(r.lat, d)
-			r.mu.Unlock()
-		}
-		r.n.Add(1)
+		r.record(ev.ID)
 		return nil
 	})
+}
+
+// record notes that the event with id reached the sink.
+func (r *recorder) record(id string) {
+	if seq, ok := seqOf(id); ok {
+		d := time.Duration(time.Now().UnixNano() - r.starts[seq%int64(len(r.starts))].Load())
+		r.mu.Lock()
+		r.lat = append(r.lat, d)
+		r.mu.Unlock()
+	}
+	r.n.Add(1)
 }
 
 func (r *recorder) consumed() int64 { return r.n.Load() }

@@ -41,6 +41,7 @@ func run(args []string, out io.Writer) error {
 	conns := fs.Int("c", 64, "keep-alive connections")
 	rate := fs.Int("rate", 0, "events per second in total (0: as fast as possible)")
 	bare := fs.Bool("bare", true, "also measure a bare net/http handler that only verifies signatures")
+	obvious := fs.Bool("obvious", false, "also measure the pipeline written the obvious way with stripe-go and gocloud")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -65,6 +66,13 @@ func run(args []string, out io.Writer) error {
 		return err
 	}
 	res.print(out, "pipeline (webhook → mem:// → consumer → discard sink)")
+	if *obvious {
+		o, err := runObvious(*d, *conns, *rate)
+		if err != nil {
+			return err
+		}
+		o.print(out, "obvious stripe-go + gocloud pipeline (ConstructEvent, json.Marshal, Topic.Send; Unmarshal, Ack)")
+	}
 	if *bare {
 		b, err := runBare(*d, *conns, *rate)
 		if err != nil {

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/webhook"
+	"gocloud.dev/pubsub"
+
+	"github.com/hookline/hookline/internal/localapp"
+)
+
+// runObvious measures, for comparison, the pipeline as one would first write it with stripe-go
+// and gocloud: webhook.ConstructEvent, json.Marshal of the stripe.Event, Topic.Send, and a
+// receive loop that unmarshals each message into a stripe.Event and acks it.
+func runObvious(d time.Duration, conns, rate int) (*result, error) {
+	ctx := context.Background()
+	secret := localapp.GenerateSecret()
+	name := fmt.Sprintf("mem://hookline-load-obvious-%d", time.Now().UnixNano())
+	topic, err := pubsub.OpenTopic(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := pubsub.OpenSubscription(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	rec := newRecorder()
+	var consumed atomic.Int64
+	recvCtx, stopRecv := context.WithCancel(ctx)
+	defer stopRecv()
+	for range 16 {
+		go func() {
+			for {
+				m, err := sub.Receive(recvCtx)
+				if err != nil {
+					return
+				}
+				var ev stripe.Event
+				if json.Unmarshal(m.Body, &ev) == nil {
+					rec.record(ev.ID)
+				}
+				consumed.Add(1)
+				m.Ack()
+			}
+		}()
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, "bad body", http.StatusBadRequest)
+			return
+		}
+		ev, err := webhook.ConstructEventWithOptions(body, r.Header.Get("Stripe-Signature"), secret,
+			webhook.ConstructEventOptions{IgnoreAPIVersionMismatch: true})
+		if err != nil {
+			http.Error(w, "invalid", http.StatusBadRequest)
+			return
+		}
+		msg, _ := json.Marshal(ev)
+		if err := topic.Send(r.Context(), &pubsub.Message{Body: msg}); err != nil {
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	res := drive("http://"+ln.Addr().String()+"/", secret, d, conns, rate, rec)
+	deadline := time.Now().Add(60 * time.Second)
+	for consumed.Load() < res.accepted && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	res.consumedIn = time.Since(res.start)
+	res.sinkLat = rec.latencies()
+	stopRecv()
+	sub.Shutdown(ctx)
+	topic.Shutdown(ctx)
+	return res, nil
+}
