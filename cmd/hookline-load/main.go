@@ -112,13 +112,7 @@ func runPipeline(d time.Duration, conns, rate int) (*result, error) {
 	served := make(chan error, 1)
 	go func() { served <- app.Serve(ctx, ln) }()
 	res := drive("http://"+ln.Addr().String()+"/webhook", secret, d, conns, rate, rec)
-	// Wait for the consumer to catch up, then stop.
-	deadline := time.Now().Add(60 * time.Second)
-	for rec.consumed() < res.accepted && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	res.consumedIn = time.Since(res.start)
-	res.sinkLat = rec.latencies()
+	awaitConsumed(res, rec)
 	stop()
 	if err := <-served; err != nil {
 		return nil, err
@@ -140,12 +134,32 @@ func runBare(d time.Duration, conns, rate int) (*result, error) {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	url, stop, err := serve(h)
 	if err != nil {
 		return nil, err
 	}
+	defer stop()
+	return drive(url, secret, d, conns, rate, nil), nil
+}
+
+// serve serves h on a loopback port and returns its URL and a function that stops it.
+func serve(h http.Handler) (string, func() error, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
-	defer srv.Close()
-	return drive("http://"+ln.Addr().String()+"/", secret, d, conns, rate, nil), nil
+	return "http://" + ln.Addr().String() + "/", srv.Close, nil
+}
+
+// awaitConsumed waits until rec counted every event res accepted (at most a minute), then
+// completes res with the consumption figures.
+func awaitConsumed(res *result, rec *recorder) {
+	deadline := time.Now().Add(60 * time.Second)
+	for rec.consumed() < res.accepted && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	res.consumedIn = time.Since(res.start)
+	res.sinkLat = rec.latencies()
 }

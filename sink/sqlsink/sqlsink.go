@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/jsonscan"
 	"github.com/hookline/hookline/sink"
 	"github.com/hookline/hookline/sink/internal/redact"
 )
@@ -129,7 +130,7 @@ func rowOf(ev hookline.Event) (row, error) {
 	}
 	var data []byte
 	if len(ev.Data) > 0 {
-		if !json.Valid(ev.Data) {
+		if !jsonscan.Valid(ev.Data) {
 			return row{}, hookline.Errorf(hookline.Permanent, "sqlsink: event %s: data is not valid JSON", ev.ID)
 		}
 		data = ev.Data
