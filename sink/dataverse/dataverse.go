@@ -1,0 +1,278 @@
+package dataverse
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/sink"
+)
+
+// maxConflicts is how many times a write re-reads the row after a concurrent change (412)
+// before it gives up with a Transient error.
+const maxConflicts = 8
+
+// timeLayout is how event times are written: ISO 8601, UTC, whole seconds.
+const timeLayout = "2006-01-02T15:04:05Z"
+
+// Sink writes events to one table of a Dataverse environment through the Web API. It is safe
+// for concurrent use. Create it with [Open].
+type Sink struct {
+	o      Options
+	base   string // https://host/api/data/v9.2/
+	client *http.Client
+	owned  bool // client was made here and is closed by Close
+	auth   *tokenSource
+	lim    *limiter
+	log    *slog.Logger
+	sel    string // the $select query of reads
+}
+
+var _ sink.Sink = (*Sink)(nil)
+
+func newSink(host, hostport string, o Options) (*Sink, error) {
+	base, err := baseURL(hostport, o.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sink{
+		o:    o,
+		base: base,
+		auth: newTokenSource(o.Credential, o.Token, scopeFor(host), o.Now),
+		lim:  newLimiter(o.MaxConcurrency, o.Now),
+		log:  o.Logger,
+	}
+	if o.Credential == nil && o.Token == "" {
+		return nil, fmt.Errorf("dataverse: no credential and no token")
+	}
+	s.client = o.HTTPClient
+	if s.client == nil {
+		s.client, s.owned = defaultClient(o.MaxConcurrency), true
+	}
+	cols := []string{o.EventTimeColumn}
+	if o.EventIDColumn != "" {
+		cols = append(cols, o.EventIDColumn)
+	}
+	if o.Delete == Deactivate {
+		cols = append(cols, "statecode")
+	}
+	s.sel = "?$select=" + url.QueryEscape(strings.Join(cols, ","))
+	return s, nil
+}
+
+// Close releases idle connections. Write must not be called after Close.
+func (s *Sink) Close() error {
+	if s.owned {
+		s.client.CloseIdleConnections()
+	}
+	return nil
+}
+
+// Concurrency returns the number of requests the sink lets run at once now: MaxConcurrency,
+// or less while it slows down after Dataverse throttled it.
+func (s *Sink) Concurrency() int { return s.lim.current() }
+
+// Write creates or updates the row whose key column is ev.Subject when ev is newer, by
+// [sink.Version], than the event that last wrote it; otherwise it changes nothing and returns
+// nil. A *.deleted event deactivates or deletes the row. See the package documentation.
+func (s *Sink) Write(ctx context.Context, ev hookline.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	cols, err := s.columns(ev)
+	if err != nil {
+		return err
+	}
+	if s.o.Mode == CreateOnly && !sink.IsDelete(ev.Type) {
+		_, err := s.patch(ctx, ev, cols, "If-None-Match", "*")
+		return err
+	}
+	for range maxConflicts {
+		cur, err := s.read(ctx, ev)
+		if err != nil {
+			return err
+		}
+		done, err := s.step(ctx, ev, cols, cur)
+		if done || err != nil {
+			return err
+		}
+		s.log.DebugContext(ctx, "dataverse: row changed meanwhile, reading again", "subject", ev.Subject, "event", ev.ID)
+	}
+	return hookline.Errorf(hookline.Transient, "dataverse: %s (event %s): the row kept changing during %d attempts",
+		s.entityPath(ev.Subject), ev.ID, maxConflicts)
+}
+
+// columns checks ev and returns the column values it writes; its errors are Permanent.
+func (s *Sink) columns(ev hookline.Event) (map[string]any, error) {
+	switch {
+	case ev.Subject == "":
+		return nil, hookline.Errorf(hookline.Permanent, "dataverse: event %s has no subject", ev.ID)
+	case ev.ID == "":
+		return nil, hookline.Errorf(hookline.Permanent, "dataverse: event about %s has no id", ev.Subject)
+	case ev.Time.IsZero():
+		return nil, hookline.Errorf(hookline.Permanent, "dataverse: event %s has no time", ev.ID)
+	}
+	del := sink.IsDelete(ev.Type)
+	if del && s.o.Delete == HardDelete {
+		return nil, nil
+	}
+	mapped, err := s.o.Map(ev)
+	if err != nil {
+		return nil, hookline.Errorf(hookline.Permanent, "dataverse: mapping event %s (%s): %w", ev.ID, ev.Type, err)
+	}
+	cols := make(map[string]any, len(mapped)+5)
+	maps.Copy(cols, mapped)
+	delete(cols, s.o.KeyColumn) // the URL carries the key
+	cols[s.o.EventTimeColumn] = ev.Time.UTC().Truncate(time.Second).Format(timeLayout)
+	if s.o.EventIDColumn != "" {
+		cols[s.o.EventIDColumn] = ev.ID + " " + ev.Type
+	}
+	if del {
+		cols["statecode"], cols["statuscode"] = 1, 2
+	}
+	return cols, nil
+}
+
+// current is what a read found.
+type current struct {
+	found   bool
+	etag    string
+	version sink.Version
+	// deletedHere: the row was deactivated by a *.deleted event this sink wrote (known only
+	// with the event-id column), so a newer event may reactivate it.
+	deletedHere bool
+}
+
+// read gets the row's ETag and the version of the event that last wrote it.
+func (s *Sink) read(ctx context.Context, ev hookline.Event) (current, error) {
+	what := fmt.Sprintf("GET %s (event %s)", s.entityPath(ev.Subject), ev.ID)
+	resp, err := s.do(ctx, request{method: http.MethodGet, path: s.entityPath(ev.Subject) + s.sel, what: what})
+	if err != nil {
+		return current{}, err
+	}
+	switch {
+	case resp.status == http.StatusNotFound && parseAPIError(resp.body).Code != codeSegmentNotFound:
+		return current{}, nil
+	case resp.status != http.StatusOK:
+		return current{}, statusError(what, resp, s.o.Now())
+	}
+	var row map[string]any
+	if err := json.Unmarshal(resp.body, &row); err != nil {
+		return current{}, hookline.Errorf(hookline.Transient, "dataverse: %s: unreadable response: %w", what, err)
+	}
+	cur := current{found: true}
+	cur.etag, _ = row["@odata.etag"].(string)
+	if cur.etag == "" {
+		return current{}, hookline.Errorf(hookline.Transient, "dataverse: %s: response without @odata.etag", what)
+	}
+	cur.version, cur.deletedHere = s.storedVersion(row)
+	return cur, nil
+}
+
+// storedVersion reconstructs the sink.Version of the event that last wrote row. Without the
+// event-id column the id is unknown (""), and the rank is 2 for an inactive row and 1 otherwise.
+func (s *Sink) storedVersion(row map[string]any) (v sink.Version, deletedHere bool) {
+	if t, ok := row[s.o.EventTimeColumn].(string); ok {
+		if parsed, err := time.Parse(time.RFC3339, t); err == nil {
+			v.Time = parsed.UTC().Truncate(time.Second)
+		}
+	}
+	v.Rank = 1
+	if state, ok := row["statecode"].(float64); ok && state == 1 {
+		v.Rank = 2
+	}
+	if s.o.EventIDColumn == "" {
+		return v, false
+	}
+	stored, _ := row[s.o.EventIDColumn].(string)
+	id, typ, ok := strings.Cut(stored, " ")
+	if !ok {
+		return v, false
+	}
+	v.ID = id
+	v.Rank = sink.VersionOf(hookline.Event{Type: typ}).Rank
+	return v, sink.IsDelete(typ) && s.o.Delete == Deactivate && v.Rank == 2
+}
+
+// step decides about ev given the row as read and writes if needed. done is false when the row
+// changed meanwhile and must be read again.
+func (s *Sink) step(ctx context.Context, ev hookline.Event, cols map[string]any, cur current) (done bool, err error) {
+	del := sink.IsDelete(ev.Type)
+	if !cur.found {
+		if del && s.o.Delete == HardDelete {
+			return true, nil
+		}
+		return s.patch(ctx, ev, cols, "If-None-Match", "*")
+	}
+	if !sink.VersionOf(ev).Supersedes(cur.version) {
+		s.log.DebugContext(ctx, "dataverse: event not newer than the row, skipped", "subject", ev.Subject, "event", ev.ID)
+		return true, nil
+	}
+	if del && s.o.Delete == HardDelete {
+		return s.remove(ctx, ev, cur.etag)
+	}
+	if !del && cur.deletedHere {
+		cols = maps.Clone(cols)
+		cols["statecode"], cols["statuscode"] = 0, 1
+	}
+	return s.patch(ctx, ev, cols, "If-Match", cur.etag)
+}
+
+// patch writes cols with one conditional PATCH. It returns done=false when the precondition
+// failed (412, or 404 for If-Match: the row went away), except that in create-only mode a 412
+// means the row exists, which is done.
+func (s *Sink) patch(ctx context.Context, ev hookline.Event, cols map[string]any, cond, value string) (bool, error) {
+	body, err := json.Marshal(cols)
+	if err != nil {
+		return false, hookline.Errorf(hookline.Permanent, "dataverse: event %s: columns are not JSON: %w", ev.ID, err)
+	}
+	what := fmt.Sprintf("PATCH %s (event %s)", s.entityPath(ev.Subject), ev.ID)
+	resp, err := s.do(ctx, request{method: http.MethodPatch, path: s.entityPath(ev.Subject), body: body,
+		header: map[string]string{cond: value}, what: what})
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case resp.status >= 200 && resp.status <= 299:
+		s.log.DebugContext(ctx, "dataverse: written", "subject", ev.Subject, "event", ev.ID, "condition", cond)
+		return true, nil
+	case resp.status == http.StatusPreconditionFailed:
+		return s.o.Mode == CreateOnly && cond == "If-None-Match" && !sink.IsDelete(ev.Type), nil
+	case resp.status == http.StatusNotFound && cond == "If-Match" &&
+		parseAPIError(resp.body).Code != codeSegmentNotFound:
+		return false, nil
+	}
+	return false, statusError(what, resp, s.o.Now())
+}
+
+// remove deletes the row if its ETag is still etag; a row already gone is done.
+func (s *Sink) remove(ctx context.Context, ev hookline.Event, etag string) (bool, error) {
+	what := fmt.Sprintf("DELETE %s (event %s)", s.entityPath(ev.Subject), ev.ID)
+	resp, err := s.do(ctx, request{method: http.MethodDelete, path: s.entityPath(ev.Subject),
+		header: map[string]string{"If-Match": etag}, what: what})
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case resp.status >= 200 && resp.status <= 299:
+		return true, nil
+	case resp.status == http.StatusNotFound && parseAPIError(resp.body).Code != codeSegmentNotFound:
+		return true, nil
+	case resp.status == http.StatusPreconditionFailed:
+		return false, nil
+	}
+	return false, statusError(what, resp, s.o.Now())
+}
+
+// escapeKey writes id as the inside of an OData string literal in a URL path: single quotes
+// doubled, then percent-encoded like any path segment.
+func escapeKey(id string) string {
+	return url.PathEscape(strings.ReplaceAll(id, "'", "''"))
+}

@@ -1,0 +1,228 @@
+package dataversetest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Error codes the double answers with, as Dataverse documents them.
+const (
+	CodeNotFound           = "0x80040217" // ObjectDoesNotExist
+	CodeDuplicate          = "0x80040237" // DuplicateRecord: a row with the key values exists
+	CodeVersionMismatch    = "0x80060882" // ConcurrencyVersionMismatch: If-Match failed
+	CodeValidation         = "0x80040203" // InvalidArgument
+	CodeSegmentNotFound    = "0x80060888" // Resource not found for the segment
+	CodeTooManyRequests    = "0x80072322" // service protection: number of requests
+	CodeTooManyConcurrent  = "0x80072326" // service protection: concurrent requests
+	CodeMalformedPayload   = "0x80048d19" // Error identified in payload
+	maxBody                = 16 << 20
+	errMissingHeaderPrefix = "missing or wrong header "
+)
+
+// apiError is a failure answered with the documented error body.
+type apiError struct {
+	status        int
+	code, message string
+}
+
+func (e *apiError) Error() string { return e.message }
+
+func fail(status int, code, format string, args ...any) *apiError {
+	return &apiError{status: status, code: code, message: fmt.Sprintf(format, args...)}
+}
+
+func writeError(w http.ResponseWriter, e *apiError) {
+	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; charset=utf-8")
+	w.Header().Set("OData-Version", "4.0")
+	w.WriteHeader(e.status)
+	body, _ := json.Marshal(map[string]any{"error": map[string]string{"code": e.code, "message": e.message}})
+	w.Write(body)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.counts[r.Method]++
+	latency := s.latency
+	s.mu.Unlock()
+
+	n := s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	if latency > 0 {
+		t := time.NewTimer(latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	if n > int64(s.opts.MaxConcurrent) {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, fail(http.StatusTooManyRequests, CodeTooManyConcurrent,
+			"Number of concurrent requests exceeded the limit of %d.", s.opts.MaxConcurrent))
+		return
+	}
+	if !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate",
+			`Bearer authorization_uri=https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/oauth2/authorize`)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	if retry, ok := s.takeThrottle(); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
+		writeError(w, fail(http.StatusTooManyRequests, CodeTooManyRequests,
+			"Number of requests exceeded the limit of 6000 over time window of 300 seconds."))
+		return
+	}
+	if f, ok := s.takeFault(); ok {
+		writeError(w, fail(f.status, f.code, "%s", f.message))
+		return
+	}
+	if err := s.checkHeaders(r); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.route(w, r); err != nil {
+		writeError(w, err)
+	}
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || tok == "" {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.tokens) == 0 || s.tokens[tok]
+}
+
+func (s *Server) takeThrottle() (seconds int, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.throttle.n <= 0 {
+		return 0, false
+	}
+	s.throttle.n--
+	return max(1, int((s.throttle.retryAfter+time.Second-1)/time.Second)), true
+}
+
+func (s *Server) takeFault() (fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.faults) == 0 {
+		return fault{}, false
+	}
+	f := s.faults[0]
+	s.faults = s.faults[1:]
+	return f, true
+}
+
+func (s *Server) checkHeaders(r *http.Request) *apiError {
+	if !s.opts.RequireHeaders {
+		return nil
+	}
+	want := map[string]string{"OData-MaxVersion": "4.0", "OData-Version": "4.0", "Accept": "application/json"}
+	if r.Method == http.MethodPost || r.Method == http.MethodPatch {
+		want["Content-Type"] = "application/json; charset=utf-8"
+	}
+	for h, v := range want {
+		if got := r.Header.Get(h); got != v {
+			return fail(http.StatusBadRequest, CodeValidation, "%s%s: %q, want %q", errMissingHeaderPrefix, h, got, v)
+		}
+	}
+	return nil
+}
+
+// target is what a request path addresses: an entity set, and maybe one row of it.
+type target struct {
+	set      *entitySet
+	hasKey   bool
+	id       string // primary key, when the path gives one
+	keyValue string // alternate key value, when the path gives one
+}
+
+func (s *Server) parsePath(path string) (target, *apiError) {
+	rest, ok := strings.CutPrefix(path, BasePath)
+	if !ok {
+		return target{}, fail(http.StatusNotFound, CodeSegmentNotFound, "Resource not found for the segment '%s'.", path)
+	}
+	name, inner, hasKey := strings.Cut(rest, "(")
+	s.mu.Lock()
+	set := s.sets[name]
+	s.mu.Unlock()
+	if set == nil {
+		return target{}, fail(http.StatusNotFound, CodeSegmentNotFound, "Resource not found for the segment '%s'.", name)
+	}
+	t := target{set: set, hasKey: hasKey}
+	if !hasKey {
+		return t, nil
+	}
+	inner, ok = strings.CutSuffix(inner, ")")
+	if !ok {
+		return target{}, fail(http.StatusBadRequest, CodeValidation, "Bad Request - Error in query syntax.")
+	}
+	col, lit, isAlt := strings.Cut(inner, "=")
+	if !isAlt {
+		t.id = inner
+		return t, nil
+	}
+	if col != set.key {
+		return target{}, fail(http.StatusBadRequest, CodeValidation,
+			"The key attribute '%s' is not defined as an alternate key for the entity set '%s'.", col, set.name)
+	}
+	v, err := unquote(lit)
+	if err != nil {
+		return target{}, fail(http.StatusBadRequest, CodeValidation, "Bad Request - Error in query syntax.")
+	}
+	t.keyValue = v
+	return t, nil
+}
+
+// unquote reads an OData string literal: single quotes around, a quote inside doubled.
+func unquote(lit string) (string, error) {
+	if len(lit) < 2 || lit[0] != '\'' || lit[len(lit)-1] != '\'' {
+		return "", errors.New("not a string literal")
+	}
+	inner := lit[1 : len(lit)-1]
+	if strings.Count(inner, "'")%2 != 0 || strings.Contains(strings.ReplaceAll(inner, "''", ""), "'") {
+		return "", errors.New("lone quote")
+	}
+	return strings.ReplaceAll(inner, "''", "'"), nil
+}
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request) *apiError {
+	t, err := s.parsePath(r.URL.Path)
+	if err != nil {
+		return err
+	}
+	switch {
+	case r.Method == http.MethodPost && !t.hasKey:
+		return s.create(w, r, t)
+	case r.Method == http.MethodGet && t.hasKey:
+		return s.get(w, r, t)
+	case r.Method == http.MethodPatch && t.hasKey:
+		return s.patch(w, r, t)
+	case r.Method == http.MethodDelete && t.hasKey:
+		return s.remove(w, r, t)
+	}
+	return fail(http.StatusMethodNotAllowed, CodeValidation, "The HTTP method '%s' is not allowed here.", r.Method)
+}
+
+func readObject(r *http.Request) (map[string]any, *apiError) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil || len(body) > maxBody {
+		return nil, fail(http.StatusRequestEntityTooLarge, CodeMalformedPayload, "The request body is too large or unreadable.")
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
+		return nil, fail(http.StatusBadRequest, CodeMalformedPayload, "Error identified in Payload provided by the user for Entity.")
+	}
+	return obj, nil
+}

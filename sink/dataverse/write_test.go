@@ -1,0 +1,201 @@
+package dataverse_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/sink"
+	"github.com/hookline/hookline/sink/dataverse"
+)
+
+const fullCustomer = `{"id":"cus_1","object":"customer","name":"Jenny Q Rosen","email":"jenny@example.com",
+ "phone":"+15555550100","description":"VIP","address":{"line1":"1 Main St","line2":"Apt 2","city":"Springfield",
+ "state":"IL","postal_code":"62701","country":"US"},"metadata":{}}`
+
+func TestCreateMapsEveryField(t *testing.T) {
+	srv := newDouble(t)
+	s := openSink(t, srv, nil)
+	mustWrite(t, s, customer("cus_1", "customer.created", "evt_1", 0, fullCustomer))
+	want := map[string]any{
+		keyCol: "cus_1", timeCol: "2024-03-01T12:00:00Z", idCol: "evt_1 customer.created",
+		"firstname": "Jenny Q", "lastname": "Rosen", "emailaddress1": "jenny@example.com",
+		"telephone1": "+15555550100", "description": "VIP", "address1_line1": "1 Main St",
+		"address1_line2": "Apt 2", "address1_city": "Springfield", "address1_stateorprovince": "IL",
+		"address1_postalcode": "62701", "address1_country": "US", "statecode": float64(0),
+	}
+	r := row(t, srv, "cus_1")
+	for k, v := range want {
+		if r.Columns[k] != v {
+			t.Errorf("column %s = %#v, want %#v", k, r.Columns[k], v)
+		}
+	}
+	if got := srv.Requests(); got["GET"] != 1 || got["PATCH"] != 1 || len(got) != 2 {
+		t.Errorf("requests = %v, want one GET and one PATCH", got)
+	}
+}
+
+func TestUpdateDuplicateAndOlder(t *testing.T) {
+	srv := newDouble(t)
+	s := openSink(t, srv, nil)
+	created := customer("cus_u", "customer.created", "evt_1", 0, `{"email":"old@example.com","name":"Old"}`)
+	updated := customer("cus_u", "customer.updated", "evt_2", 60, `{"email":"new@example.com"}`)
+	mustWrite(t, s, created)
+	mustWrite(t, s, updated)
+	r := row(t, srv, "cus_u")
+	if r.Columns["emailaddress1"] != "new@example.com" || r.Columns["lastname"] != "Old" || eventOf(r) != "evt_2" {
+		t.Fatalf("after update: %v", r.Columns)
+	}
+
+	srv.ResetRequests()
+	mustWrite(t, s, updated) // duplicate: one read, no write
+	if got := srv.Requests(); got["GET"] != 1 || got["PATCH"] != 0 {
+		t.Errorf("duplicate: requests = %v, want one GET only", got)
+	}
+	mustWrite(t, s, created) // older after newer: ignored
+	after := row(t, srv, "cus_u")
+	if after.ETag != r.ETag || after.Columns["emailaddress1"] != "new@example.com" {
+		t.Errorf("duplicate or older event changed the row: %v (etag %s, was %s)", after.Columns, after.ETag, r.ETag)
+	}
+}
+
+func TestSameSecondWithoutEventIDColumn(t *testing.T) {
+	srv := newDouble(t)
+	s := openSink(t, srv, func(o *dataverse.Options) { o.EventIDColumn = "" })
+	mustWrite(t, s, customer("cus_s", "customer.updated", "evt_2", 0, `{"email":"b@example.com"}`))
+	// A *.created in the same second never overwrites.
+	mustWrite(t, s, customer("cus_s", "customer.created", "evt_1", 0, `{"email":"a@example.com"}`))
+	if got := row(t, srv, "cus_s").Columns["emailaddress1"]; got != "b@example.com" {
+		t.Fatalf("created in the same second overwrote the update: %v", got)
+	}
+	// Another update in the same second does (the last to arrive wins without the column).
+	mustWrite(t, s, customer("cus_s", "customer.updated", "evt_0", 0, `{"email":"c@example.com"}`))
+	// A deletion in the same second wins, and a same-second update after it does not undo it.
+	mustWrite(t, s, customer("cus_s", "customer.deleted", "evt_3", 0, `{"email":"d@example.com"}`))
+	mustWrite(t, s, customer("cus_s", "customer.updated", "evt_4", 0, `{"email":"e@example.com"}`))
+	r := row(t, srv, "cus_s")
+	if !r.Inactive() || r.Columns["emailaddress1"] != "d@example.com" {
+		t.Fatalf("after a same-second deletion: %v", r.Columns)
+	}
+}
+
+func TestConcurrentWritersOfOneCustomer(t *testing.T) {
+	srv := newDouble(t)
+	s := openSink(t, srv, nil)
+	var all []hookline.Event
+	for i := range 40 {
+		typ := "customer.updated"
+		if i == 0 {
+			typ = "customer.created"
+		}
+		all = append(all, customer("cus_c", typ, fmt.Sprintf("evt_%02d", 99-i), i/3,
+			fmt.Sprintf(`{"email":"v%d@example.com"}`, i)))
+	}
+	newest := all[0]
+	for _, ev := range all {
+		if sink.VersionOf(ev).Supersedes(sink.VersionOf(newest)) {
+			newest = ev
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16*len(all))
+	for g := range 16 {
+		order := append([]hookline.Event(nil), all...)
+		r := rand.New(rand.NewPCG(uint64(g), 7))
+		r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		wg.Go(func() {
+			for _, ev := range order {
+				if err := s.Write(context.Background(), ev); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("Write: %v (code %v)", err, hookline.Code(err))
+	}
+	if got := eventOf(row(t, srv, "cus_c")); got != newest.ID {
+		t.Fatalf("stored event %s, want the newest %s", got, newest.ID)
+	}
+	if n := len(srv.Rows(contacts)); n != 1 {
+		t.Fatalf("%d contacts, want 1", n)
+	}
+}
+
+func TestDeactivate(t *testing.T) {
+	srv := newDouble(t)
+	s := openSink(t, srv, nil)
+	mustWrite(t, s, customer("cus_d", "customer.created", "evt_1", 0, `{"email":"a@example.com"}`))
+	mustWrite(t, s, customer("cus_d", "customer.deleted", "evt_3", 2, `{"email":"a@example.com"}`))
+	r := row(t, srv, "cus_d")
+	if !r.Inactive() || r.Columns["statuscode"] != float64(2) {
+		t.Fatalf("after delete: statecode %v statuscode %v, want 1 and 2", r.Columns["statecode"], r.Columns["statuscode"])
+	}
+	mustWrite(t, s, customer("cus_d", "customer.updated", "evt_2", 1, `{"email":"late@example.com"}`))
+	if r2 := row(t, srv, "cus_d"); !r2.Inactive() || r2.ETag != r.ETag {
+		t.Fatalf("a late update changed the deactivated contact: %v", r2.Columns)
+	}
+	// A newer event about an object this sink deactivated brings it back, as sink.Version says.
+	mustWrite(t, s, customer("cus_d", "customer.updated", "evt_4", 3, `{"email":"back@example.com"}`))
+	if r3 := row(t, srv, "cus_d"); r3.Inactive() || r3.Columns["statuscode"] != float64(1) {
+		t.Fatalf("a newer update did not reactivate: %v", r3.Columns)
+	}
+}
+
+func TestHardDelete(t *testing.T) {
+	srv := newDouble(t)
+	s := openSink(t, srv, func(o *dataverse.Options) { o.Delete = dataverse.HardDelete })
+	mustWrite(t, s, customer("cus_h", "customer.created", "evt_1", 0, `{}`))
+	del := customer("cus_h", "customer.deleted", "evt_2", 1, `{}`)
+	mustWrite(t, s, del)
+	if _, ok := srv.Row(contacts, "cus_h"); ok {
+		t.Fatal("row still there after a hard delete")
+	}
+	srv.ResetRequests()
+	mustWrite(t, s, del) // already gone: done with one read
+	if got := srv.Requests(); got["GET"] != 1 || len(got) != 1 {
+		t.Errorf("delete of a missing row: requests %v, want one GET", got)
+	}
+}
+
+func TestCreateOnly(t *testing.T) {
+	srv := newDouble(t)
+	s := openSink(t, srv, func(o *dataverse.Options) { o.Mode = dataverse.CreateOnly })
+	mustWrite(t, s, customer("cus_o", "customer.created", "evt_1", 0, `{"email":"first@example.com"}`))
+	mustWrite(t, s, customer("cus_o", "customer.updated", "evt_2", 5, `{"email":"second@example.com"}`))
+	if got := row(t, srv, "cus_o").Columns["emailaddress1"]; got != "first@example.com" {
+		t.Fatalf("create-only mode updated the row: %v", got)
+	}
+	if got := srv.Requests(); got["PATCH"] != 2 || got["GET"] != 0 {
+		t.Errorf("requests = %v, want two PATCHes and no GET", got)
+	}
+}
+
+func TestKeyWithQuotes(t *testing.T) {
+	srv := newDouble(t)
+	s := openSink(t, srv, nil)
+	for _, id := range []string{"cus_O'Brien", "cus_a b/c?d%e''"} {
+		mustWrite(t, s, customer(id, "customer.created", "evt_1", 0, `{}`))
+		mustWrite(t, s, customer(id, "customer.created", "evt_1", 0, `{}`))
+		row(t, srv, id)
+	}
+	if n := len(srv.Rows(contacts)); n != 2 {
+		t.Fatalf("%d rows, want 2", n)
+	}
+}
+
+func TestCustomEntitySetAndMapping(t *testing.T) {
+	srv := newDouble(t)
+	s := openSink(t, srv, func(o *dataverse.Options) {
+		o.Map = func(hookline.Event) (map[string]any, error) { return map[string]any{"new_x": 1, keyCol: "ignored"}, nil }
+	})
+	mustWrite(t, s, customer("cus_m", "customer.created", "evt_1", 0, `{}`))
+	if r := row(t, srv, "cus_m"); r.Columns["new_x"] != float64(1) || r.Columns[keyCol] != "cus_m" {
+		t.Fatalf("columns %v", r.Columns)
+	}
+}
