@@ -192,7 +192,9 @@ func TestKeyWithQuotes(t *testing.T) {
 func TestCustomEntitySetAndMapping(t *testing.T) {
 	srv := newDouble(t)
 	s := openSink(t, srv, func(o *dataverse.Options) {
-		o.Map = func(hookline.Event) (map[string]any, error) { return map[string]any{"new_x": 1, keyCol: "ignored"}, nil }
+		o.Map = func(hookline.Event) (map[string]any, error) {
+			return map[string]any{"new_x": 1, keyCol: "ignored"}, nil
+		}
 	})
 	mustWrite(t, s, customer("cus_m", "customer.created", "evt_1", 0, `{}`))
 	if r := row(t, srv, "cus_m"); r.Columns["new_x"] != float64(1) || r.Columns[keyCol] != "cus_m" {
