@@ -169,6 +169,9 @@ func applyQuery(o *Options, q url.Values) error {
 		}
 	})
 	for _, name := range names {
+		if len(q[name]) > 1 {
+			return fmt.Errorf("dataverse: URL parameter %q given %d times", name, len(q[name]))
+		}
 		v := q.Get(name)
 		var err error
 		switch name {

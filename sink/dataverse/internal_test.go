@@ -1,0 +1,66 @@
+package dataverse
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	cases := map[string]time.Duration{
+		"":     0,
+		"7":    7 * time.Second,
+		" 2 ":  2 * time.Second,
+		"0":    0,
+		"-3":   0,
+		"soon": 0,
+		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
+		now.Add(-time.Minute).Format(http.TimeFormat):     0,
+		"99999999": 24 * time.Hour,
+	}
+	for in, want := range cases {
+		if got := retryAfter(in, now); got != want {
+			t.Errorf("retryAfter(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestLimiterBoundsAndCancels(t *testing.T) {
+	l := newLimiter(2, time.Now)
+	ctx := context.Background()
+	if l.acquire(ctx) != nil || l.acquire(ctx) != nil {
+		t.Fatal("could not take two slots of two")
+	}
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if err := l.acquire(short); err != context.DeadlineExceeded {
+		t.Fatalf("third acquire = %v, want DeadlineExceeded", err)
+	}
+	got := make(chan error)
+	go func() { got <- l.acquire(ctx) }()
+	time.Sleep(10 * time.Millisecond)
+	l.release()
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	l.throttled()
+	l.throttled() // within a second: counts once
+	if c := l.current(); c != 1 {
+		t.Fatalf("limit after throttling = %d, want 1", c)
+	}
+	l.release()
+	l.release()
+	if l.inFlight != 0 || len(l.waiters) != 0 {
+		t.Fatalf("inFlight %d, waiters %d", l.inFlight, len(l.waiters))
+	}
+}
+
+func TestEscapeKey(t *testing.T) {
+	for in, want := range map[string]string{"cus_1": "cus_1", "O'Brien": "O%27%27Brien", "a b/c": "a%20b%2Fc"} {
+		if got := escapeKey(in); got != want {
+			t.Errorf("escapeKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
