@@ -1,0 +1,130 @@
+// Package dataverse is a sink.Sink that writes Stripe objects to Microsoft Dataverse (Dynamics 365,
+// Power Platform) through the Web API (OData v4, /api/data/v9.2/): by default each Stripe customer
+// becomes one contact, created or updated by an alternate key that holds the Stripe id, never
+// duplicated, never overwritten by an older event.
+//
+// # URLs
+//
+// [Open] and, after importing this package, [sink.Open] accept
+//
+//	dataverse://org.crm.dynamics.com?key=new_stripecustomerid&eventtime=new_stripeeventcreated
+//
+// where the host is the environment's (Power Platform admin center, Environments, Environment
+// URL). Query parameters, each at most once; any other is an error:
+//
+//	key          required: logical name of the text column that has the alternate key
+//	eventtime    required: logical name of the Date and Time column for the event's time
+//	eventid      logical name of a text column for "<event id> <event type>" (recommended)
+//	entityset    entity set to write, default contacts; e.g. new_payments for a custom table
+//	mode         upsert (default) or createonly
+//	delete       deactivate (default) or hard
+//	concurrency  requests in flight, 1 to 52, default 16
+//	endpoint     base URL to send requests to instead of https://<host> (a proxy, a test double);
+//	             https, or http only to 127.0.0.0/8, ::1 or localhost
+//
+// Credentials, for a sink opened by URL without [Options.Credential] or [Options.Token]: the
+// environment variable DATAVERSE_TOKEN if set (a static bearer token, for development; it is never
+// refreshed), otherwise azidentity.NewDefaultAzureCredential: AZURE_TENANT_ID, AZURE_CLIENT_ID and
+// AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH), workload identity, managed identity, the
+// Azure CLI. Tokens are requested for the scope https://<host>/.default (the host of the URL, also
+// when endpoint is set) and cached until three minutes before they expire.
+//
+// # Setup
+//
+// Once per environment, in the Power Apps maker portal (make.powerapps.com, your environment):
+//
+//  1. Tables, Contact, Columns, New column: "Stripe customer id", data type Text (single line,
+//     100 characters); note its logical name, e.g. new_stripecustomerid (the prefix is your
+//     publisher's). This is key=.
+//  2. New column: "Stripe event created", data type Date and Time (format Date and time), behavior
+//     Time zone independent: eventtime=. The sink writes UTC, e.g. 2024-03-01T12:00:00Z.
+//  3. Optional, recommended: New column "Stripe event id", Text, 100 characters: eventid=.
+//  4. Tables, Contact, Keys, New key: display name "Stripe customer id", column Stripe customer
+//     id; save and wait until its status is Active (Dataverse builds an index).
+//
+// Then, once per app:
+//
+//  5. Microsoft Entra admin center, App registrations, New registration; under Certificates &
+//     secrets add a client secret. Note the tenant id, the application (client) id and the secret.
+//  6. Power Platform admin center, Environments, your environment, Settings, Users + permissions,
+//     Application users, New app user: pick the app, the business unit, and a security role
+//     that can read, create and write contacts (and delete them for delete=hard): a custom role
+//     with just those privileges on Contact, or for a trial "Basic User" plus contact write.
+//  7. Run with AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and
+//     HOOKLINE_SINK=dataverse://<org>.crm.dynamics.com?key=...&eventtime=...&eventid=...
+//     On Azure, use a managed identity or workload identity instead of the secret.
+//
+// For another table (entityset=), create the same columns and key on it and give the sink a
+// mapping ([Options.Map]); see the payment intent example.
+//
+// # Delivery semantics
+//
+// Write applies the order of [sink.Version] to the stored row, with optimistic concurrency:
+//
+//   - It reads the row by alternate key: GET contacts(new_stripecustomerid='cus_123') selecting
+//     the event-time, event-id and statecode columns, and its ETag.
+//   - No row: it creates one with PATCH and If-None-Match: * (an upsert that cannot update).
+//   - A row written by an event that is not older: nothing (a redelivery costs this one read).
+//   - Otherwise it writes with PATCH and If-Match: <ETag>, which fails with 412 if anyone changed
+//     the row since the read. On 412 it reads again and decides again, up to 8 times, then
+//     returns a Transient error. Concurrent writers (goroutines, replicas) thus converge on the
+//     newest event. An event that changes a row costs one read and one write.
+//
+// Only the mapped columns are sent: a column the mapping leaves out keeps its value, so people
+// and other processes may own other columns of the row. With mode=createonly a write is one
+// PATCH with If-None-Match: *; if the row exists (412) it is left alone and the write is done.
+//
+// Ties. Dataverse stores the event time in whole seconds, as Stripe sends it. With the event-id
+// column, the stored "<id> <type>" gives the kind and id of the last event, and events of one
+// second are ordered exactly as sink.Version orders them (*.created, then other events, then
+// *.deleted, then by id). Without it, within one second: a *.created never overwrites, a
+// deletion overwrites an active row, any other event overwrites a row that is not inactive (the
+// last to arrive wins), and a redelivery writes again (two requests, the same values).
+//
+// Deletes. A *.deleted event with delete=deactivate writes the mapped columns and statecode 1,
+// statuscode 2 (Inactive) under the same ordering rule, so an older update arriving later is
+// ignored and does not reactivate the contact; a deletion that arrives first creates the row
+// inactive. Only a newer event about an object this sink itself deactivated (known from the
+// event-id column) sets statecode 0, statuscode 1 again; contacts deactivated by people stay
+// inactive. With delete=hard the row is deleted (DELETE with If-Match; already gone counts as
+// done); nothing remembers the deletion, so an older update redelivered afterwards creates the
+// row again: prefer deactivate.
+//
+// Mapping. [MapCustomer] is the default mapping and documents the columns; a field present in
+// the Stripe object is written, and null clears its column.
+//
+// Limits. The sink keeps at most [Options.MaxConcurrency] requests in flight (per Sink: several
+// processes add up against Dataverse's 52 concurrent requests per user). On 429 it halves its
+// own limit (at most once a second; it grows back by one per that many successful requests)
+// and returns an error carrying Retry-After (seconds or an HTTP date; 5 s when absent) through
+// [hookline.WithRetryAfter], so the consumer loop waits at least that long.
+//
+// # Errors
+//
+// Errors start with "dataverse: ", name the request and the event, and carry a hookline code:
+//
+//   - Permanent: an event without subject, id or time; a mapping error; 400 and other 4xx not
+//     listed below (Dataverse validation errors, a missing table or column, 404 with
+//     0x80060888, 405, 413, 422). The error text has Dataverse's error code and message
+//     ({"error":{"code":"0x80040203","message":"..."}}), so the dead-letter reason says what
+//     to fix.
+//   - Transient: 408, 409, 429 (with RetryAfter), 5xx (503 with Retry-After carries it), network
+//     errors, a row that kept changing during 8 attempts.
+//   - Unknown (retried like Transient, never dead-lettered): 401 after one token refresh, with a
+//     message naming the likely cause (no application user, or no security role, in that
+//     environment); 403 (a missing privilege: fix the role and the events go through); a
+//     credential that cannot get a token; other statuses.
+//   - 412 is not an error: it drives the re-read above. 404 of a row is an absent row.
+//
+// When ctx ends first, Write returns ctx.Err() itself, not wrapped.
+//
+// # Security
+//
+// Requests go over https; plain http only to loopback, for tests. Tokens are sent only in the
+// Authorization header, never follow a redirect (the default client does not follow them), and
+// appear in no error and no log record. Response bodies are read up to 1 MiB. Stripe ids are
+// put into URLs as OData string literals (quotes doubled, percent-encoded), and column and
+// entity set names must be logical names (letters, digits, underscore), so events cannot
+// change which row or table a request addresses. Give the application user a role with the
+// least privileges it needs (step 6).
+package dataverse
