@@ -14,6 +14,10 @@
 //	azuresb://topic  /  azuresb://topic?subscription=name          Service Bus (gocloud.dev/pubsub/azuresb)
 //	gcppubsub://projects/p/topics/t  /  gcppubsub://projects/p/subscriptions/s   (gocloud.dev/pubsub/gcppubsub)
 //
+// RabbitMQ needs its exchange, queue and binding declared first (package channel/rabbitsetup does
+// it). Sends to a rabbit:// topic are published persistent (delivery mode 2), so a durable queue
+// keeps them over a broker restart, with the event id as the AMQP message id.
+//
 // With mem://, the subscription must be opened right after the topic and before anything is sent:
 // mempubsub drops a message sent while its topic has no subscription.
 //
@@ -51,8 +55,9 @@ import (
 
 // Sender sends events to a topic. It is safe for concurrent use.
 type Sender struct {
-	topic *pubsub.Topic
-	url   string // redacted
+	topic  *pubsub.Topic
+	url    string // redacted
+	rabbit bool   // a rabbitpubsub topic: publish persistent messages
 }
 
 // OpenSender opens the topic at urlstr.
@@ -61,11 +66,15 @@ func OpenSender(ctx context.Context, urlstr string) (*Sender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("channel: open sender %s: %w%s", redact(urlstr), scrub(err, urlstr), driverHint(urlstr, err))
 	}
-	return &Sender{topic: t, url: redact(urlstr)}, nil
+	return newSender(t, redact(urlstr)), nil
 }
 
 // NewSender wraps a topic opened by other means (for example a driver's constructor).
-func NewSender(t *pubsub.Topic) *Sender { return &Sender{topic: t, url: "topic"} }
+func NewSender(t *pubsub.Topic) *Sender { return newSender(t, "topic") }
+
+func newSender(t *pubsub.Topic, url string) *Sender {
+	return &Sender{topic: t, url: url, rabbit: isRabbitTopic(t)}
+}
 
 // Send encodes ev and sends it. A nil error means the broker accepted the message. If ctx ends
 // first, Send returns its error, and the message may or may not have been sent.
@@ -82,7 +91,12 @@ func (s *Sender) Send(ctx context.Context, ev hookline.Event) error {
 }
 
 // SendMessage sends an already encoded message, as the consumer does when it dead-letters one.
+// To a RabbitMQ topic it publishes a persistent message whose message id is the "ce_id" metadata
+// (see package doc, # URLs); m's BeforeSend, if any, runs after that and may override it.
 func (s *Sender) SendMessage(ctx context.Context, m *pubsub.Message) error {
+	if s.rabbit {
+		m = rabbitMessage(m)
+	}
 	if err := s.topic.Send(ctx, m); err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
@@ -115,6 +129,19 @@ func OpenReceiver(ctx context.Context, urlstr string) (*Receiver, error) {
 
 // NewReceiver wraps a subscription opened by other means.
 func NewReceiver(s *pubsub.Subscription) *Receiver { return &Receiver{sub: s, url: "subscription"} }
+
+// Receive returns the next message; the caller must Ack it, or Nack it where msg.Nackable(). It
+// returns ctx's error unwrapped when ctx ends first. Most programs use a [Consumer] instead.
+func (r *Receiver) Receive(ctx context.Context) (*pubsub.Message, error) {
+	m, err := r.sub.Receive(ctx)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, fmt.Errorf("channel: receive from %s: %w", r.url, err)
+	}
+	return m, nil
+}
 
 // Subscription returns the underlying gocloud subscription, for driver-specific access through As.
 func (r *Receiver) Subscription() *pubsub.Subscription { return r.sub }

@@ -46,7 +46,8 @@ type ConsumerOptions struct {
 	MinBackoff, MaxBackoff time.Duration
 	// MaxDeliveries dead-letters a message the broker has delivered more than this many times.
 	// Default 10. The count comes from the driver where it reports one ([DeliveryCount]), else
-	// from this process's own count of deliveries of the same message.
+	// from this process's own count of deliveries of the same message (keyed by its LoggableID,
+	// which for RabbitMQ is the event id that Sender sets as the AMQP message id).
 	MaxDeliveries int
 	// DeadLetter receives permanent failures, undecodable messages and messages past
 	// MaxDeliveries. When nil, such messages cannot be set aside: they are logged at ERROR and
@@ -141,11 +142,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		msg, err := c.recv.sub.Receive(ctx)
+		msg, err := c.recv.Receive(ctx)
 		if err != nil {
 			<-slots
 			if ctx.Err() == nil {
-				runErr = fmt.Errorf("channel: receive from %s: %w", c.recv.url, err)
+				runErr = err
 			}
 			break
 		}
@@ -177,9 +178,10 @@ func (c *Consumer) drain(wg *sync.WaitGroup, cancelWork context.CancelFunc) {
 // process settles msg exactly once: ack, nack or release (left to the broker's timeout).
 func (c *Consumer) process(ctx context.Context, msg *pubsub.Message) {
 	key := msg.LoggableID
-	delivery, known := DeliveryCount(msg)
-	if !known {
-		delivery = c.counts.next(key)
+	delivery, exact := deliveries(msg)
+	if !exact {
+		// delivery is a lower bound that counts one delivery this process now sees.
+		delivery += c.counts.next(key) - 1
 	}
 	if delivery > c.opts.MaxDeliveries {
 		reason := fmt.Sprintf("delivered %d times, more than MaxDeliveries=%d", delivery, c.opts.MaxDeliveries)

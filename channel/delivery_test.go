@@ -1,0 +1,48 @@
+package channel_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"gocloud.dev/pubsub"
+
+	"github.com/hookline/hookline/channel"
+)
+
+func TestRegisterDeliveryCounter(t *testing.T) {
+	const key = "hookline-test-registered-count"
+	channel.RegisterDeliveryCounter(func(m *pubsub.Message) (int, bool) {
+		n, err := strconv.Atoi(m.Metadata[key])
+		return n, err == nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := channel.OpenSender(ctx, "mem://registered-counter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(ctx)
+	r, err := channel.OpenReceiver(ctx, "mem://registered-counter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Shutdown(ctx)
+	for _, md := range []map[string]string{{key: "4"}, {}} {
+		if err := s.SendMessage(ctx, &pubsub.Message{Body: []byte("x"), Metadata: md}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := r.Receive(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Ack()
+		n, ok := channel.DeliveryCount(m)
+		if want, known := md[key]; known && (!ok || strconv.Itoa(n) != want) {
+			t.Errorf("DeliveryCount = %d, %t; want %s, true from the registered counter", n, ok, want)
+		} else if !known && ok {
+			t.Errorf("DeliveryCount = %d, true for a message no counter knows", n)
+		}
+	}
+}
