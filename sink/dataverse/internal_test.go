@@ -2,9 +2,13 @@ package dataverse
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 )
 
 func TestRetryAfter(t *testing.T) {
@@ -62,5 +66,49 @@ func TestEscapeKey(t *testing.T) {
 		if got := escapeKey(in); got != want {
 			t.Errorf("escapeKey(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+type clockCredential struct {
+	calls int
+	now   func() time.Time
+}
+
+func (c *clockCredential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	c.calls++
+	return azcore.AccessToken{Token: fmt.Sprintf("t%d", c.calls), ExpiresOn: c.now().Add(10 * time.Minute)}, nil
+}
+
+func TestTokenCachedUntilShortlyBeforeExpiry(t *testing.T) {
+	now := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	cred := &clockCredential{now: clock}
+	ts := newTokenSource(cred, "", "https://org.crm.dynamics.com/.default", clock)
+	ctx := context.Background()
+	get := func() string {
+		tok, err := ts.token(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	if a, b := get(), get(); a != "t1" || b != "t1" {
+		t.Fatalf("tokens %s, %s; want t1 cached", a, b)
+	}
+	now = now.Add(6 * time.Minute) // 4 minutes left: still good
+	if tok := get(); tok != "t1" {
+		t.Fatalf("token %s, want t1 still", tok)
+	}
+	now = now.Add(90 * time.Second) // 2.5 minutes left: within the margin
+	if tok := get(); tok != "t2" {
+		t.Fatalf("token %s, want a fresh t2", tok)
+	}
+	ts.invalidate(ctx, "t1") // not the cached one: no effect
+	if tok := get(); tok != "t2" {
+		t.Fatalf("token %s after invalidating an old one, want t2", tok)
+	}
+	ts.invalidate(ctx, "t2")
+	if tok := get(); tok != "t3" {
+		t.Fatalf("token %s after invalidating, want t3", tok)
 	}
 }

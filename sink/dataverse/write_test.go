@@ -6,10 +6,12 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/sink"
 	"github.com/hookline/hookline/sink/dataverse"
+	"github.com/hookline/hookline/sink/dataverse/dataversetest"
 )
 
 const fullCustomer = `{"id":"cus_1","object":"customer","name":"Jenny Q Rosen","email":"jenny@example.com",
@@ -199,5 +201,28 @@ func TestCustomEntitySetAndMapping(t *testing.T) {
 	mustWrite(t, s, customer("cus_m", "customer.created", "evt_1", 0, `{}`))
 	if r := row(t, srv, "cus_m"); r.Columns["new_x"] != float64(1) || r.Columns[keyCol] != "cus_m" {
 		t.Fatalf("columns %v", r.Columns)
+	}
+}
+
+func TestNeverExceedsMaxConcurrency(t *testing.T) {
+	// The double answers 429 to a fifth concurrent request; 32 writers through a sink limited to
+	// 4 must never see one.
+	srv := dataversetest.New(&dataversetest.Options{MaxConcurrent: 4, Latency: 10 * time.Millisecond})
+	t.Cleanup(srv.Close)
+	s := openSink(t, srv, func(o *dataverse.Options) { o.MaxConcurrency = 4 })
+	var wg sync.WaitGroup
+	for g := range 32 {
+		wg.Go(func() {
+			for i := range 3 {
+				ev := customer(fmt.Sprintf("cus_%d_%d", g, i), "customer.created", "evt_1", 0, `{}`)
+				if err := s.Write(context.Background(), ev); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(srv.Rows(contacts)); n != 96 {
+		t.Fatalf("%d rows, want 96", n)
 	}
 }
