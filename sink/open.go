@@ -29,6 +29,7 @@ var importHints = map[string]string{
 	"sqlite":     "github.com/hookline/hookline/sink/sqlsink",
 	"postgres":   "github.com/hookline/hookline/sink/sqlsink",
 	"postgresql": "github.com/hookline/hookline/sink/sqlsink",
+	"dataverse":  "github.com/hookline/hookline/sink/dataverse",
 }
 
 func init() {
@@ -87,7 +88,7 @@ func Open(ctx context.Context, rawURL string) (Sink, error) {
 		msg := fmt.Sprintf("sink: unknown scheme %q in URL %q; registered schemes: %s",
 			u.Scheme, redact.URL(u), schemeList())
 		if pkg := importHints[scheme]; pkg != "" {
-			msg += fmt.Sprintf(` (import _ %q for sqlite:// and postgres://)`, pkg)
+			msg += fmt.Sprintf(` (import _ %q to enable %s://)`, pkg, scheme)
 		}
 		return nil, errors.New(msg)
 	}

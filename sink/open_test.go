@@ -44,7 +44,7 @@ func TestOpenErrors(t *testing.T) {
 		{"hookline.db", []string{"has no scheme", "discard://", "stdout://"}},
 		{"mysql://u:hunter2@db/x", []string{`unknown scheme "mysql"`, "registered schemes", "discard://", "u:xxxxx@db"}},
 		{"sqlite://hookline.db", []string{`unknown scheme "sqlite"`, `import _ "github.com/hookline/hookline/sink/sqlsink"`}},
-		{"postgres://u:hunter2@db/x?sslpassword=hunter3", []string{`import _ "github.com/hookline/hookline/sink/sqlsink" for sqlite:// and postgres://`, "sslpassword=xxxxx"}},
+		{"postgres://u:hunter2@db/x?sslpassword=hunter3", []string{`import _ "github.com/hookline/hookline/sink/sqlsink" to enable postgres://`, "sslpassword=xxxxx"}},
 		{"stdout://?pretty=1", []string{"takes no query parameters", "pretty"}},
 		{"discard://somewhere", []string{"takes no host or path"}},
 		{"postgres://u:hun#ter2@db:5432/x", []string{"cannot parse postgres URL", "details hidden"}},

@@ -14,7 +14,8 @@ import (
 	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/sink"
-	_ "github.com/hookline/hookline/sink/sqlsink" // sqlite:// and postgres://
+	_ "github.com/hookline/hookline/sink/dataverse" // dataverse://
+	_ "github.com/hookline/hookline/sink/sqlsink"   // sqlite:// and postgres://
 )
 
 // Options are the parts of the wiring that tests and the load command change.
