@@ -2,6 +2,7 @@ package channel_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -19,12 +20,13 @@ func TestRegisterDeliveryCounter(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := channel.OpenSender(ctx, "mem://registered-counter")
+	name := fmt.Sprintf("mem://registered-counter-%d", time.Now().UnixNano())
+	s, err := channel.OpenSender(ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Shutdown(ctx)
-	r, err := channel.OpenReceiver(ctx, "mem://registered-counter")
+	r, err := channel.OpenReceiver(ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}
