@@ -55,9 +55,11 @@ import (
 
 // Sender sends events to a topic. It is safe for concurrent use.
 type Sender struct {
-	topic  *pubsub.Topic
-	url    string // redacted
-	rabbit bool   // a rabbitpubsub topic: publish persistent messages
+	topic    *pubsub.Topic
+	url      string // redacted
+	rabbit   bool   // a rabbitpubsub topic: publish persistent messages
+	opts     SenderOptions
+	features *Features // set by OpenSenderWithOptions
 }
 
 // OpenSender opens the topic at urlstr.
@@ -87,7 +89,11 @@ func (s *Sender) Send(ctx context.Context, ev hookline.Event) error {
 	if ev.Subject != "" {
 		md["ce_subject"] = ev.Subject
 	}
-	return s.SendMessage(ctx, &pubsub.Message{Body: body, Metadata: md})
+	m := &pubsub.Message{Body: body, Metadata: md}
+	if err := s.prepare(ev, m); err != nil {
+		return err
+	}
+	return s.SendMessage(ctx, m)
 }
 
 // SendMessage sends an already encoded message, as the consumer does when it dead-letters one.

@@ -1,0 +1,64 @@
+package channel
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"gocloud.dev/pubsub"
+
+	"github.com/hookline/hookline"
+)
+
+func TestSenderOptionsNeedRegisteredFeatures(t *testing.T) {
+	ctx := context.Background()
+	_, err := OpenSenderWithOptions(ctx, "mem://features-none", &SenderOptions{Deduplicate: true})
+	if err == nil || !strings.Contains(err.Error(), "no broker features registered") {
+		t.Fatalf("err = %v", err)
+	}
+	s, err := OpenSenderWithOptions(ctx, "mem://features-off", &SenderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Shutdown(ctx)
+}
+
+func TestSenderAppliesRegisteredFeatures(t *testing.T) {
+	RegisterFeatures(Features{
+		Name:   "testmem",
+		Detect: func(_ *pubsub.Topic, scheme string) bool { return scheme == "mem" },
+		Prepare: func(ev hookline.Event, o SenderOptions, m *pubsub.Message) error {
+			if o.OrderBySubject {
+				m.Metadata["orderingkey"] = ev.Subject
+			}
+			return nil
+		},
+	})
+	t.Cleanup(func() {
+		featureRegistry.Lock()
+		featureRegistry.list = featureRegistry.list[:len(featureRegistry.list)-1]
+		featureRegistry.Unlock()
+	})
+	ctx := context.Background()
+	s, err := OpenSenderWithOptions(ctx, "mem://features-on", &SenderOptions{OrderBySubject: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(ctx)
+	r, err := OpenReceiver(ctx, "mem://features-on")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Shutdown(ctx)
+	if err := s.Send(ctx, testEvent(7)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := r.sub.Receive(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Ack()
+	if m.Metadata["orderingkey"] != "cus_7" {
+		t.Errorf("metadata = %v; the registered Prepare did not run", m.Metadata)
+	}
+}
