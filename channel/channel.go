@@ -47,6 +47,7 @@ import (
 	"net/url"
 	"strings"
 
+	"gocloud.dev/gcerrors"
 	"gocloud.dev/pubsub"
 	_ "gocloud.dev/pubsub/mempubsub" // mem:// is always available
 
@@ -54,28 +55,42 @@ import (
 )
 
 // Sender sends events to a topic. It is safe for concurrent use.
+//
+// A Sender opened from a URL heals itself: after a failed send it reopens the topic from the URL
+// (at most once per [ReconnectInterval]; sends in between fail at once), so a broker that
+// restarts or drops its connection is used again when it is back, without restarting the
+// process. Until then every send fails, and the webhook answers 503.
 type Sender struct {
-	topic    *pubsub.Topic
-	url      string // redacted
-	rabbit   bool   // a rabbitpubsub topic: publish persistent messages
+	link     link[*pubsub.Topic]
 	opts     SenderOptions
 	features *Features // set by OpenSenderWithOptions
 }
 
 // OpenSender opens the topic at urlstr.
 func OpenSender(ctx context.Context, urlstr string) (*Sender, error) {
+	t, err := openTopic(ctx, urlstr)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sender{}
+	s.link.init(t, urlstr, openTopic, (*pubsub.Topic).Shutdown)
+	return s, nil
+}
+
+func openTopic(ctx context.Context, urlstr string) (*pubsub.Topic, error) {
 	t, err := pubsub.OpenTopic(ctx, urlstr)
 	if err != nil {
 		return nil, fmt.Errorf("channel: open sender %s: %w%s", redact(urlstr), scrub(err, urlstr), driverHint(urlstr, err))
 	}
-	return newSender(t, redact(urlstr)), nil
+	return t, nil
 }
 
-// NewSender wraps a topic opened by other means (for example a driver's constructor).
-func NewSender(t *pubsub.Topic) *Sender { return newSender(t, "topic") }
-
-func newSender(t *pubsub.Topic, url string) *Sender {
-	return &Sender{topic: t, url: url, rabbit: isRabbitTopic(t)}
+// NewSender wraps a topic opened by other means (for example a driver's constructor). It cannot
+// reopen the topic after a failure.
+func NewSender(t *pubsub.Topic) *Sender {
+	s := &Sender{}
+	s.link.init(t, "", nil, (*pubsub.Topic).Shutdown)
+	return s
 }
 
 // Send encodes ev and sends it. A nil error means the broker accepted the message. If ctx ends
@@ -100,61 +115,109 @@ func (s *Sender) Send(ctx context.Context, ev hookline.Event) error {
 // To a RabbitMQ topic it publishes a persistent message whose message id is the "ce_id" metadata
 // (see package doc, # URLs); m's BeforeSend, if any, runs after that and may override it.
 func (s *Sender) SendMessage(ctx context.Context, m *pubsub.Message) error {
-	if s.rabbit {
+	t, err := s.link.get(ctx)
+	if err != nil {
+		return hookline.MarkTransient(fmt.Errorf("channel: send to %s: %w", s.link.url, err))
+	}
+	if isRabbitTopic(t) {
 		m = rabbitMessage(m)
 	}
-	if err := s.topic.Send(ctx, m); err != nil {
+	if err := t.Send(ctx, m); err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
 		}
-		return hookline.MarkTransient(fmt.Errorf("channel: send to %s: %w", s.url, err))
+		s.link.broke(t)
+		return hookline.MarkTransient(fmt.Errorf("channel: send to %s: %w", s.link.url, err))
 	}
 	return nil
 }
 
-// Topic returns the underlying gocloud topic, for driver-specific access through As.
-func (s *Sender) Topic() *pubsub.Topic { return s.topic }
+// Topic returns the current underlying gocloud topic, for driver-specific access through As.
+func (s *Sender) Topic() *pubsub.Topic { return s.link.current() }
 
-// Shutdown flushes pending sends and closes the topic.
-func (s *Sender) Shutdown(ctx context.Context) error { return s.topic.Shutdown(ctx) }
+// Shutdown flushes pending sends and closes the topic for good.
+func (s *Sender) Shutdown(ctx context.Context) error { return s.link.shutdown(ctx) }
 
 // Receiver receives messages from a subscription. Use it with a [Consumer].
+//
+// A Receiver opened from a URL heals itself like a [Sender]: when the subscription fails (the
+// broker restarted, the connection dropped), Receive reopens it from the URL, waiting between
+// attempts, until it works again or ctx ends. Messages received before the failure may then be
+// delivered again: sinks absorb that.
 type Receiver struct {
-	sub *pubsub.Subscription
-	url string // redacted
+	link link[*pubsub.Subscription]
 }
 
 // OpenReceiver opens the subscription at urlstr.
 func OpenReceiver(ctx context.Context, urlstr string) (*Receiver, error) {
-	s, err := pubsub.OpenSubscription(ctx, urlstr)
+	sub, err := openSubscription(ctx, urlstr)
+	if err != nil {
+		return nil, err
+	}
+	r := &Receiver{}
+	r.link.init(sub, urlstr, openSubscription, (*pubsub.Subscription).Shutdown)
+	return r, nil
+}
+
+func openSubscription(ctx context.Context, urlstr string) (*pubsub.Subscription, error) {
+	sub, err := pubsub.OpenSubscription(ctx, urlstr)
 	if err != nil {
 		return nil, fmt.Errorf("channel: open receiver %s: %w%s", redact(urlstr), scrub(err, urlstr), driverHint(urlstr, err))
 	}
-	return &Receiver{sub: s, url: redact(urlstr)}, nil
+	return sub, nil
 }
 
-// NewReceiver wraps a subscription opened by other means.
-func NewReceiver(s *pubsub.Subscription) *Receiver { return &Receiver{sub: s, url: "subscription"} }
+// NewReceiver wraps a subscription opened by other means. It cannot reopen the subscription
+// after a failure.
+func NewReceiver(s *pubsub.Subscription) *Receiver {
+	r := &Receiver{}
+	r.link.init(s, "", nil, (*pubsub.Subscription).Shutdown)
+	return r
+}
 
 // Receive returns the next message; the caller must Ack it, or Nack it where msg.Nackable(). It
 // returns ctx's error unwrapped when ctx ends first. Most programs use a [Consumer] instead.
 func (r *Receiver) Receive(ctx context.Context) (*pubsub.Message, error) {
-	m, err := r.sub.Receive(ctx)
-	if err != nil {
+	for {
+		sub, err := r.link.wait(ctx)
+		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return nil, ctxErr
+			}
+			return nil, fmt.Errorf("channel: receive from %s: %w", r.link.url, err)
+		}
+		m, err := sub.Receive(ctx)
+		if err == nil {
+			return m, nil
+		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
 		}
-		return nil, fmt.Errorf("channel: receive from %s: %w", r.url, err)
+		if permanentBrokerError(err) || !r.link.broke(sub) {
+			return nil, fmt.Errorf("channel: receive from %s: %w", r.link.url, err)
+		}
+		r.link.logf("hookline: receive from %s failed, reopening: %v", r.link.url, err)
 	}
-	return m, nil
 }
 
-// Subscription returns the underlying gocloud subscription, for driver-specific access through As.
-func (r *Receiver) Subscription() *pubsub.Subscription { return r.sub }
+// Subscription returns the current underlying gocloud subscription, for driver-specific access
+// through As.
+func (r *Receiver) Subscription() *pubsub.Subscription { return r.link.current() }
 
-// Shutdown flushes pending acks and closes the subscription. Call it after the consumer's Run
-// returned: until then, processed messages may not have been acknowledged to the broker.
-func (r *Receiver) Shutdown(ctx context.Context) error { return r.sub.Shutdown(ctx) }
+// Shutdown flushes pending acks and closes the subscription for good. Call it after the
+// consumer's Run returned: until then, processed messages may not have been acknowledged to the
+// broker.
+func (r *Receiver) Shutdown(ctx context.Context) error { return r.link.shutdown(ctx) }
+
+// permanentBrokerError reports whether err says something reopening cannot fix: the entity does
+// not exist, access is denied, or the request is invalid.
+func permanentBrokerError(err error) bool {
+	switch gcerrors.Code(err) {
+	case gcerrors.NotFound, gcerrors.PermissionDenied, gcerrors.InvalidArgument, gcerrors.Unimplemented:
+		return true
+	}
+	return false
+}
 
 func redact(urlstr string) string {
 	u, err := url.Parse(urlstr)

@@ -108,7 +108,9 @@ func NewConsumer(recv *Receiver, h Handler, opts *ConsumerOptions) (*Consumer, e
 	if recv == nil || h == nil {
 		return nil, errors.New("channel: NewConsumer needs a receiver and a handler")
 	}
-	return &Consumer{recv: recv, handle: h, opts: opts.withDefaults(), counts: newDeliveryCounter()}, nil
+	c := &Consumer{recv: recv, handle: h, opts: opts.withDefaults(), counts: newDeliveryCounter()}
+	recv.link.setLogger(c.opts.Logger)
+	return c, nil
 }
 
 // Stats returns a snapshot of the consumer's counters.

@@ -182,7 +182,7 @@ func deadLetters(t *testing.T) (*Sender, func() *pubsub.Message) {
 	return dl, func() *pubsub.Message {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		m, err := dr.sub.Receive(ctx)
+		m, err := dr.Receive(ctx)
 		if err != nil {
 			t.Fatalf("no dead letter: %v", err)
 		}

@@ -76,11 +76,11 @@ func OpenSenderWithOptions(ctx context.Context, urlstr string, opts *SenderOptio
 		return s, err
 	}
 	scheme := schemeOf(urlstr)
-	f := featuresFor(s.topic, scheme)
+	f := featuresFor(s.Topic(), scheme)
 	if f == nil {
-		s.topic.Shutdown(ctx)
+		s.Shutdown(ctx)
 		return nil, fmt.Errorf("channel: open sender %s: no broker features registered for %q; "+
-			"Deduplicate and OrderBySubject need the package that supports the broker", s.url, scheme)
+			"Deduplicate and OrderBySubject need the package that supports the broker", s.link.url, scheme)
 	}
 	s.opts, s.features = *opts, f
 	return s, nil

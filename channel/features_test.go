@@ -53,7 +53,7 @@ func TestSenderAppliesRegisteredFeatures(t *testing.T) {
 	if err := s.Send(ctx, testEvent(7)); err != nil {
 		t.Fatal(err)
 	}
-	m, err := r.sub.Receive(ctx)
+	m, err := r.Receive(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,157 @@
+//go:build restart
+
+// The broker restart tests stop and start the local RabbitMQ, so they must not run beside other
+// tests that use it: they are built only with -tags restart, and .ci/run runs them on their own,
+// after the main suite (go test -race -tags restart -run Restart ./internal/localapp).
+
+package localapp
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	_ "gocloud.dev/pubsub/rabbitpubsub"
+	_ "modernc.org/sqlite"
+
+	"github.com/hookline/hookline/channel"
+	"github.com/hookline/hookline/channel/rabbitsetup"
+	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/internal/testenv"
+)
+
+// TestRestartRabbitMQ streams signed events through the webhook into RabbitMQ and on into a
+// SQLite sink while the broker restarts. The webhook must answer 503 while the broker is away and
+// 200 again once it is back, without a process restart; every event must reach the sink exactly
+// as one row (redeliveries absorbed), none lost.
+func TestRestartRabbitMQ(t *testing.T) {
+	server := testenv.Getenv("RABBIT_SERVER_URL", "amqp://guest:guest@127.0.0.1:5672/")
+	t.Setenv("RABBIT_SERVER_URL", server)
+	ctx := context.Background()
+	conn, err := rabbitsetup.Dial(ctx, server)
+	testenv.Require(t, "RabbitMQ", err)
+	conn.Close()
+	_, err = exec.LookPath("rabbitmqctl")
+	testenv.Require(t, "rabbitmqctl", err)
+
+	name := fmt.Sprintf("hookline-restart-%d", time.Now().UnixNano())
+	if err := rabbitsetup.Declare(ctx, server, name, name, &rabbitsetup.Options{QueueType: rabbitsetup.Quorum}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rabbitsetup.Delete(context.Background(), server, name, name) })
+	t.Cleanup(func() { rabbitctl(t, "start_app") }) // never leave the broker stopped
+
+	db := filepath.Join(t.TempDir(), "restart.db")
+	channel.ReconnectInterval = 200 * time.Millisecond
+	h := startWith(t, Config{Channel: "rabbit://" + name, Subscription: "rabbit://" + name, Sink: "sqlite://" + db})
+
+	const n = 400
+	var answers sync.Map // status -> *atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		postAll(t, h, n, &answers)
+	}()
+	waitCount(t, &answers, http.StatusOK, n/4)
+	rabbitctl(t, "stop_app")
+	waitCount(t, &answers, http.StatusServiceUnavailable, 1)
+	time.Sleep(time.Second) // let the webhook refuse a while, as during a real restart
+	rabbitctl(t, "start_app")
+	<-done
+
+	deadline := time.Now().Add(60 * time.Second)
+	for rows(t, db) < n && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := rows(t, db); got != n {
+		t.Fatalf("sink has %d of %d events after the broker restart", got, n)
+	}
+	t.Logf("answers: 200=%d 503=%d", count(&answers, 200), count(&answers, 503))
+}
+
+// startWith serves the local wiring with cfg and a real sink, as examples/local does.
+func startWith(t *testing.T, cfg Config) *harness {
+	h := &harness{t: t, secret: GenerateSecret(), done: make(chan error, 1), logs: &lockedBuffer{}}
+	cfg.Secrets = []string{h.secret}
+	app, err := Open(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.url = "http://" + ln.Addr().String() + "/webhook"
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() { h.done <- app.Serve(ctx, ln) }()
+	t.Cleanup(func() { h.stop() })
+	return h
+}
+
+// postAll posts n distinct events, each retried until it is accepted, as Stripe retries.
+func postAll(t *testing.T, h *harness, n int, answers *sync.Map) {
+	created := time.Now().Add(-time.Hour)
+	client := &http.Client{Timeout: 15 * time.Second}
+	for i := range n {
+		body := stripehook.SampleEvent("customer.created", fmt.Sprintf("cus_restart_%d", i), created)
+		for {
+			status, err := post(context.Background(), client, h.url, body, stripehook.Sign(body, h.secret, time.Now()))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			c, _ := answers.LoadOrStore(status, new(atomic.Int64))
+			c.(*atomic.Int64).Add(1)
+			if status == http.StatusOK {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+func count(answers *sync.Map, status int) int64 {
+	if c, ok := answers.Load(status); ok {
+		return c.(*atomic.Int64).Load()
+	}
+	return 0
+}
+
+func waitCount(t *testing.T, answers *sync.Map, status int, n int64) {
+	deadline := time.Now().Add(60 * time.Second)
+	for count(answers, status) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("never saw %d answers %d (200=%d 503=%d)", n, status, count(answers, 200), count(answers, 503))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func rabbitctl(t *testing.T, verb string) {
+	out, err := exec.Command("rabbitmqctl", verb).CombinedOutput()
+	if err != nil {
+		t.Fatalf("rabbitmqctl %s: %v\n%s", verb, err, out)
+	}
+}
+
+func rows(t *testing.T, path string) int {
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM stripe_objects`).Scan(&n); err != nil {
+		return 0 // not created yet
+	}
+	return n
+}
