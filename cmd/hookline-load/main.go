@@ -8,7 +8,11 @@
 //	go run ./cmd/hookline-load -rate 2000 -d 10s     # latency at a fixed, moderate rate
 //
 // HOOKLINE_CHANNEL and HOOKLINE_SUBSCRIPTION, when set, point the pipeline at a broker instead of
-// mem://; the sink is always a counting no-op, so the figures are the pipeline's own.
+// mem:// (for rabbit:// the exchange and a quorum queue of those names are declared and bound);
+// the sink is always a counting no-op, so the figures are the pipeline's own:
+//
+//	RABBIT_SERVER_URL=amqp://guest:guest@127.0.0.1:5672/ HOOKLINE_CHANNEL=rabbit://hookline-load \
+//	  go run ./cmd/hookline-load -bare=false
 package main
 
 import (
@@ -65,7 +69,7 @@ func run(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res.print(out, "pipeline (webhook → mem:// → consumer → discard sink)")
+	res.print(out, "pipeline (webhook → "+channelName()+" → consumer → discard sink)")
 	if *obvious {
 		o, err := runObvious(*d, *conns, *rate)
 		if err != nil {
@@ -98,6 +102,12 @@ func runPipeline(d time.Duration, conns, rate int) (*result, error) {
 	}
 	if cfg.Channel == "" {
 		cfg.Channel = fmt.Sprintf("mem://hookline-load-%d", time.Now().UnixNano())
+	}
+	if cfg.Subscription == "" {
+		cfg.Subscription = cfg.Channel
+	}
+	if err := declareRabbit(context.Background(), cfg.Channel, cfg.Subscription); err != nil {
+		return nil, err
 	}
 	rec := newRecorder()
 	app, err := localapp.Open(context.Background(), cfg, &localapp.Options{WrapSink: rec.wrap})
@@ -162,4 +172,11 @@ func awaitConsumed(res *result, rec *recorder) {
 	}
 	res.consumedIn = time.Since(res.start)
 	res.sinkLat = rec.latencies()
+}
+
+func channelName() string {
+	if c := os.Getenv(localapp.EnvChannel); c != "" {
+		return c
+	}
+	return "mem://"
 }
