@@ -1,0 +1,231 @@
+// Package awsfeatures makes package channel work fully on AWS SQS and SNS. Import it for its side
+// effects in your main package:
+//
+//	import _ "github.com/hookline/hookline/channel/awsfeatures"
+//
+// It enables awssqs:// and awssns:// URLs (it imports gocloud.dev/pubsub/awssnssqs), reports
+// SQS's ApproximateReceiveCount as [channel.DeliveryCount], and sets the SQS/SNS FIFO message
+// group and deduplication ids when a sender is opened with [channel.SenderOptions]. It lives
+// apart from package channel because the AWS SDK is large; programs that do not use AWS do not
+// link it.
+//
+// # URLs
+//
+// An SQS queue, to send to ([channel.OpenSender]) and to receive from ([channel.OpenReceiver]),
+// is its queue URL with the scheme replaced by awssqs:
+//
+//	awssqs://sqs.us-east-2.amazonaws.com/123456789012/stripe-events?region=us-east-2
+//	awssqs://sqs.us-east-2.amazonaws.com/123456789012/stripe-events.fifo?region=us-east-2
+//
+// An SNS topic, to send to, is its ARN after three slashes (the ARN's colons cannot be a host):
+//
+//	awssns:///arn:aws:sns:us-east-2:123456789012:stripe-events?region=us-east-2
+//	awssns:///arn:aws:sns:us-east-2:123456789012:stripe-events.fifo?region=us-east-2
+//
+// SNS does not deliver to programs that poll: receive from an SQS queue subscribed to the topic
+// (fan-out: one queue per consumer), with raw message delivery turned on so that the SQS message
+// is the published message and its attributes. gocloud also unwraps SNS's JSON envelope when raw
+// delivery is off; add snstopicarn=<topic ARN> to the receiving URL then, so that only envelopes
+// claiming that topic are unwrapped, or raw=true to say bodies are never wrapped:
+//
+//	awssqs://sqs.us-east-2.amazonaws.com/123456789012/hookline?region=us-east-2&raw=true
+//
+// Query parameters are gocloud's; any other is an error. region= and endpoint= on every URL
+// (endpoint= sends requests to another address, such as an emulator, instead of AWS); on
+// receiving URLs also raw=, snstopicarn=, waittime= (long polling, e.g. 20s) and nacklazy=true
+// (Nack does nothing; the message comes back after its visibility timeout). For an emulator on
+// this machine (fauxqs, LocalStack), keep the queue URL it returned and add its endpoint:
+//
+//	awssqs://sqs.us-east-1.localhost:4566/000000000000/stripe-events?region=us-east-1&endpoint=http://127.0.0.1:4566
+//	awssns:///arn:aws:sns:us-east-1:000000000000:stripe-events?region=us-east-1&endpoint=http://127.0.0.1:4566
+//
+// Credentials come from the AWS SDK's default chain: environment variables (AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY), the shared config files and AWS_PROFILE (also profile= in the URL), web
+// identity, an ECS or EC2 instance role. Set static credentials for an emulator; without any, the
+// SDK asks the EC2 instance-metadata address (AWS_EC2_METADATA_DISABLED=true prevents that).
+//
+// # Delivery semantics
+//
+// SQS delivers at least once. A received message is invisible for the queue's visibility timeout
+// (default 30s; gocloud does not extend it) and is delivered again if it was not deleted (acked)
+// by then, so set the timeout above the consumer's Timeout times MaxAttempts plus the backoff
+// between attempts. Nack sets the message's visibility timeout to 1 second: it comes back
+// almost at once. Acks are batched; a receiver's Shutdown flushes them.
+//
+// Delivery counts: [channel.DeliveryCount] returns the message's ApproximateReceiveCount (1 on
+// the first delivery), kept by SQS across processes and restarts, so the consumer's
+// MaxDeliveries counts every delivery, not only those it saw. gocloud asks for all system
+// attributes on every receive, so nothing needs configuring. SQS documents the count as
+// approximate.
+//
+// Give the queue a redrive policy to a dead-letter queue (see Provisioning) with a
+// maxReceiveCount above the consumer's MaxDeliveries: our consumer dead-letters first, with the
+// reason in the message metadata, and SQS's redrive remains a backstop for messages that no
+// consumer could even receive properly.
+//
+// Messages carry the event's CloudEvents metadata as SQS message attributes (4 of the 10 that
+// SQS allows; a dead-lettered message has 9). Bodies are the CloudEvents JSON, which is always
+// valid UTF-8; SQS takes up to 1 MiB and SNS up to 256 KiB per message.
+//
+// # FIFO queues and topics
+//
+// With [channel.SenderOptions].OrderBySubject, each message's MessageGroupId is the event's
+// subject (the Stripe object id), so a FIFO queue delivers the events about one object in the
+// order they were sent, and the next one only after the previous one was acknowledged or its
+// visibility timeout ended; events without a subject get their own id as group, unordered. With
+// Deduplicate, its MessageDeduplicationId is the event id: a FIFO queue or topic accepts an
+// event id once per 5 minutes, so Stripe's retries of one webhook are stored once by SQS itself.
+// A FIFO queue needs a group id on every message: open its senders with OrderBySubject, and
+// with Deduplicate (rather than content-based deduplication, which needs byte-identical
+// bodies). The ids are set on the SQS or SNS request
+// itself, not as message attributes, and must be at most 128 characters of ASCII letters, digits
+// and punctuation; another event id or subject fails the send as permanent.
+//
+// Standard (non-FIFO) queues and topics have neither feature. AWS documents the deduplication
+// id as valid for FIFO queues and topics only: do not set Deduplicate for standard ones (the
+// emulator the tests use ignores it there; SQS may refuse the send). A group id on a standard
+// queue is accepted (SQS fair queues use it) and changes nothing about order.
+//
+// Our consumer's dead-letter channel gets a message without group or deduplication id, so it
+// must be a standard queue or topic (an SQS redrive policy can move FIFO messages to a FIFO
+// dead-letter queue on its own).
+//
+// # Provisioning
+//
+// gocloud creates nothing. With the AWS CLI, for a queue with a dead-letter queue:
+//
+//	aws sqs create-queue --queue-name stripe-events-dlq
+//	aws sqs create-queue --queue-name stripe-events --attributes '{
+//	  "VisibilityTimeout": "120", "ReceiveMessageWaitTimeSeconds": "20",
+//	  "RedrivePolicy": "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-2:123456789012:stripe-events-dlq\",\"maxReceiveCount\":\"10\"}"}'
+//
+// For SNS fan-out, a topic and one such queue per consumer, subscribed with raw delivery (the
+// queue's access policy must let the topic send to it; the console adds it, the CLI does not):
+//
+//	aws sns create-topic --name stripe-events
+//	aws sns subscribe --topic-arn arn:aws:sns:us-east-2:123456789012:stripe-events \
+//	  --protocol sqs --notification-endpoint arn:aws:sqs:us-east-2:123456789012:stripe-events \
+//	  --attributes RawMessageDelivery=true
+//	aws sqs set-queue-attributes --queue-url https://sqs.us-east-2.amazonaws.com/123456789012/stripe-events \
+//	  --attributes '{"Policy": "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"sns.amazonaws.com\"},\"Action\":\"sqs:SendMessage\",\"Resource\":\"arn:aws:sqs:us-east-2:123456789012:stripe-events\",\"Condition\":{\"ArnEquals\":{\"aws:SourceArn\":\"arn:aws:sns:us-east-2:123456789012:stripe-events\"}}}]}"}'
+//
+// FIFO variants: names end in .fifo, and the dead-letter queue of a FIFO queue is FIFO too:
+//
+//	aws sqs create-queue --queue-name stripe-events-dlq.fifo --attributes FifoQueue=true
+//	aws sqs create-queue --queue-name stripe-events.fifo --attributes '{"FifoQueue": "true",
+//	  "VisibilityTimeout": "120", "DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId",
+//	  "RedrivePolicy": "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-2:123456789012:stripe-events-dlq.fifo\",\"maxReceiveCount\":\"10\"}"}'
+//	aws sns create-topic --name stripe-events.fifo --attributes FifoTopic=true
+//
+// The sending role needs sqs:SendMessage (or sns:Publish); the receiving one sqs:ReceiveMessage,
+// sqs:DeleteMessage and sqs:ChangeMessageVisibility.
+package awsfeatures
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"gocloud.dev/pubsub"
+	_ "gocloud.dev/pubsub/awssnssqs" // awssqs:// and awssns://
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/channel"
+)
+
+func init() {
+	channel.RegisterDeliveryCounter(DeliveryCount)
+	channel.RegisterFeatures(channel.Features{Name: "awssnssqs", Detect: detect, Prepare: prepare})
+}
+
+// DeliveryCount returns the ApproximateReceiveCount of a message received from SQS; ok is false
+// for messages of other drivers. msg must come from a subscription's Receive. [channel.DeliveryCount]
+// uses it once this package is imported.
+func DeliveryCount(msg *pubsub.Message) (n int, ok bool) {
+	var m sqstypes.Message
+	if !msg.As(&m) {
+		return 0, false
+	}
+	v, found := m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)]
+	if !found {
+		return 0, false
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, false
+	}
+	return n, true
+}
+
+// detect recognizes SQS and SNS topics by URL scheme, or by the SDK client their As exposes.
+func detect(t *pubsub.Topic, scheme string) bool {
+	switch scheme {
+	case "awssqs", "awssns":
+		return true
+	}
+	if t == nil {
+		return false
+	}
+	var q *sqs.Client
+	var n *sns.Client
+	return t.As(&q) || t.As(&n)
+}
+
+// prepare sets the FIFO group and deduplication ids on the SQS or SNS request entry through
+// BeforeSend, keeping m's own BeforeSend, which runs afterwards.
+func prepare(ev hookline.Event, opts channel.SenderOptions, m *pubsub.Message) error {
+	var group, dedup *string
+	if opts.OrderBySubject {
+		g := ev.Subject
+		if g == "" {
+			g = ev.ID
+		}
+		if err := checkID("message group id (event subject)", g); err != nil {
+			return err
+		}
+		group = aws.String(g)
+	}
+	if opts.Deduplicate {
+		if err := checkID("deduplication id (event id)", ev.ID); err != nil {
+			return err
+		}
+		dedup = aws.String(ev.ID)
+	}
+	next := m.BeforeSend
+	m.BeforeSend = func(as func(any) bool) error {
+		var q *sqstypes.SendMessageBatchRequestEntry
+		var n *snstypes.PublishBatchRequestEntry
+		switch {
+		case as(&q):
+			q.MessageGroupId, q.MessageDeduplicationId = group, dedup
+		case as(&n):
+			n.MessageGroupId, n.MessageDeduplicationId = group, dedup
+		default:
+			return errors.New("awsfeatures: the driver offers neither an SQS nor an SNS request entry")
+		}
+		if next != nil {
+			return next(as)
+		}
+		return nil
+	}
+	return nil
+}
+
+// checkID enforces SQS's rules for group and deduplication ids: 1 to 128 characters, each an
+// ASCII letter, digit or punctuation mark.
+func checkID(what, id string) error {
+	if id == "" || len(id) > 128 {
+		return fmt.Errorf("%s %q must have 1 to 128 characters", what, id)
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < '!' || c > '~' {
+			return fmt.Errorf("%s %q has a character SQS does not allow (%q)", what, id, c)
+		}
+	}
+	return nil
+}
