@@ -20,7 +20,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer sender.Shutdown(ctx)
-	deadLetter, err := channel.OpenSender(ctx, "gcppubsub://projects/my-project/topics/stripe-events-failed")
+	deadLetter, err := channel.OpenSender(ctx, "gcppubsub://projects/my-project/topics/stripe-events-deadletter")
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -46,7 +46,8 @@
 // With a dead-letter policy, Pub/Sub itself moves a message to the dead-letter topic after
 // MaxDeliveryAttempts (5 to 100). Set the consumer's MaxDeliveries below it, so that our
 // consumer dead-letters first, with the reason in the message metadata; the policy remains a
-// backstop.
+// backstop. The consumer's DeadLetter sender may publish to the policy's dead-letter topic
+// (messages Pub/Sub moved there carry its CloudPubSubDeadLetter* attributes instead of ours).
 //
 // Ordering: with OrderBySubject, each message's ordering key is the event's subject (the Stripe
 // object id; events without one get none). A subscription with message ordering enabled then
