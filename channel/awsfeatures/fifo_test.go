@@ -204,3 +204,42 @@ func TestSNSEnvelopeReachesTheQueue(t *testing.T) {
 		t.Fatalf("body is not an SNS envelope: %.200s", body)
 	}
 }
+
+// TestFIFODeadLettersToStandardQueue runs a consumer on a FIFO queue whose handler always fails:
+// after MaxDeliveries (counted by SQS) it dead-letters to a standard queue, with no more message
+// attributes than the 10 SQS allows (the emulator does not enforce that limit).
+func TestFIFODeadLettersToStandardQueue(t *testing.T) {
+	srv := fauxqs.Start(t, nil)
+	q := srv.CreateQueue(t, "work.fifo", fifo)
+	dlq := srv.CreateQueue(t, "work-dlq", nil)
+	s := openSender(t, srv.QueueURL(q), &channel.SenderOptions{Deduplicate: true, OrderBySubject: true})
+	c, err := channel.NewConsumer(openReceiver(t, srv.QueueURL(q)+"&raw=true"),
+		func(context.Context, hookline.Event) error { return errors.New("always fails") },
+		&channel.ConsumerOptions{MaxAttempts: 1, MaxDeliveries: 2, DeadLetter: openSender(t, srv.QueueURL(dlq), nil),
+			MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond, DrainTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("consumer: %v", err)
+		}
+	}()
+	ev := newEvent("evt_dl", "cus_dl")
+	send(t, s, ev)
+	m, id := receive(t, openReceiver(t, srv.QueueURL(dlq)+"&raw=true"), 15*time.Second)
+	if id != ev.ID {
+		t.Fatalf("dead-letter queue: got %q, want %s", id, ev.ID)
+	}
+	m.Ack()
+	if got := m.Metadata[channel.MetaDeadLetterDelivery]; got != "3" {
+		t.Errorf("dead-letter delivery %q, want 3 (metadata %v)", got, m.Metadata)
+	}
+	if n := len(m.Metadata); n > 10 {
+		t.Errorf("dead-lettered message has %d attributes; SQS allows 10: %v", n, m.Metadata)
+	}
+}
