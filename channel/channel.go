@@ -132,6 +132,15 @@ func (s *Sender) SendMessage(ctx context.Context, m *pubsub.Message) error {
 	return nil
 }
 
+// Health returns nil while the sender's last send (or reconnection) worked, and otherwise an
+// error that says why not; a readiness probe reports it. It does not contact the broker.
+func (s *Sender) Health() error {
+	if err := s.link.health(); err != nil {
+		return fmt.Errorf("channel: sender %s: %w", s.link.url, err)
+	}
+	return nil
+}
+
 // Topic returns the current underlying gocloud topic, for driver-specific access through As.
 func (s *Sender) Topic() *pubsub.Topic { return s.link.current() }
 
@@ -198,6 +207,16 @@ func (r *Receiver) Receive(ctx context.Context) (*pubsub.Message, error) {
 		}
 		r.link.logf("hookline: receive from %s failed, reopening: %v", r.link.url, err)
 	}
+}
+
+// Health returns nil while the receiver's subscription works as far as its last receive showed,
+// and otherwise an error that says why not. A receiver in use by a [Consumer] receives all the
+// time, so a broker that goes away shows here within moments.
+func (r *Receiver) Health() error {
+	if err := r.link.health(); err != nil {
+		return fmt.Errorf("channel: receiver %s: %w", r.link.url, err)
+	}
+	return nil
 }
 
 // Subscription returns the current underlying gocloud subscription, for driver-specific access

@@ -62,3 +62,22 @@ func TestSenderAppliesRegisteredFeatures(t *testing.T) {
 		t.Errorf("metadata = %v; the registered Prepare did not run", m.Metadata)
 	}
 }
+
+func TestHealthFollowsFailures(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenSender(ctx, "mem://health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Health(); err != nil {
+		t.Fatalf("fresh sender unhealthy: %v", err)
+	}
+	s.link.broke(s.link.current())
+	if err := s.Health(); err == nil || !strings.Contains(err.Error(), "reconnecting") {
+		t.Errorf("after a failure Health = %v", err)
+	}
+	s.Shutdown(ctx)
+	if err := s.Health(); err == nil || !strings.Contains(err.Error(), "shut down") {
+		t.Errorf("after shutdown Health = %v", err)
+	}
+}

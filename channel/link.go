@@ -137,6 +137,22 @@ func (l *link[T]) reopenLocked(ctx context.Context) (T, error) {
 	return v, nil
 }
 
+// health returns nil while the current value works as far as the last operation showed, and
+// otherwise why not.
+func (l *link[T]) health() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.closed:
+		return errClosed
+	case l.ok:
+		return nil
+	case l.lastErr != nil:
+		return fmt.Errorf("broker unavailable, reconnecting: %w", l.lastErr)
+	}
+	return errors.New("broker unavailable, reconnecting")
+}
+
 // shutdown closes the current value for good.
 func (l *link[T]) shutdown(ctx context.Context) error {
 	l.mu.Lock()
