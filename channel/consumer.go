@@ -185,27 +185,53 @@ func (c *Consumer) process(ctx context.Context, msg *pubsub.Message) {
 		// delivery is a lower bound that counts one delivery this process now sees.
 		delivery += c.counts.next(key) - 1
 	}
-	if delivery > c.opts.MaxDeliveries {
-		reason := fmt.Sprintf("delivered %d times, more than MaxDeliveries=%d", delivery, c.opts.MaxDeliveries)
-		c.deadLetter(ctx, msg, key, "max-deliveries", reason, 0, delivery)
-		return
+	v := c.judge(ctx, msg.Body, delivery)
+	switch v.kind {
+	case "":
+		c.ack(msg, key)
+	case retry:
+		c.giveBack(msg)
+	default:
+		if c.deadLetter(ctx, msg.Body, msg.Metadata, v, delivery) != nil {
+			c.giveBack(msg)
+			return
+		}
+		c.ack(msg, key)
 	}
-	ev, err := Decode(msg.Body)
+}
+
+// verdict is what became of one delivery: kind is "" when the handler succeeded, retry when the
+// message must go back to the broker, and otherwise the reason it is dead-lettered.
+type verdict struct {
+	kind     string // "", retry, "max-deliveries", "undecodable", "permanent"
+	reason   string
+	attempts int
+	err      error
+}
+
+const retry = "retry"
+
+// judge decodes body and runs the handler on it, the part of processing shared by pulled and
+// pushed deliveries. delivery is the broker's delivery count, or 0 when unknown.
+func (c *Consumer) judge(ctx context.Context, body []byte, delivery int) verdict {
+	if delivery > c.opts.MaxDeliveries {
+		return verdict{kind: "max-deliveries",
+			reason: fmt.Sprintf("delivered %d times, more than MaxDeliveries=%d", delivery, c.opts.MaxDeliveries)}
+	}
+	ev, err := Decode(body)
 	if err != nil {
-		c.deadLetter(ctx, msg, key, "undecodable", err.Error(), 0, delivery)
-		return
+		return verdict{kind: "undecodable", reason: err.Error(), err: err}
 	}
 	attempts, err := c.attempt(ctx, ev)
 	switch hookline.Code(err) {
 	case hookline.OK:
-		c.ack(msg, key)
+		return verdict{attempts: attempts}
 	case hookline.Permanent:
-		c.deadLetter(ctx, msg, key, "permanent", err.Error(), attempts, delivery)
-	default:
-		c.opts.Logger.Warn("hookline: returning message to the broker", "event", ev.ID, "type", ev.Type,
-			"attempts", attempts, "delivery", delivery, "error", err)
-		c.giveBack(msg)
+		return verdict{kind: "permanent", reason: err.Error(), attempts: attempts, err: err}
 	}
+	c.opts.Logger.Warn("hookline: returning message to the broker", "event", ev.ID, "type", ev.Type,
+		"attempts", attempts, "delivery", delivery, "error", err)
+	return verdict{kind: retry, attempts: attempts, err: err}
 }
 
 // attempt calls the handler up to MaxAttempts times with backoff between transient failures.
@@ -288,32 +314,31 @@ func (c *Consumer) giveBack(msg *pubsub.Message) {
 	c.count(func(s *Stats) { s.Released++ })
 }
 
-// deadLetter publishes msg to the dead-letter channel and acks it; if that is impossible the
-// message goes back to the broker instead, so it is never acknowledged without a copy kept.
-func (c *Consumer) deadLetter(ctx context.Context, msg *pubsub.Message, key, kind, reason string, attempts, delivery int) {
-	log := c.opts.Logger.With("message", key, "kind", kind, "reason", reason, "attempts", attempts)
+// deadLetter publishes body to the dead-letter channel with md and the verdict's reason, kind and
+// attempts. It fails, leaving the message to be returned to the broker, when there is no
+// dead-letter channel or the send fails: a message is never acknowledged without a copy kept.
+func (c *Consumer) deadLetter(ctx context.Context, body []byte, md map[string]string, v verdict, delivery int) error {
+	log := c.opts.Logger.With("message", md["ce_id"], "kind", v.kind, "reason", v.reason, "attempts", v.attempts)
 	if c.opts.DeadLetter == nil {
 		log.Error("hookline: message cannot be processed and no dead-letter channel is configured; returning it to the broker")
-		c.giveBack(msg)
-		return
+		return errors.New("channel: no dead-letter channel configured")
 	}
-	md := make(map[string]string, len(msg.Metadata)+5)
-	for k, v := range msg.Metadata {
-		md[k] = v
+	out := make(map[string]string, len(md)+5)
+	for k, val := range md {
+		out[k] = val
 	}
-	md[MetaDeadLetterReason] = reason
-	md[MetaDeadLetterKind] = kind
-	md[MetaDeadLetterAttempts] = strconv.Itoa(attempts)
-	md[MetaDeadLetterDelivery] = strconv.Itoa(delivery)
-	md[MetaDeadLetterTime] = time.Now().UTC().Format(time.RFC3339)
+	out[MetaDeadLetterReason] = v.reason
+	out[MetaDeadLetterKind] = v.kind
+	out[MetaDeadLetterAttempts] = strconv.Itoa(v.attempts)
+	out[MetaDeadLetterDelivery] = strconv.Itoa(delivery)
+	out[MetaDeadLetterTime] = time.Now().UTC().Format(time.RFC3339)
 	sendCtx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
-	if err := c.opts.DeadLetter.SendMessage(sendCtx, &pubsub.Message{Body: msg.Body, Metadata: md}); err != nil {
+	if err := c.opts.DeadLetter.SendMessage(sendCtx, &pubsub.Message{Body: body, Metadata: out}); err != nil {
 		log.Error("hookline: dead-letter send failed; returning message to the broker", "error", err)
-		c.giveBack(msg)
-		return
+		return err
 	}
 	log.Warn("hookline: message dead-lettered")
 	c.count(func(s *Stats) { s.DeadLettered++ })
-	c.ack(msg, key)
+	return nil
 }

@@ -1,0 +1,55 @@
+package channel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Processor applies the consumer loop's rules to messages that a runtime pushes instead of a
+// [Consumer] pulling them: an AWS Lambda SQS trigger, an Azure Functions Service Bus trigger, a
+// Pub/Sub push subscription or Eventarc. The runtime owns acknowledgement: a nil error from
+// [Processor.Process] tells it the message is done, an error tells it to deliver the message
+// again (Lambda reports it in batchItemFailures, Functions abandons it, Pub/Sub redelivers).
+//
+// The rules are the consumer's: the handler is tried up to MaxAttempts times with backoff and a
+// per-call Timeout, panics count as failures, a Permanent failure, an undecodable message and a
+// message delivered more than MaxDeliveries times go to the DeadLetter channel with the reason
+// in its metadata and are then done. Without a DeadLetter channel, or when the dead-letter send
+// fails, they are returned to the runtime (and so, in the end, to the broker's own dead-letter
+// queue). Concurrency and DrainTimeout do not apply: the runtime decides both.
+type Processor struct {
+	c *Consumer
+}
+
+// NewProcessor returns a Processor that hands decoded events to h.
+func NewProcessor(h Handler, opts *ConsumerOptions) (*Processor, error) {
+	if h == nil {
+		return nil, errors.New("channel: NewProcessor needs a handler")
+	}
+	return &Processor{c: &Consumer{handle: h, opts: opts.withDefaults(), counts: newDeliveryCounter()}}, nil
+}
+
+// Process handles one pushed message: body and metadata as the broker delivered them (message
+// attributes or application properties), and the delivery count the runtime reports (SQS
+// ApproximateReceiveCount, Service Bus DeliveryCount, Pub/Sub deliveryAttempt), or 0 when it
+// reports none, in which case MaxDeliveries is left to the broker's own redrive policy.
+func (p *Processor) Process(ctx context.Context, body []byte, metadata map[string]string, delivery int) error {
+	v := p.c.judge(ctx, body, delivery)
+	switch v.kind {
+	case "":
+		return nil
+	case retry:
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		return fmt.Errorf("channel: processing failed after %d attempts, deliver again: %w", v.attempts, v.err)
+	}
+	if err := p.c.deadLetter(ctx, body, metadata, v, delivery); err != nil {
+		return fmt.Errorf("channel: %s message could not be dead-lettered (%s), deliver again: %w", v.kind, v.reason, err)
+	}
+	return nil
+}
+
+// Stats returns a snapshot of the processor's counters (Retries and DeadLettered).
+func (p *Processor) Stats() Stats { return p.c.Stats() }
