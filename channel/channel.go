@@ -269,10 +269,10 @@ func scrub(err error, urlstr string) error {
 
 var driverPackages = map[string]string{
 	"rabbit":    "gocloud.dev/pubsub/rabbitpubsub",
-	"awssqs":    "gocloud.dev/pubsub/awssnssqs",
-	"awssns":    "gocloud.dev/pubsub/awssnssqs",
+	"awssqs":    "github.com/hookline/hookline/channel/awsfeatures",
+	"awssns":    "github.com/hookline/hookline/channel/awsfeatures",
 	"azuresb":   "gocloud.dev/pubsub/azuresb",
-	"gcppubsub": "gocloud.dev/pubsub/gcppubsub",
+	"gcppubsub": "github.com/hookline/hookline/channel/gcpfeatures",
 	"kafka":     "gocloud.dev/pubsub/kafkapubsub",
 	"nats":      "gocloud.dev/pubsub/natspubsub",
 }
