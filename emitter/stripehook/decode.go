@@ -40,6 +40,11 @@ func (s *Source) Decode(header http.Header, body []byte) (hookline.Event, error)
 	if err := s.verify(header.Get(SignatureHeader), body); err != nil {
 		return hookline.Event{}, err
 	}
+	return s.decodeBody(body)
+}
+
+// decodeBody decodes an event whose authenticity has been established, and applies the options.
+func (s *Source) decodeBody(body []byte) (hookline.Event, error) {
 	env, obj, err := decodeEnvelope(body)
 	if err != nil {
 		return hookline.Event{}, reject(reasonMalformed, err)
