@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/internal/loadgen"
 	"github.com/hookline/hookline/internal/localapp"
 	"github.com/stripe/stripe-go/v76/webhook"
 )
@@ -64,25 +65,25 @@ func run(args []string, out io.Writer) error {
 		defer func() { stopProfile(); stopProfile = func() {} }()
 	}
 	fmt.Fprintf(out, "machine: %s/%s, %d CPUs, GOMAXPROCS %d, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
-	fmt.Fprintf(out, "load: %d connections, %v, rate %s, event %d bytes\n", *conns, *d, rateText(*rate), len(newTemplate().body))
+	fmt.Fprintf(out, "load: %d connections, %v, rate %s, event %d bytes\n", *conns, *d, rateText(*rate), loadgen.NewTemplate().Size())
 	res, err := runPipeline(*d, *conns, *rate)
 	if err != nil {
 		return err
 	}
-	res.print(out, "pipeline (webhook → "+channelName()+" → consumer → discard sink)")
+	res.Print(out, "pipeline (webhook → "+channelName()+" → consumer → discard sink)")
 	if *obvious {
 		o, err := runObvious(*d, *conns, *rate)
 		if err != nil {
 			return err
 		}
-		o.print(out, "obvious stripe-go + gocloud pipeline (ConstructEvent, json.Marshal, Topic.Send; Unmarshal, Ack)")
+		o.Print(out, "obvious stripe-go + gocloud pipeline (ConstructEvent, json.Marshal, Topic.Send; Unmarshal, Ack)")
 	}
 	if *bare {
 		b, err := runBare(*d, *conns, *rate)
 		if err != nil {
 			return err
 		}
-		b.print(out, "bare net/http handler (read body + verify signature)")
+		b.Print(out, "bare net/http handler (read body + verify signature)")
 	}
 	return nil
 }
@@ -94,7 +95,7 @@ func rateText(r int) string {
 	return fmt.Sprintf("%d/s", r)
 }
 
-func runPipeline(d time.Duration, conns, rate int) (*result, error) {
+func runPipeline(d time.Duration, conns, rate int) (*loadgen.Result, error) {
 	secret := localapp.GenerateSecret()
 	cfg := localapp.Config{
 		Channel: os.Getenv(localapp.EnvChannel), Subscription: os.Getenv(localapp.EnvSubscription),
@@ -109,8 +110,8 @@ func runPipeline(d time.Duration, conns, rate int) (*result, error) {
 	if err := declareRabbit(context.Background(), cfg.Channel, cfg.Subscription); err != nil {
 		return nil, err
 	}
-	rec := newRecorder()
-	app, err := localapp.Open(context.Background(), cfg, &localapp.Options{WrapSink: rec.wrap})
+	rec := loadgen.NewRecorder()
+	app, err := localapp.Open(context.Background(), cfg, &localapp.Options{WrapSink: rec.Wrap})
 	if err != nil {
 		return nil, err
 	}
@@ -121,8 +122,8 @@ func runPipeline(d time.Duration, conns, rate int) (*result, error) {
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- app.Serve(ctx, ln) }()
-	res := drive("http://"+ln.Addr().String()+"/webhook", secret, d, conns, rate, rec)
-	awaitConsumed(res, rec)
+	res := loadgen.Drive("http://"+ln.Addr().String()+"/webhook", secret, d, conns, rate, rec)
+	res.AwaitConsumed(rec)
 	stop()
 	if err := <-served; err != nil {
 		return nil, err
@@ -130,7 +131,7 @@ func runPipeline(d time.Duration, conns, rate int) (*result, error) {
 	return res, nil
 }
 
-func runBare(d time.Duration, conns, rate int) (*result, error) {
+func runBare(d time.Duration, conns, rate int) (*loadgen.Result, error) {
 	secret := localapp.GenerateSecret()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
@@ -144,34 +145,12 @@ func runBare(d time.Duration, conns, rate int) (*result, error) {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	url, stop, err := serve(h)
+	url, stop, err := loadgen.Serve(h)
 	if err != nil {
 		return nil, err
 	}
 	defer stop()
-	return drive(url, secret, d, conns, rate, nil), nil
-}
-
-// serve serves h on a loopback port and returns its URL and a function that stops it.
-func serve(h http.Handler) (string, func() error, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	return "http://" + ln.Addr().String() + "/", srv.Close, nil
-}
-
-// awaitConsumed waits until rec counted every event res accepted (at most a minute), then
-// completes res with the consumption figures.
-func awaitConsumed(res *result, rec *recorder) {
-	deadline := time.Now().Add(60 * time.Second)
-	for rec.consumed() < res.accepted && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	res.consumedIn = time.Since(res.start)
-	res.sinkLat = rec.latencies()
+	return loadgen.Drive(url, secret, d, conns, rate, nil), nil
 }
 
 func channelName() string {

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+
+	"github.com/hookline/hookline/internal/loadgen"
 )
 
 // TestLoadCommandRuns drives each variant briefly: every accepted event must be consumed, and the
@@ -35,15 +37,15 @@ func TestLoadCommandRuns(t *testing.T) {
 }
 
 func TestTemplateGivesDistinctIDs(t *testing.T) {
-	tpl := newTemplate()
-	a := string(tpl.event(nil, 1))
-	b := string(tpl.event(nil, 1234567))
+	tpl := loadgen.NewTemplate()
+	a := string(tpl.Event(nil, 1))
+	b := string(tpl.Event(nil, 1234567))
 	ids := regexp.MustCompile(`"id": "(evt_load\d{16})"`)
 	ma, mb := ids.FindStringSubmatch(a), ids.FindStringSubmatch(b)
 	if ma == nil || mb == nil || ma[1] == mb[1] {
 		t.Fatalf("ids %v %v", ma, mb)
 	}
-	if n, ok := seqOf(mb[1]); !ok || n != 1234567 {
-		t.Errorf("seqOf(%s) = %d, %v", mb[1], n, ok)
+	if n, ok := loadgen.SeqOf(mb[1]); !ok || n != 1234567 {
+		t.Errorf("loadgen.SeqOf(%s) = %d, %v", mb[1], n, ok)
 	}
 }

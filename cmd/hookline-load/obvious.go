@@ -12,13 +12,14 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 	"gocloud.dev/pubsub"
 
+	"github.com/hookline/hookline/internal/loadgen"
 	"github.com/hookline/hookline/internal/localapp"
 )
 
 // runObvious measures, for comparison, the pipeline as one would first write it with stripe-go
 // and gocloud: webhook.ConstructEvent, json.Marshal of the stripe.Event, Topic.Send, and a
 // receive loop that unmarshals each message into a stripe.Event and acks it.
-func runObvious(d time.Duration, conns, rate int) (*result, error) {
+func runObvious(d time.Duration, conns, rate int) (*loadgen.Result, error) {
 	ctx := context.Background()
 	secret := localapp.GenerateSecret()
 	name := fmt.Sprintf("mem://hookline-load-obvious-%d", time.Now().UnixNano())
@@ -30,7 +31,7 @@ func runObvious(d time.Duration, conns, rate int) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec := newRecorder()
+	rec := loadgen.NewRecorder()
 	recvCtx, stopRecv := context.WithCancel(ctx)
 	defer stopRecv()
 	for range 16 {
@@ -42,7 +43,7 @@ func runObvious(d time.Duration, conns, rate int) (*result, error) {
 				}
 				var ev stripe.Event
 				json.Unmarshal(m.Body, &ev)
-				rec.record(ev.ID) // counts the message even if it did not decode
+				rec.Record(ev.ID) // counts the message even if it did not decode
 				m.Ack()
 			}
 		}()
@@ -66,13 +67,13 @@ func runObvious(d time.Duration, conns, rate int) (*result, error) {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	url, stopServer, err := serve(h)
+	url, stopServer, err := loadgen.Serve(h)
 	if err != nil {
 		return nil, err
 	}
 	defer stopServer()
-	res := drive(url, secret, d, conns, rate, rec)
-	awaitConsumed(res, rec)
+	res := loadgen.Drive(url, secret, d, conns, rate, rec)
+	res.AwaitConsumed(rec)
 	stopRecv()
 	sub.Shutdown(ctx)
 	topic.Shutdown(ctx)

@@ -1,10 +1,16 @@
-package main
+// Package loadgen drives a webhook with signed Stripe events over loopback and measures it: the
+// engine of cmd/hookline-load and of the broker load tests. Its client is a minimal HTTP/1.1
+// keep-alive client (like wrk), so that on a small machine the load generator leaves the CPU to
+// the server it measures.
+package loadgen
 
 import (
 	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"runtime"
 	"slices"
 	"strconv"
@@ -20,13 +26,13 @@ import (
 const idPrefix = "evt_load"
 const idDigits = 16
 
-// template is a signed-event body whose event id is rewritten per request.
-type template struct {
+// Template is a Stripe event body whose event id is rewritten per request.
+type Template struct {
 	body []byte
 	at   int // offset of the id's digits
 }
 
-func newTemplate() template {
+func NewTemplate() Template {
 	placeholder := idPrefix + "0000000000000000"
 	body := stripehook.SampleEvent("customer.updated", "cus_load", time.Now())
 	var m struct{ ID string }
@@ -36,18 +42,22 @@ func newTemplate() template {
 		m.ID = string(body[i+7 : end])
 		body = bytes.Replace(body, []byte(m.ID), []byte(placeholder), 1)
 	}
-	return template{body: body, at: bytes.Index(body, []byte(placeholder)) + len(idPrefix)}
+	return Template{body: body, at: bytes.Index(body, []byte(placeholder)) + len(idPrefix)}
 }
 
-// event returns the body for event number seq.
-func (t template) event(buf []byte, seq int64) []byte {
+// Size is the length of an event's body in bytes.
+func (t Template) Size() int { return len(t.body) }
+
+// Event returns the body for event number seq, built in buf.
+func (t Template) Event(buf []byte, seq int64) []byte {
 	buf = append(buf[:0], t.body...)
 	d := strconv.AppendInt(make([]byte, 0, idDigits), seq, 10)
 	copy(buf[t.at+idDigits-len(d):], d)
 	return buf
 }
 
-func seqOf(id string) (int64, bool) {
+// SeqOf returns the sequence number of an event id made by Template.Event.
+func SeqOf(id string) (int64, bool) {
 	if len(id) != len(idPrefix)+idDigits {
 		return 0, false
 	}
@@ -55,22 +65,24 @@ func seqOf(id string) (int64, bool) {
 	return n, err == nil
 }
 
-type result struct {
-	start               time.Time
-	sent, accepted      int64
-	refused             map[int]int64
-	errors              int64
-	sendingFor          time.Duration
-	consumedIn          time.Duration
-	webhookLat, sinkLat []time.Duration
-	heapMB              []float64 // sampled each second while sending
+// Result is what one [Drive] measured.
+type Result struct {
+	Start          time.Time
+	Sent, Accepted int64
+	Refused        map[int]int64 // answers other than 2xx, by status
+	Errors         int64         // transport errors
+	SendingFor     time.Duration
+	ConsumedIn     time.Duration   // from Start until the sink had every accepted event
+	WebhookLatency []time.Duration // per accepted request
+	SinkLatency    []time.Duration // webhook request start to sink write, per event; nil without a Recorder
+	HeapMB         []float64       // heap in use, sampled each second while sending
 }
 
-// drive posts signed events to url from conns workers for d, at rate events/s in total (0: no
+// Drive posts signed events to url from conns workers for d, at rate events/s in total (0: no
 // limit), recording each request's start so the sink can report webhook-to-sink latency.
-func drive(url, secret string, d time.Duration, conns, rate int, rec *recorder) *result {
-	tpl := newTemplate()
-	res := &result{start: time.Now(), refused: map[int]int64{}}
+func Drive(url, secret string, d time.Duration, conns, rate int, rec *Recorder) *Result {
+	tpl := NewTemplate()
+	res := &Result{Start: time.Now(), Refused: map[int]int64{}}
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var seq atomic.Int64
@@ -84,22 +96,22 @@ func drive(url, secret string, d time.Duration, conns, rate int, rec *recorder) 
 			defer wg.Done()
 			lat, refused, errs := worker(ctx, url, secret, tpl, &seq, tick, rec)
 			mu.Lock()
-			res.webhookLat = append(res.webhookLat, lat...)
+			res.WebhookLatency = append(res.WebhookLatency, lat...)
 			for k, v := range refused {
-				res.refused[k] += v
+				res.Refused[k] += v
 			}
-			res.errors += errs
+			res.Errors += errs
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	res.sendingFor = time.Since(res.start)
-	res.sent = seq.Load()
-	res.accepted = int64(len(res.webhookLat))
+	res.SendingFor = time.Since(res.Start)
+	res.Sent = seq.Load()
+	res.Accepted = int64(len(res.WebhookLatency))
 	return res
 }
 
-func worker(ctx context.Context, url, secret string, tpl template, seq *atomic.Int64, tick <-chan struct{}, rec *recorder) ([]time.Duration, map[int]int64, int64) {
+func worker(ctx context.Context, url, secret string, tpl Template, seq *atomic.Int64, tick <-chan struct{}, rec *Recorder) ([]time.Duration, map[int]int64, int64) {
 	var lat []time.Duration
 	refused := map[int]int64{}
 	var errs int64
@@ -130,10 +142,10 @@ func worker(ctx context.Context, url, secret string, tpl template, seq *atomic.I
 			}
 		}
 		n := seq.Add(1)
-		body := tpl.event(buf, n)
+		body := tpl.Event(buf, n)
 		start := time.Now()
 		if rec != nil {
-			rec.started(n, start)
+			rec.Started(n, start)
 		}
 		status, err := c.post(body, start)
 		if err != nil {
@@ -174,7 +186,7 @@ func pacer(ctx context.Context, rate int) <-chan struct{} {
 	return ch
 }
 
-func sampleHeap(ctx context.Context, res *result) {
+func sampleHeap(ctx context.Context, res *Result) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	var ms runtime.MemStats
@@ -184,39 +196,41 @@ func sampleHeap(ctx context.Context, res *result) {
 			return
 		case <-t.C:
 			runtime.ReadMemStats(&ms)
-			res.heapMB = append(res.heapMB, float64(ms.HeapInuse)/(1<<20))
+			res.HeapMB = append(res.HeapMB, float64(ms.HeapInuse)/(1<<20))
 		}
 	}
 }
 
-// recorder is a sink wrapper that measures webhook-to-sink latency per event. Start times live in
+// Recorder is a sink wrapper that measures webhook-to-sink latency per event. Start times live in
 // a fixed ring indexed by sequence number, so the recorder's memory does not grow with the run.
-type recorder struct {
+type Recorder struct {
 	starts []atomic.Int64 // unix nanos by seq % len
 	mu     sync.Mutex
 	lat    []time.Duration
 	n      atomic.Int64
 }
 
-func newRecorder() *recorder { return &recorder{starts: make([]atomic.Int64, 1<<21)} }
+func NewRecorder() *Recorder { return &Recorder{starts: make([]atomic.Int64, 1<<21)} }
 
-func (r *recorder) started(seq int64, t time.Time) {
+// Started notes when the request for event seq began.
+func (r *Recorder) Started(seq int64, t time.Time) {
 	r.starts[seq%int64(len(r.starts))].Store(t.UnixNano())
 }
 
-func (r *recorder) wrap(s sink.Sink) sink.Sink {
+// Wrap returns s recording each event it writes.
+func (r *Recorder) Wrap(s sink.Sink) sink.Sink {
 	return sink.Func(func(ctx context.Context, ev hookline.Event) error {
 		if err := s.Write(ctx, ev); err != nil {
 			return err
 		}
-		r.record(ev.ID)
+		r.Record(ev.ID)
 		return nil
 	})
 }
 
-// record notes that the event with id reached the sink.
-func (r *recorder) record(id string) {
-	if seq, ok := seqOf(id); ok {
+// Record notes that the event with id reached the sink.
+func (r *Recorder) Record(id string) {
+	if seq, ok := SeqOf(id); ok {
 		d := time.Duration(time.Now().UnixNano() - r.starts[seq%int64(len(r.starts))].Load())
 		r.mu.Lock()
 		r.lat = append(r.lat, d)
@@ -225,29 +239,33 @@ func (r *recorder) record(id string) {
 	r.n.Add(1)
 }
 
-func (r *recorder) consumed() int64 { return r.n.Load() }
+// Consumed is the number of events recorded.
+func (r *Recorder) Consumed() int64 { return r.n.Load() }
 
-func (r *recorder) latencies() []time.Duration {
+// Latencies returns the recorded webhook-to-sink latencies.
+func (r *Recorder) Latencies() []time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.lat)
 }
 
-func (res *result) print(w io.Writer, title string) {
+// Print writes a report of res under title.
+func (res *Result) Print(w io.Writer, title string) {
 	fmt.Fprintf(w, "\n%s\n", title)
-	secs := res.sendingFor.Seconds()
+	secs := res.SendingFor.Seconds()
 	fmt.Fprintf(w, "  accepted  %d events in %.1fs = %.0f events/s (refused %v, transport errors %d)\n",
-		res.accepted, secs, float64(res.accepted)/secs, res.refused, res.errors)
-	fmt.Fprintf(w, "  webhook latency          p50 %v  p99 %v  max %v\n", pct(res.webhookLat, 50), pct(res.webhookLat, 99), pct(res.webhookLat, 100))
-	if res.sinkLat != nil {
+		res.Accepted, secs, float64(res.Accepted)/secs, res.Refused, res.Errors)
+	fmt.Fprintf(w, "  webhook latency          p50 %v  p99 %v  max %v\n", Pct(res.WebhookLatency, 50), Pct(res.WebhookLatency, 99), Pct(res.WebhookLatency, 100))
+	if res.SinkLatency != nil {
 		fmt.Fprintf(w, "  consumed  %d events, all done %.1fs after start = %.0f events/s\n",
-			len(res.sinkLat), res.consumedIn.Seconds(), float64(len(res.sinkLat))/res.consumedIn.Seconds())
-		fmt.Fprintf(w, "  webhook-to-sink latency  p50 %v  p99 %v  max %v\n", pct(res.sinkLat, 50), pct(res.sinkLat, 99), pct(res.sinkLat, 100))
+			len(res.SinkLatency), res.ConsumedIn.Seconds(), float64(len(res.SinkLatency))/res.ConsumedIn.Seconds())
+		fmt.Fprintf(w, "  webhook-to-sink latency  p50 %v  p99 %v  max %v\n", Pct(res.SinkLatency, 50), Pct(res.SinkLatency, 99), Pct(res.SinkLatency, 100))
 	}
-	fmt.Fprintf(w, "  heap in use each second (MB): %s\n", heapText(res.heapMB))
+	fmt.Fprintf(w, "  heap in use each second (MB): %s\n", heapText(res.HeapMB))
 }
 
-func pct(d []time.Duration, p int) time.Duration {
+// Pct returns the p-th percentile of d (sorting d).
+func Pct(d []time.Duration, p int) time.Duration {
 	if len(d) == 0 {
 		return 0
 	}
@@ -265,4 +283,36 @@ func heapText(h []float64) string {
 		b = strconv.AppendFloat(b, v, 'f', 0, 64)
 	}
 	return string(b)
+}
+
+// Serve serves h on a loopback port and returns its URL and a function that stops it.
+func Serve(h http.Handler) (string, func() error, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String() + "/", srv.Close, nil
+}
+
+// AwaitConsumed waits until rec counted every event res accepted (at most a minute), then
+// completes res with the consumption figures.
+func (res *Result) AwaitConsumed(rec *Recorder) {
+	deadline := time.Now().Add(60 * time.Second)
+	for rec.Consumed() < res.Accepted && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	res.ConsumedIn = time.Since(res.Start)
+	res.SinkLatency = rec.Latencies()
+}
+
+// AcceptedPerSecond is the number of events the webhook accepted per second of sending.
+func (res *Result) AcceptedPerSecond() float64 {
+	return float64(res.Accepted) / res.SendingFor.Seconds()
+}
+
+// ConsumedPerSecond is the number of events that reached the sink per second of the run.
+func (res *Result) ConsumedPerSecond() float64 {
+	return float64(len(res.SinkLatency)) / res.ConsumedIn.Seconds()
 }
