@@ -63,7 +63,8 @@ type Double struct {
 	// ConnectionString connects the azservicebus SDK (and gocloud's azuresb through
 	// SERVICEBUS_CONNECTION_STRING) to the double.
 	ConnectionString string
-	api              string // base URL of the control API
+	api              string    // base URL of the control API
+	stdin            io.Closer // kept referenced: the double exits when it is closed
 }
 
 // RheaDir returns the directory that holds node_modules/rhea: HOOKLINE_RHEA_DIR, else
@@ -100,11 +101,8 @@ func Start(t testing.TB, opts *Options) *Double {
 		opts = &Options{}
 	}
 	dir := t.TempDir()
-	for _, name := range []string{"double.js", "entities.js", "control.js"} {
-		b, _ := scripts.ReadFile(name)
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := writeScripts(dir); err != nil {
+		t.Fatal(err)
 	}
 	d, err := start(t, dir, opts)
 	if err != nil {
@@ -113,6 +111,55 @@ func Start(t testing.TB, opts *Options) *Double {
 	return d
 }
 
+var shared struct {
+	sync.Mutex
+	d *Double
+}
+
+// Shared returns a double that lives as long as the test process (it exits when the process
+// does), starting it on first use with opts, and points SERVICEBUS_CONNECTION_STRING at it:
+// gocloud's azuresb URL opener reads that variable once per process, so every azuresb:// URL in
+// a test binary must reach the same namespace. Use fresh entity names per test. When node or
+// rhea is missing it skips t (fails it in CI).
+func Shared(t testing.TB, opts *Options) *Double {
+	t.Helper()
+	testenv.Require(t, "Service Bus double (run scripts/install-rhea.sh)", Available())
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.d != nil {
+		return shared.d
+	}
+	if opts == nil {
+		opts = &Options{}
+	}
+	dir, err := os.MkdirTemp("", "sbdouble")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeScripts(dir); err != nil {
+		t.Fatal(err)
+	}
+	d, err := start(nil, dir, opts)
+	if err != nil {
+		t.Fatalf("sbdouble: %v", err)
+	}
+	os.Setenv("SERVICEBUS_CONNECTION_STRING", d.ConnectionString)
+	shared.d = d
+	return d
+}
+
+func writeScripts(dir string) error {
+	for _, name := range []string{"double.js", "entities.js", "control.js"} {
+		b, _ := scripts.ReadFile(name)
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// start runs the double from dir. With t nil it lives as long as the process and logs to
+// stderr; else it is stopped at t's cleanup and logs to t.
 func start(t testing.TB, dir string, opts *Options) (*Double, error) {
 	args := []string{filepath.Join(dir, "double.js")}
 	if opts.LockDuration > 0 {
@@ -139,18 +186,9 @@ func start(t testing.TB, dir string, opts *Options) (*Double, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start node: %w", err)
 	}
-	t.Cleanup(func() {
-		stdin.Close()
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		logs.stop()
-	})
+	if t != nil {
+		t.Cleanup(func() { stop(cmd, stdin, logs) })
+	}
 	ports, err := readReady(stdout)
 	if err != nil {
 		cmd.Process.Kill()
@@ -159,8 +197,23 @@ func start(t testing.TB, dir string, opts *Options) (*Double, error) {
 	return &Double{
 		ConnectionString: fmt.Sprintf("Endpoint=sb://127.0.0.1:%d;SharedAccessKeyName=RootManageSharedAccessKey;"+
 			"SharedAccessKey=double-key;UseDevelopmentEmulator=true", ports.AMQP),
-		api: fmt.Sprintf("http://127.0.0.1:%d", ports.HTTP),
+		api:   fmt.Sprintf("http://127.0.0.1:%d", ports.HTTP),
+		stdin: stdin,
 	}, nil
+}
+
+// stop closes the double's stdin, which makes it exit, and kills it if it has not within 5s.
+func stop(cmd *exec.Cmd, stdin io.Closer, logs *testLog) {
+	stdin.Close()
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		<-done
+	}
+	logs.stop()
 }
 
 type readyLine struct {
@@ -215,7 +268,10 @@ func (l *testLog) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		if !l.done {
+		switch {
+		case l.t == nil:
+			fmt.Fprintln(os.Stderr, l.partial[:i])
+		case !l.done:
 			l.t.Log(l.partial[:i])
 		}
 		l.partial = l.partial[i+1:]

@@ -1,0 +1,66 @@
+package servicebus
+
+import (
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
+	"gocloud.dev/pubsub"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/channel"
+)
+
+func init() {
+	channel.RegisterFeatures(channel.Features{Name: "azuresb", Detect: detect, Prepare: prepare})
+	channel.RegisterDeliveryCounter(DeliveryCount)
+}
+
+// detect reports whether t sends to Service Bus: by URL scheme, or, for topics opened by other
+// means, because gocloud's azuresb topic exposes an *azservicebus.Sender through As.
+func detect(t *pubsub.Topic, scheme string) bool {
+	if scheme == QueueScheme || scheme == azuresbScheme {
+		return true
+	}
+	var s *azservicebus.Sender
+	return t.As(&s)
+}
+
+const azuresbScheme = "azuresb"
+
+// prepare sets MessageID (Deduplicate) and SessionID (OrderBySubject) on the Service Bus
+// message through BeforeSend, keeping any BeforeSend already set (which runs afterwards and
+// may override them).
+func prepare(ev hookline.Event, opts channel.SenderOptions, m *pubsub.Message) error {
+	id := ev.ID
+	session := ev.Subject
+	if session == "" {
+		session = ev.ID
+	}
+	next := m.BeforeSend
+	m.BeforeSend = func(as func(any) bool) error {
+		var sm *azservicebus.Message
+		if as(&sm) {
+			if opts.Deduplicate {
+				sm.MessageID = &id
+			}
+			if opts.OrderBySubject {
+				sm.SessionID = &session
+			}
+		}
+		if next != nil {
+			return next(as)
+		}
+		return nil
+	}
+	return nil
+}
+
+// DeliveryCount returns how many times Service Bus has delivered msg, this delivery included,
+// when msg was received through gocloud's azuresb driver (azuresb:// or azuresbqueue://). It is
+// registered with [channel.RegisterDeliveryCounter], so [channel.DeliveryCount] and the
+// consumer's MaxDeliveries use it.
+func DeliveryCount(msg *pubsub.Message) (int, bool) {
+	var rm *azservicebus.ReceivedMessage
+	if !msg.As(&rm) || rm == nil || rm.DeliveryCount == 0 {
+		return 0, false
+	}
+	return int(rm.DeliveryCount), true
+}
