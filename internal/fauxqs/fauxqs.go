@@ -92,7 +92,7 @@ func Dir() string {
 
 // Start starts fauxqs on a free port of 127.0.0.1 and stops it when t ends. It skips t (fails
 // it in CI) when fauxqs is not installed.
-func Start(t *testing.T, opts *Options) *Server {
+func Start(t testing.TB, opts *Options) *Server {
 	t.Helper()
 	tools := Dir()
 	testenv.Require(t, "fauxqs (run scripts/install-fauxqs.sh)", installed(tools))
@@ -113,7 +113,7 @@ func Start(t *testing.T, opts *Options) *Server {
 
 // Restart kills fauxqs and starts it again on the same port. See the package doc for what
 // survives.
-func (s *Server) Restart(t *testing.T) {
+func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	s.Stop()
 	if err := s.StartAgain(); err != nil {

@@ -21,7 +21,7 @@ import (
 // SetTestCredentials makes the AWS SDK use static test credentials and [Region], read no shared
 // config or credentials file, and never probe the EC2 instance-metadata address, for the rest
 // of t.
-func SetTestCredentials(t *testing.T) {
+func SetTestCredentials(t testing.TB) {
 	t.Helper()
 	none := filepath.Join(t.TempDir(), "none")
 	for k, v := range map[string]string{
@@ -93,7 +93,7 @@ func ctx10s() (context.Context, context.CancelFunc) {
 
 // CreateQueue creates the queue name with attributes attrs (for example VisibilityTimeout, or
 // FifoQueue for a name ending in .fifo) and deletes it when t ends.
-func (s *Server) CreateQueue(t *testing.T, name string, attrs map[string]string) Queue {
+func (s *Server) CreateQueue(t testing.TB, name string, attrs map[string]string) Queue {
 	t.Helper()
 	ctx, cancel := ctx10s()
 	defer cancel()
@@ -124,7 +124,7 @@ func (s *Server) DeleteQueue(q Queue) error {
 
 // CreateTopic creates the SNS topic name with attributes attrs (FifoTopic for a name ending in
 // .fifo), deletes it when t ends, and returns its ARN.
-func (s *Server) CreateTopic(t *testing.T, name string, attrs map[string]string) string {
+func (s *Server) CreateTopic(t testing.TB, name string, attrs map[string]string) string {
 	t.Helper()
 	ctx, cancel := ctx10s()
 	defer cancel()
@@ -148,7 +148,7 @@ func (s *Server) DeleteTopic(topicARN string) error {
 // Subscribe subscribes q to the SNS topic topicARN, with raw message delivery when raw is set
 // (the SQS message is the published message with its attributes, not an SNS JSON envelope), and
 // returns the subscription ARN. Deleting the topic deletes the subscription.
-func (s *Server) Subscribe(t *testing.T, topicARN string, q Queue, raw bool) string {
+func (s *Server) Subscribe(t testing.TB, topicARN string, q Queue, raw bool) string {
 	t.Helper()
 	ctx, cancel := ctx10s()
 	defer cancel()
@@ -168,7 +168,7 @@ func (s *Server) Subscribe(t *testing.T, topicARN string, q Queue, raw bool) str
 
 // quietly logs err from a cleanup step, unless the entity is already gone (a restarted
 // in-memory server has lost it) or the server is down.
-func (s *Server) quietly(t *testing.T, what string, err error) {
+func (s *Server) quietly(t testing.TB, what string, err error) {
 	var api smithy.APIError
 	if err == nil {
 		return
