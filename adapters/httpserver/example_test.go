@@ -1,0 +1,76 @@
+package httpserver_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hookline/hookline/adapters/httpserver"
+	"github.com/hookline/hookline/channel"
+	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/sink"
+)
+
+// A webhook and its consumer in one process, on an in-process channel: a signed delivery goes in
+// over HTTP and ends in the sink; canceling the context shuts everything down in order.
+func Example() {
+	ctx := context.Background()
+	const secret = "whsec_example"
+	// The subscription must exist before anything is sent (mem:// drops messages otherwise).
+	sender, err := channel.OpenSender(ctx, "mem://example-stripe-events")
+	if err != nil {
+		panic(err)
+	}
+	receiver, err := channel.OpenReceiver(ctx, "mem://example-stripe-events")
+	if err != nil {
+		panic(err)
+	}
+	mem := sink.NewMemory()
+	consumer, err := channel.NewConsumer(receiver, mem.Write, nil)
+	if err != nil {
+		panic(err)
+	}
+	webhook, err := stripehook.NewHandler([]string{secret}, sender, nil, nil)
+	if err != nil {
+		panic(err)
+	}
+	srv, err := httpserver.New(webhook, httpserver.Pipeline{
+		Sender: sender, Receiver: receiver, Consumer: consumer, Sink: mem,
+		// mem:// only: let the consumer process what was accepted before it stops.
+		Settle: func(ctx context.Context) error { return mem.Wait(ctx, 1) },
+	}, &httpserver.Options{ShutdownTimeout: 10 * time.Second})
+	if err != nil {
+		panic(err)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // or srv.ListenAndServe(runCtx) on Options.Addr
+	if err != nil {
+		panic(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- srv.Serve(runCtx, ln) }()
+
+	body := stripehook.SampleEvent("customer.created", "cus_example", time.Now().Add(-time.Minute))
+	req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/webhook", bytes.NewReader(body))
+	req.Header.Set(stripehook.SignatureHeader, stripehook.Sign(body, secret, time.Now()))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	fmt.Println("webhook:", resp.StatusCode)
+
+	stop() // as on SIGTERM
+	if err := <-done; err != nil {
+		panic(err)
+	}
+	rec, ok := mem.Get("cus_example")
+	fmt.Println("stored:", ok, rec.Event.Type)
+	// Output:
+	// webhook: 200
+	// stored: true customer.created
+}
