@@ -9,10 +9,11 @@
 //
 //	mem://stripe-events                            in-process (gocloud.dev/pubsub/mempubsub)
 //	rabbit://exchange  /  rabbit://queue           RabbitMQ (gocloud.dev/pubsub/rabbitpubsub; RABBIT_SERVER_URL)
-//	awssqs://sqs.us-east-2.amazonaws.com/123/q?region=us-east-2   SQS (gocloud.dev/pubsub/awssnssqs)
-//	awssns:///arn:aws:sns:us-east-2:123:topic?region=us-east-2    SNS (gocloud.dev/pubsub/awssnssqs)
-//	azuresb://topic  /  azuresb://topic?subscription=name          Service Bus (gocloud.dev/pubsub/azuresb)
-//	gcppubsub://projects/p/topics/t  /  gcppubsub://projects/p/subscriptions/s   (gocloud.dev/pubsub/gcppubsub)
+//	awssqs://sqs.us-east-2.amazonaws.com/123/q?region=us-east-2   SQS (channel/awsfeatures)
+//	awssns:///arn:aws:sns:us-east-2:123:topic?region=us-east-2    SNS (channel/awsfeatures)
+//	azuresbqueue://queue (send and receive)                        Service Bus queue (channel/servicebus)
+//	azuresb://topic  /  azuresb://topic?subscription=name          Service Bus topic (channel/servicebus)
+//	gcppubsub://projects/p/topics/t  /  gcppubsub://projects/p/subscriptions/s   (channel/gcpfeatures)
 //
 // RabbitMQ needs its exchange, queue and binding declared first (package channel/rabbitsetup does
 // it). Sends to a rabbit:// topic are published persistent (delivery mode 2), so a durable queue
@@ -268,13 +269,14 @@ func scrub(err error, urlstr string) error {
 }
 
 var driverPackages = map[string]string{
-	"rabbit":    "gocloud.dev/pubsub/rabbitpubsub",
-	"awssqs":    "github.com/hookline/hookline/channel/awsfeatures",
-	"awssns":    "github.com/hookline/hookline/channel/awsfeatures",
-	"azuresb":   "gocloud.dev/pubsub/azuresb",
-	"gcppubsub": "github.com/hookline/hookline/channel/gcpfeatures",
-	"kafka":     "gocloud.dev/pubsub/kafkapubsub",
-	"nats":      "gocloud.dev/pubsub/natspubsub",
+	"rabbit":       "gocloud.dev/pubsub/rabbitpubsub",
+	"awssqs":       "github.com/hookline/hookline/channel/awsfeatures",
+	"awssns":       "github.com/hookline/hookline/channel/awsfeatures",
+	"azuresb":      "github.com/hookline/hookline/channel/servicebus",
+	"azuresbqueue": "github.com/hookline/hookline/channel/servicebus",
+	"gcppubsub":    "github.com/hookline/hookline/channel/gcpfeatures",
+	"kafka":        "gocloud.dev/pubsub/kafkapubsub",
+	"nats":         "gocloud.dev/pubsub/natspubsub",
 }
 
 // driverHint tells which package to import when gocloud has no driver for the URL's scheme.

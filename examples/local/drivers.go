@@ -3,9 +3,9 @@ package main
 // Brokers that HOOKLINE_CHANNEL and HOOKLINE_SUBSCRIPTION may name besides mem://. Each is enabled
 // the gocloud way, by importing its driver; a program of your own imports only those it uses.
 import (
-	_ "gocloud.dev/pubsub/azuresb"      // azuresb://
 	_ "gocloud.dev/pubsub/rabbitpubsub" // rabbit:// (server from RABBIT_SERVER_URL)
 
 	_ "github.com/hookline/hookline/channel/awsfeatures" // awssqs://, awssns://, SQS delivery counts
 	_ "github.com/hookline/hookline/channel/gcpfeatures" // gcppubsub://, Pub/Sub delivery attempts
+	_ "github.com/hookline/hookline/channel/servicebus"  // azuresb://, azuresbqueue://, Service Bus delivery counts
 )
