@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/adapters/httpserver"
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/emitter/stripehook"
@@ -42,7 +43,7 @@ type App struct {
 	sink     sink.Sink
 	consumer *channel.Consumer
 	pending  *pending // nil unless the channel is mem://
-	mux      *http.ServeMux
+	srv      *httpserver.Server
 	drain    time.Duration
 }
 
@@ -78,7 +79,7 @@ func Open(ctx context.Context, cfg Config, opts *Options) (_ *App, err error) {
 	if err = a.newConsumer(opts.Consumer); err != nil {
 		return nil, err
 	}
-	return a, a.newMux(opts)
+	return a, a.newServer(opts)
 }
 
 func (a *App) openChannels(ctx context.Context) error {
@@ -137,7 +138,8 @@ func (a *App) store(ctx context.Context, ev hookline.Event) error {
 	return nil
 }
 
-func (a *App) newMux(opts *Options) error {
+// newServer builds the webhook and the server that runs it with the consumer.
+func (a *App) newServer(opts *Options) error {
 	var dst emitter.Sender = a.sender
 	if a.pending != nil {
 		dst = a.pending.guard(a.sender)
@@ -150,73 +152,61 @@ func (a *App) newMux(opts *Options) error {
 	if err != nil {
 		return err
 	}
-	a.mux = http.NewServeMux()
-	a.mux.Handle("/webhook", h)
-	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("ok\n"))
+	p := httpserver.Pipeline{Sender: a.sender, Receiver: a.recv, Consumer: a.consumer,
+		DeadLetter: a.dlSender, Sink: a.sink}
+	if a.pending != nil {
+		p.Settle = a.settle
+	}
+	a.srv, err = httpserver.New(h, p, &httpserver.Options{
+		Addr:            a.cfg.Addr,
+		WebhookPattern:  "/webhook", // the webhook answers other methods itself (405)
+		ShutdownTimeout: a.drain,
+		Logger:          a.log,
 	})
+	return err
+}
+
+// settle waits until every event the in-process channel accepted was processed.
+func (a *App) settle(ctx context.Context) error {
+	if err := a.pending.wait(ctx); err != nil {
+		return fmt.Errorf("localapp: %d accepted events not processed before the drain deadline: %w", a.pending.count(), err)
+	}
 	return nil
 }
 
-// Handler serves POST /webhook and GET /healthz.
-func (a *App) Handler() http.Handler { return a.mux }
+// Handler serves POST /webhook, GET /healthz and GET /readyz.
+func (a *App) Handler() http.Handler { return a.srv.Handler() }
 
 // Consumer returns the consumer loop, for its statistics.
 func (a *App) Consumer() *channel.Consumer { return a.consumer }
 
 // Serve accepts webhooks on ln and processes events until ctx ends, then shuts down in the order
-// that loses nothing: stop accepting requests and let those in flight finish; for an in-process
-// channel wait until every accepted event was processed; stop the consumer after its in-flight
-// work; flush acknowledgements; close the sink.
+// that loses nothing (adapters/httpserver does it): stop accepting requests and let those in
+// flight finish; for an in-process channel wait until every accepted event was processed; stop
+// the consumer after its in-flight work; flush acknowledgements and sends; close the sink.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           a.mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
-	}
-	consumeCtx, stopConsuming := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopConsuming()
-	consumed := make(chan error, 2)
-	go func() { consumed <- a.consumer.Run(consumeCtx) }()
-	if a.dlRecv != nil {
-		go a.logDeadLetters(consumeCtx)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	dlCtx, stopDeadLetters := context.WithCancel(context.WithoutCancel(ctx))
+	dlDone := make(chan struct{})
+	go func() {
+		defer close(dlDone)
+		if a.dlRecv != nil {
+			a.logDeadLetters(dlCtx)
+		}
+	}()
 	a.log.Info("hookline listening", "webhook", "http://"+ln.Addr().String()+"/webhook",
 		"channel", a.cfg.Channel, "sink", redactURL(a.cfg.Sink))
-
-	var runErr error
-	consumerDone := false
-	select {
-	case <-ctx.Done():
-	case runErr = <-served:
-	case runErr = <-consumed:
-		consumerDone = true
+	err := a.srv.Serve(ctx, ln)
+	stopDeadLetters()
+	<-dlDone
+	if a.dlRecv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), a.drain)
+		defer cancel()
+		err = errors.Join(err, a.dlRecv.Shutdown(sctx))
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), a.drain)
-	defer cancel()
-	a.log.Info("shutting down: finishing requests and events in flight")
-	if err := srv.Shutdown(sctx); err != nil {
-		runErr = errors.Join(runErr, fmt.Errorf("localapp: http shutdown: %w", err))
-	}
-	if a.pending != nil {
-		if err := a.pending.wait(sctx); err != nil {
-			runErr = errors.Join(runErr, fmt.Errorf("localapp: %d accepted events not processed before the drain deadline: %w", a.pending.count(), err))
-		}
-	}
-	stopConsuming()
-	if !consumerDone {
-		runErr = errors.Join(runErr, <-consumed)
-	}
-	return errors.Join(runErr, a.close(sctx))
+	return err
 }
 
-// close shuts everything it opened down, flushing sends and acknowledgements.
+// close shuts down what Open opened when Open fails; after Serve, the server has done it.
 func (a *App) close(ctx context.Context) error {
 	var errs []error
 	for _, f := range []func(context.Context) error{

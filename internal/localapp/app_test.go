@@ -208,3 +208,22 @@ func TestOpenReportsBadURLs(t *testing.T) {
 		}
 	}
 }
+
+// The wiring serves the liveness and readiness probes of adapters/httpserver.
+func TestProbes(t *testing.T) {
+	h := start(t, sink.NewMemory(), nil)
+	base := strings.TrimSuffix(h.url, "/webhook")
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s = %d", path, resp.StatusCode)
+		}
+	}
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+}
