@@ -196,3 +196,25 @@ func TestWebhookOnly(t *testing.T) {
 	}
 	r.recv.Shutdown(context.Background())
 }
+
+// A consumer that fails for good (here: its receiver was shut down under it) ends Serve with an
+// error, after the ordered shutdown.
+func TestConsumerFailureEndsServe(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	s := r.serve(nil)
+	if err := r.recv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.done:
+		s.cancel = nil
+		if err == nil || !strings.Contains(err.Error(), "httpserver: consumer stopped") {
+			t.Fatalf("Serve returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve still running after its consumer failed")
+	}
+	if r.sender.Health() == nil {
+		t.Error("sender not shut down")
+	}
+}
