@@ -171,7 +171,9 @@ func (l *lazy[T]) built() (T, bool) {
 
 // NewLogHandler returns a slog.Handler that writes one JSON object per line in the shape Cloud
 // Logging parses from a function's output: "severity" (DEBUG, INFO, WARNING, ERROR) and
-// "message" instead of slog's "level" and "msg". A nil level means INFO.
+// "message" instead of slog's "level" and "msg". Attributes that would collide with those two
+// keys get an "attr_" prefix (the consumer logs a "message" attribute, the message id). A nil
+// level means INFO.
 func NewLogHandler(w io.Writer, level slog.Leveler) slog.Handler {
 	return slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: cloudLoggingAttr})
 }
@@ -181,6 +183,8 @@ func cloudLoggingAttr(groups []string, a slog.Attr) slog.Attr {
 		return a
 	}
 	switch a.Key {
+	case "message", "severity":
+		a.Key = "attr_" + a.Key
 	case slog.MessageKey:
 		a.Key = "message"
 	case slog.LevelKey:

@@ -4,17 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/hookline/hookline/adapters/gcpfunctions/gcpfunctionstest"
 )
 
 // The Functions Framework keeps one global registry and its server cannot be stopped, so the test
@@ -76,62 +74,14 @@ func forwardCloudEvent(ctx context.Context, e event.Event) error {
 }
 
 func TestMain(m *testing.M) {
-	// With FUNCTION_TARGET set the framework would serve only that function, at "/".
-	os.Unsetenv("FUNCTION_TARGET")
 	functions.HTTP(fnWebhook, forwardHTTP(fnWebhook))
 	functions.HTTP(fnPush, forwardHTTP(fnPush))
 	functions.CloudEvent(fnProcess, forwardCloudEvent)
-	url, err := startFramework()
+	url, err := gcpfunctionstest.StartFramework()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "functions framework:", err)
 		os.Exit(1)
 	}
 	frameworkURL = url
 	os.Exit(m.Run())
-}
-
-// startFramework runs funcframework.StartHostPort on a free loopback port and waits until it
-// answers. The port is found by listening on :0 and closing, so another process may take it in
-// between: then it tries another.
-func startFramework() (string, error) {
-	var lastErr error
-	for range 5 {
-		port, err := freePort()
-		if err != nil {
-			return "", err
-		}
-		failed := make(chan error, 1)
-		go func() { failed <- funcframework.StartHostPort("127.0.0.1", port) }()
-		addr := net.JoinHostPort("127.0.0.1", port)
-		if lastErr = waitListening(addr, failed); lastErr == nil {
-			return "http://" + addr, nil
-		}
-	}
-	return "", lastErr
-}
-
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
-}
-
-func waitListening(addr string, failed <-chan error) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-failed:
-			return err
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return fmt.Errorf("nothing listens on %s after 10s", addr)
 }

@@ -3,8 +3,6 @@ package gcpfunctions_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/adapters/gcpfunctions/gcpfunctionstest"
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter/stripehook"
 )
@@ -112,61 +111,26 @@ func encode(t *testing.T, ev hookline.Event) []byte {
 	return b
 }
 
-// pushBody returns a Pub/Sub push request body for a message with data and attributes, as
-// Pub/Sub sends it (with the snake_case duplicates), with deliveryAttempt when positive.
 func pushBody(t *testing.T, data []byte, attrs map[string]string, attempt int) []byte {
 	t.Helper()
-	msg := map[string]any{
-		"data":         base64.StdEncoding.EncodeToString(data),
-		"messageId":    "2070443601311540",
-		"message_id":   "2070443601311540",
-		"publishTime":  "2024-02-26T19:13:55.749Z",
-		"publish_time": "2024-02-26T19:13:55.749Z",
-	}
-	if len(attrs) > 0 {
-		msg["attributes"] = attrs
-	}
-	body := map[string]any{"message": msg, "subscription": "projects/hookline-test/subscriptions/hookline"}
-	if attempt > 0 {
-		body["deliveryAttempt"] = attempt
-	}
-	b, err := json.Marshal(body)
+	return gcpfunctionstest.PushBody(data, attrs, attempt)
+}
+
+func postBinaryCloudEvent(t *testing.T, typ string, data []byte) result {
+	t.Helper()
+	req, err := gcpfunctionstest.BinaryCloudEvent(context.Background(), frameworkURL+"/"+fnProcess, typ, data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b
-}
-
-const pubsubSource = "//pubsub.googleapis.com/projects/hookline-test/topics/stripe-events"
-
-// postBinaryCloudEvent posts data as a binary-mode CloudEvent, with the headers Eventarc sends
-// for a Pub/Sub message.
-func postBinaryCloudEvent(t *testing.T, typ string, data []byte) result {
-	t.Helper()
-	req := newRequest(t, http.MethodPost, fnProcess, data)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Ce-Id", "2070443601311540")
-	req.Header.Set("Ce-Source", pubsubSource)
-	req.Header.Set("Ce-Specversion", "1.0")
-	req.Header.Set("Ce-Type", typ)
-	req.Header.Set("Ce-Time", "2024-02-26T19:13:55.749Z")
 	return do(t, req)
 }
 
-// postStructuredCloudEvent posts data as a structured-mode CloudEvent (application/cloudevents+json).
 func postStructuredCloudEvent(t *testing.T, typ string, data []byte) result {
 	t.Helper()
-	ce := map[string]any{
-		"specversion": "1.0", "id": "2070443601311541", "source": pubsubSource, "type": typ,
-		"time": "2024-02-26T19:13:55.749Z", "datacontenttype": "application/json",
-		"data": json.RawMessage(data),
-	}
-	b, err := json.Marshal(ce)
+	req, err := gcpfunctionstest.StructuredCloudEvent(context.Background(), frameworkURL+"/"+fnProcess, typ, data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := newRequest(t, http.MethodPost, fnProcess, b)
-	req.Header.Set("Content-Type", "application/cloudevents+json; charset=utf-8")
 	return do(t, req)
 }
 

@@ -72,7 +72,7 @@ func TestNewLogHandler(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(gcpfunctions.NewLogHandler(&buf, slog.LevelDebug))
 	log.Debug("d")
-	log.Info("i", "k", "v")
+	log.Info("i", "message", "m1", "severity", "s1")
 	log.Warn("w")
 	log.Error("e")
 	var got []string
@@ -84,6 +84,12 @@ func TestNewLogHandler(t *testing.T) {
 		got = append(got, rec["severity"].(string)+":"+rec["message"].(string))
 		if _, ok := rec["level"]; ok {
 			t.Errorf("%q still has level", line)
+		}
+		if strings.Count(line, `"message":`) != 1 || strings.Count(line, `"severity":`) != 1 {
+			t.Errorf("%q: duplicate keys", line)
+		}
+		if rec["message"] == "i" && (rec["attr_message"] != "m1" || rec["attr_severity"] != "s1") {
+			t.Errorf("%q: colliding attributes not renamed", line)
 		}
 	}
 	if want := "DEBUG:d INFO:i WARNING:w ERROR:e"; strings.Join(got, " ") != want {
