@@ -1,0 +1,43 @@
+// Package gcp is hookline on Google Cloud Functions (2nd gen): the Stripe webhook and the event
+// processor as functions of the Go Functions Framework. Its init registers them; Cloud Functions
+// serves the one named by the deployment's --entry-point:
+//
+//	StripeWebhook  HTTP function, public: verifies Stripe deliveries and publishes each event
+//	               to the Pub/Sub topic in HOOKLINE_CHANNEL
+//	ProcessEvent   CloudEvent function for the topic's messagePublished events
+//	               (--trigger-topic): writes each event to HOOKLINE_SINK
+//	PubSubPush     HTTP function for a plain Pub/Sub push subscription, instead of ProcessEvent
+//
+// Configuration comes from the environment variables that examples/local reads, on each
+// function's first invocation: HOOKLINE_CHANNEL, HOOKLINE_SINK, HOOKLINE_DEADLETTER and
+// STRIPE_WEBHOOK_SECRET. A Cloud Functions Go function cannot live in package main, so this
+// package registers the functions and cmd/ runs them locally. README.md walks through deploying
+// it with gcloud.
+package gcp
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+
+	"github.com/hookline/hookline/adapters/gcpfunctions"
+	_ "github.com/hookline/hookline/sink/dataverse" // dataverse:// sinks
+	_ "github.com/hookline/hookline/sink/sqlsink"   // postgres:// (Cloud SQL) and sqlite:// sinks
+)
+
+// Entry points: the --entry-point of each deployment.
+const (
+	WebhookEntryPoint = "StripeWebhook"
+	ProcessEntryPoint = "ProcessEvent"
+	PushEntryPoint    = "PubSubPush"
+)
+
+func init() {
+	// Cloud Logging reads the severity of each JSON line a function writes.
+	opts := &gcpfunctions.Options{Logger: slog.New(gcpfunctions.NewLogHandler(os.Stderr, nil))}
+	functions.HTTP(WebhookEntryPoint, gcpfunctions.NewWebhook(opts).ServeHTTP)
+	processor := gcpfunctions.NewProcessor(opts)
+	functions.CloudEvent(ProcessEntryPoint, processor.HandleCloudEvent)
+	functions.HTTP(PushEntryPoint, processor.ServeHTTP)
+}
