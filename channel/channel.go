@@ -47,6 +47,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"gocloud.dev/gcerrors"
 	"gocloud.dev/pubsub"
@@ -133,9 +134,16 @@ func (s *Sender) SendMessage(ctx context.Context, m *pubsub.Message) error {
 	return nil
 }
 
-// Health returns nil while the sender's last send (or reconnection) worked, and otherwise an
-// error that says why not; a readiness probe reports it. It does not contact the broker.
+// Health returns nil while the sender works as far as its last send showed, and otherwise an
+// error that says why not; a readiness probe reports it. After a failure it tries to reopen the
+// topic itself (at most once per [ReconnectInterval], for at most 2 s), so a probe alone brings
+// an idle sender back once the broker is: traffic need not come first.
 func (s *Sender) Health() error {
+	if s.link.health() != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		s.link.get(ctx)
+	}
 	if err := s.link.health(); err != nil {
 		return fmt.Errorf("channel: sender %s: %w", s.link.url, err)
 	}

@@ -2,8 +2,10 @@ package channel
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"gocloud.dev/pubsub"
 
@@ -72,9 +74,22 @@ func TestHealthFollowsFailures(t *testing.T) {
 	if err := s.Health(); err != nil {
 		t.Fatalf("fresh sender unhealthy: %v", err)
 	}
-	s.link.broke(s.link.current())
-	if err := s.Health(); err == nil || !strings.Contains(err.Error(), "reconnecting") {
-		t.Errorf("after a failure Health = %v", err)
+	// The broker goes away: reopening fails, so the sender reports why.
+	reopen := s.link.open
+	s.link.open = func(context.Context, string) (*pubsub.Topic, error) { return nil, errors.New("connection refused") }
+	first := s.link.current()
+	s.link.broke(first)
+	if err := s.Health(); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("with the broker away Health = %v", err)
+	}
+	// It comes back: the next probe due reopens the topic without any send.
+	reopened := 0
+	s.link.open = func(ctx context.Context, u string) (*pubsub.Topic, error) { reopened++; return reopen(ctx, u) }
+	s.link.mu.Lock()
+	s.link.lastTry = time.Time{}
+	s.link.mu.Unlock()
+	if err := s.Health(); err != nil || reopened != 1 {
+		t.Errorf("after the broker came back Health = %v, reopened %d times; want nil after one reopen", err, reopened)
 	}
 	s.Shutdown(ctx)
 	if err := s.Health(); err == nil || !strings.Contains(err.Error(), "shut down") {
