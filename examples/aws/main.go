@@ -1,0 +1,43 @@
+// Command aws runs the hookline flow on AWS Lambda. One binary serves three functions; the
+// environment variable HOOKLINE_ROLE says which one an instance is:
+//
+//	webhook      Stripe's webhook behind a Lambda Function URL (or API Gateway): verifies the
+//	             signature and sends the event to HOOKLINE_CHANNEL (an SQS queue)
+//	processor    triggered by that queue: writes each event to HOOKLINE_SINK, dead-letters what
+//	             cannot be written to HOOKLINE_DEADLETTER, reports the rest in batchItemFailures
+//	eventbridge  triggered by an EventBridge rule on Stripe's partner event source: sends the
+//	             Stripe event to HOOKLINE_CHANNEL, like the webhook
+//
+// Environment (the same variables as examples/local):
+//
+//	HOOKLINE_ROLE          webhook | processor | eventbridge
+//	HOOKLINE_CHANNEL       webhook, eventbridge: awssqs://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE?region=REGION
+//	STRIPE_WEBHOOK_SECRET  webhook: the endpoint's whsec_... signing secret (comma-separated while rolling)
+//	HOOKLINE_SINK          processor: dataverse://..., postgres://..., stdout://
+//	HOOKLINE_DEADLETTER    processor, optional: awssqs://... of the dead-letter queue
+//	STRIPE_EVENT_SOURCE    eventbridge, optional: the exact partner event source name to accept
+//
+// Build for Lambda's provided.al2023 runtime with the SAM template next to this file (sam build),
+// or by hand: GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -o bootstrap .
+// See README.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)) // one JSON object per line in CloudWatch Logs
+	h, err := build(context.Background(), os.Getenv, log)
+	if err != nil {
+		// Printed during the init phase: Lambda reports it as Runtime.ExitError and logs it.
+		fmt.Fprintln(os.Stderr, "hookline:", err)
+		os.Exit(1)
+	}
+	lambda.StartHandler(h)
+}
