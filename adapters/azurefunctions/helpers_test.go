@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,6 +25,12 @@ import (
 )
 
 const testSecret = "whsec_azurefunctions_test_secret"
+
+// isConfigError reports whether err is, or wraps, a [*ConfigError].
+func isConfigError(err error) bool {
+	var ce *ConfigError
+	return errors.As(err, &ce)
+}
 
 // env is a fixed environment for Options.Getenv.
 type env map[string]string

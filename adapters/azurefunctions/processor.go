@@ -2,13 +2,12 @@ package azurefunctions
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 
 	"github.com/hookline/hookline/channel"
-	"github.com/hookline/hookline/sink"
+	"github.com/hookline/hookline/internal/serverless"
 )
 
 // Processor is the processor as a Service Bus-triggered function: it writes the event of each
@@ -36,15 +35,7 @@ import (
 // the next message tries again.
 type Processor struct {
 	opts Options
-	proc lazy[*processorParts]
-}
-
-type processorParts struct {
-	p        *channel.Processor
-	sink     sink.Sink
-	ownsSink bool
-	dead     *channel.Sender
-	ownsDead bool
+	pipe *serverless.Processor
 }
 
 var _ http.Handler = (*Processor)(nil)
@@ -52,71 +43,19 @@ var _ http.Handler = (*Processor)(nil)
 // NewProcessor returns the processor function. It reads nothing yet and never fails: see
 // [Processor].
 func NewProcessor(opts *Options) *Processor {
-	p := &Processor{opts: opts.withDefaults()}
-	p.proc.build = p.build
-	return p
-}
-
-func (p *Processor) build(ctx context.Context) (_ *processorParts, err error) {
-	cfg := ConfigFromEnv(p.opts.Getenv)
-	if err := cfg.checkProcessor(p.opts.Sink != nil, p.opts.DeadLetter != nil); err != nil {
-		return nil, err
-	}
-	parts := &processorParts{sink: p.opts.Sink, dead: p.opts.DeadLetter}
-	defer func() {
-		if err != nil {
-			parts.close(ctx)
-		}
-	}()
-	if parts.sink == nil {
-		if parts.sink, err = sink.Open(ctx, cfg.Sink); err != nil {
-			return nil, err
-		}
-		parts.ownsSink = true
-	}
-	if parts.dead == nil && cfg.DeadLetter != "" {
-		if parts.dead, err = channel.OpenSender(ctx, cfg.DeadLetter); err != nil {
-			return nil, err
-		}
-		parts.ownsDead = true
-	}
-	if parts.dead == nil {
-		p.opts.Logger.Warn("azurefunctions: " + EnvDeadLetter + " is not set: messages that cannot be processed are abandoned until Service Bus dead-letters them after MaxDeliveryCount")
-	}
-	var copts channel.ConsumerOptions
-	if p.opts.Consumer != nil {
-		copts = *p.opts.Consumer
-	}
-	if copts.Logger == nil {
-		copts.Logger = p.opts.Logger
-	}
-	copts.DeadLetter = parts.dead
-	if parts.p, err = channel.NewProcessor(parts.sink.Write, &copts); err != nil {
-		return nil, err
-	}
-	return parts, nil
-}
-
-func (pp *processorParts) close(ctx context.Context) error {
-	var errs []error
-	if pp.ownsDead && pp.dead != nil {
-		errs = append(errs, pp.dead.Shutdown(ctx))
-	}
-	if pp.ownsSink && pp.sink != nil {
-		errs = append(errs, pp.sink.Close())
-	}
-	return errors.Join(errs...)
+	o := opts.withDefaults()
+	return &Processor{opts: o, pipe: serverless.NewProcessor(platform, o.pipeline())}
 }
 
 // Process handles one message: its body, its application properties as metadata and its
 // DeliveryCount. A nil error means the message is done (processed, or dead-lettered); an error
 // means Service Bus must deliver it again.
 func (p *Processor) Process(ctx context.Context, m ServiceBusMessage) error {
-	parts, err := p.proc.get(ctx)
+	cp, err := p.pipe.Get(ctx)
 	if err != nil {
 		return fmt.Errorf("azurefunctions: processor cannot start: %w", err)
 	}
-	return parts.p.Process(ctx, m.Body, m.Properties, m.DeliveryCount)
+	return cp.Process(ctx, m.Body, m.Properties, m.DeliveryCount)
 }
 
 // ServeHTTP implements http.Handler for the host's invocation requests (see [Processor]).
@@ -148,18 +87,8 @@ func (p *Processor) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 }
 
 // Stats returns the processor's counters (Retries and DeadLettered), zero before the first message.
-func (p *Processor) Stats() channel.Stats {
-	if parts, ok := p.proc.built(); ok {
-		return parts.p.Stats()
-	}
-	return channel.Stats{}
-}
+func (p *Processor) Stats() channel.Stats { return p.pipe.Stats() }
 
 // Close shuts the dead-letter channel down and closes the sink, if the processor opened them.
 // Call it when the custom handler stops.
-func (p *Processor) Close(ctx context.Context) error {
-	if parts, ok := p.proc.built(); ok {
-		return parts.close(ctx)
-	}
-	return nil
-}
+func (p *Processor) Close(ctx context.Context) error { return p.pipe.Close(ctx) }

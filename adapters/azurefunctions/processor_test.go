@@ -198,7 +198,7 @@ func TestProcessorNotConfigured(t *testing.T) {
 	checkSBResponse(t, got, http.StatusInternalServerError, EnvSink+" is not set")
 
 	p = NewProcessor(&Options{Getenv: env{EnvSink: "discard://", EnvDeadLetter: "mem://dl"}.get, Logger: log})
-	if _, err := p.proc.get(t.Context()); !isConfigError(err) {
+	if _, err := p.pipe.Get(t.Context()); !isConfigError(err) {
 		t.Errorf("mem:// dead letter: err = %v, want a configuration error", err)
 	}
 }

@@ -6,14 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter"
-	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/internal/serverless"
 )
 
 // Reasons in the JSON error bodies of the functions' own answers (emitter's format).
 const (
-	ReasonNotConfigured = "function not configured"
+	ReasonNotConfigured = serverless.ReasonNotConfigured
 	ReasonUnavailable   = emitter.ReasonUnavailable
 )
 
@@ -36,82 +35,20 @@ const (
 //
 // Stripe retries both for up to three days, so no event is lost while the configuration is fixed.
 type Webhook struct {
-	opts    Options
-	handler lazy[*webhookParts]
-}
-
-type webhookParts struct {
-	h      *emitter.Handler
-	sender *channel.Sender
-	owned  bool
+	opts Options
+	pipe *serverless.Webhook
 }
 
 var _ http.Handler = (*Webhook)(nil)
 
 // NewWebhook returns the webhook function. It reads nothing yet and never fails: see [Webhook].
 func NewWebhook(opts *Options) *Webhook {
-	w := &Webhook{opts: opts.withDefaults()}
-	w.handler.build = w.build
-	return w
-}
-
-func (w *Webhook) build(ctx context.Context) (*webhookParts, error) {
-	cfg := ConfigFromEnv(w.opts.Getenv)
-	if err := cfg.checkWebhook(w.opts.Sender != nil); err != nil {
-		return nil, err
-	}
-	if _, err := stripehook.New(cfg.Secrets, w.opts.Stripe); err != nil {
-		return nil, configErrorf(EnvSecret + ": " + err.Error())
-	}
-	parts := &webhookParts{sender: w.opts.Sender}
-	if parts.sender == nil {
-		sender, err := channel.OpenSender(ctx, cfg.Channel)
-		if err != nil {
-			return nil, err
-		}
-		parts.sender, parts.owned = sender, true
-	}
-	var hopts emitter.HandlerOptions
-	if w.opts.Handler != nil {
-		hopts = *w.opts.Handler
-	}
-	if hopts.Logger == nil {
-		hopts.Logger = w.opts.Logger
-	}
-	h, err := stripehook.NewHandler(cfg.Secrets, parts.sender, w.opts.Stripe, &hopts)
-	if err != nil {
-		parts.close(ctx)
-		return nil, err
-	}
-	parts.h = h
-	return parts, nil
-}
-
-func (p *webhookParts) close(ctx context.Context) error {
-	if p.owned {
-		return p.sender.Shutdown(ctx)
-	}
-	return nil
+	o := opts.withDefaults()
+	return &Webhook{opts: o, pipe: serverless.NewWebhook(platform, o.pipeline())}
 }
 
 // ServeHTTP answers a request that the host forwarded as it came (request-forwarding mode).
-func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
-	parts, err := w.parts(r.Context())
-	if err != nil {
-		writeResponse(rw, failure(err))
-		return
-	}
-	parts.h.ServeHTTP(rw, r)
-}
-
-func (w *Webhook) parts(ctx context.Context) (*webhookParts, error) {
-	parts, err := w.handler.get(ctx)
-	if err != nil {
-		w.opts.Logger.LogAttrs(ctx, slog.LevelError, "azurefunctions: webhook cannot start",
-			slog.Int("status", failure(err).Status), slog.String("error", err.Error()))
-	}
-	return parts, err
-}
+func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) { w.pipe.ServeHTTP(rw, r) }
 
 // Invocation returns the handler for the host's default invocation mode: it reads the request
 // from Data.<Bindings.HTTPTrigger> and answers the host with 200 and
@@ -163,11 +100,7 @@ func (w *Webhook) accept(ctx context.Context, req HTTPRequest) emitter.Response 
 	if req.Method != http.MethodPost {
 		return emitter.Response{Status: http.StatusMethodNotAllowed, Reason: emitter.ReasonMethodNotAllowed}
 	}
-	parts, err := w.parts(ctx)
-	if err != nil {
-		return failure(err)
-	}
-	return parts.h.Accept(ctx, req.Header, req.Body)
+	return w.pipe.Accept(ctx, req.Header, req.Body)
 }
 
 // webhookLog is the line for the invocation log: the outcome, never the body or a secret.
@@ -183,27 +116,4 @@ func webhookLog(resp emitter.Response) string {
 
 // Close shuts the channel down if the webhook opened it. Call it when the custom handler
 // stops: a Send that returned has delivered its message, so there is nothing to flush.
-func (w *Webhook) Close(ctx context.Context) error {
-	if parts, ok := w.handler.built(); ok {
-		return parts.close(ctx)
-	}
-	return nil
-}
-
-// failure says how to answer a failed build: 500 for a configuration error, 503 otherwise.
-func failure(err error) emitter.Response {
-	if isConfigError(err) {
-		return emitter.Response{Status: http.StatusInternalServerError, Reason: ReasonNotConfigured}
-	}
-	return emitter.Response{Status: http.StatusServiceUnavailable, Reason: ReasonUnavailable,
-		RetryAfter: emitter.DefaultRetryAfter}
-}
-
-func writeResponse(rw http.ResponseWriter, resp emitter.Response) {
-	h := rw.Header()
-	for k, v := range resp.Header() {
-		h[k] = v
-	}
-	rw.WriteHeader(resp.Status)
-	_, _ = rw.Write(resp.Body())
-}
+func (w *Webhook) Close(ctx context.Context) error { return w.pipe.Close(ctx) }

@@ -164,7 +164,7 @@ func TestWebhookNotConfigured(t *testing.T) {
 func TestWebhookRefusesMemChannel(t *testing.T) {
 	log, _ := testLogger(t)
 	w := NewWebhook(&Options{Getenv: env{EnvSecret: testSecret, EnvChannel: "mem://stripe-events"}.get, Logger: log})
-	_, err := w.handler.get(t.Context())
+	_, err := w.pipe.Handler(t.Context())
 	if !isConfigError(err) || !strings.Contains(err.Error(), "mem://") {
 		t.Fatalf("err = %v, want a configuration error about mem://", err)
 	}

@@ -1,47 +1,31 @@
 package gcpfunctions
 
 import (
-	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"os"
-	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/internal/serverless"
 	"github.com/hookline/hookline/sink"
 )
 
 // Environment variables read on first use, the same that examples/local reads.
 const (
-	EnvChannel    = "HOOKLINE_CHANNEL"      // topic URL the webhook sends to (required by the webhook)
-	EnvSink       = "HOOKLINE_SINK"         // sink URL the processor writes to (required by the processor)
-	EnvDeadLetter = "HOOKLINE_DEADLETTER"   // topic URL for messages that cannot be processed (optional)
-	EnvSecret     = "STRIPE_WEBHOOK_SECRET" // Stripe signing secret(s), comma-separated (required by the webhook)
+	EnvChannel    = serverless.EnvChannel    // topic URL the webhook sends to (required by the webhook)
+	EnvSink       = serverless.EnvSink       // sink URL the processor writes to (required by the processor)
+	EnvDeadLetter = serverless.EnvDeadLetter // topic URL for messages that cannot be processed (optional)
+	EnvSecret     = serverless.EnvSecret     // Stripe signing secret(s), comma-separated (required by the webhook)
 )
 
 // Config is what the functions connect to, as read from the environment by [ConfigFromEnv].
-type Config struct {
-	Channel    string
-	Sink       string
-	DeadLetter string
-	Secrets    []string
-}
+type Config = serverless.Config
 
 // ConfigFromEnv reads the configuration from getenv (os.Getenv in a function). It never fails:
 // each function checks the parts it needs when it is first invoked.
-func ConfigFromEnv(getenv func(string) string) Config {
-	return Config{
-		Channel:    strings.TrimSpace(getenv(EnvChannel)),
-		Sink:       strings.TrimSpace(getenv(EnvSink)),
-		DeadLetter: strings.TrimSpace(getenv(EnvDeadLetter)),
-		Secrets:    stripehook.ParseSecrets(getenv(EnvSecret)),
-	}
-}
+func ConfigFromEnv(getenv func(string) string) Config { return serverless.ConfigFromEnv(getenv) }
 
 // ConfigError reports a configuration that cannot work, such as a missing variable. The
 // functions answer it with 500 (and log it) until the function is redeployed with a fixed
@@ -52,40 +36,16 @@ type ConfigError struct {
 
 func (e *ConfigError) Error() string { return "gcpfunctions: configuration: " + e.Msg }
 
-func configErrorf(msg string) error { return &ConfigError{Msg: msg} }
-
-// isConfigError reports whether err is a [*ConfigError].
-func isConfigError(err error) bool {
-	var ce *ConfigError
-	return errors.As(err, &ce)
+// platform words the shared pipelines' errors and logs for Cloud Functions.
+var platform = serverless.Platform{
+	Name:          "gcpfunctions",
+	Deployment:    "the function",
+	Instance:      "the function instance",
+	SecretAdvice:  "e.g. with --set-secrets",
+	ChannelAdvice: "the topic URL, e.g. gcppubsub://projects/PROJECT/topics/stripe-events",
+	NoDeadLetter:  "returned to Pub/Sub, whose dead-letter policy must set them aside",
+	ConfigError:   func(msg string) error { return &ConfigError{Msg: msg} },
 }
-
-// checkWebhook reports what the webhook lacks in c.
-func (c Config) checkWebhook() error {
-	switch {
-	case len(c.Secrets) == 0:
-		return configErrorf(EnvSecret + " is not set: give the function the endpoint's signing secret (whsec_...), e.g. with --set-secrets")
-	case c.Channel == "":
-		return configErrorf(EnvChannel + " is not set: give the function the topic URL, e.g. gcppubsub://projects/PROJECT/topics/stripe-events")
-	case isMem(c.Channel):
-		return configErrorf(EnvChannel + " is a mem:// URL: an in-memory topic does not leave the function instance, so every event would be lost")
-	}
-	return nil
-}
-
-// checkProcessor reports what the processor lacks in c; hasSink tells whether a sink was given
-// in the options.
-func (c Config) checkProcessor(hasSink bool) error {
-	switch {
-	case c.Sink == "" && !hasSink:
-		return configErrorf(EnvSink + " is not set: give the function the sink URL, e.g. dataverse://ORG.crm.dynamics.com?key=...&eventtime=...")
-	case isMem(c.DeadLetter):
-		return configErrorf(EnvDeadLetter + " is a mem:// URL: an in-memory topic does not leave the function instance, so dead letters would be lost")
-	}
-	return nil
-}
-
-func isMem(u string) bool { return strings.HasPrefix(strings.ToLower(u), "mem://") }
 
 // Options configures [NewWebhook] and [NewProcessor]. A nil *Options and zero fields mean the
 // documented defaults.
@@ -132,41 +92,10 @@ func (o *Options) withDefaults() Options {
 	return c
 }
 
-// lazy builds a value on first use and keeps it for the life of the function instance. A failed
-// build is not kept: the next call tries again, so a broker or sink that was unreachable at the
-// first request is used once it is back, and every failing request logs why.
-type lazy[T any] struct {
-	build func(ctx context.Context) (T, error)
-	mu    sync.Mutex
-	val   atomic.Pointer[T]
-}
-
-func (l *lazy[T]) get(ctx context.Context) (T, error) {
-	if v := l.val.Load(); v != nil {
-		return *v, nil
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if v := l.val.Load(); v != nil {
-		return *v, nil
-	}
-	// The value outlives the request that built it: connections must not end with it.
-	v, err := l.build(context.WithoutCancel(ctx))
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	l.val.Store(&v)
-	return v, nil
-}
-
-// built returns the value if it was built, without building it.
-func (l *lazy[T]) built() (T, bool) {
-	if v := l.val.Load(); v != nil {
-		return *v, true
-	}
-	var zero T
-	return zero, false
+// pipeline returns the options of the shared webhook and processor.
+func (o Options) pipeline() serverless.Options {
+	return serverless.Options{Getenv: o.Getenv, Logger: o.Logger, Handler: o.Handler, Stripe: o.Stripe,
+		Consumer: o.Consumer, Sink: o.Sink}
 }
 
 // NewLogHandler returns a slog.Handler that writes one JSON object per line in the shape Cloud

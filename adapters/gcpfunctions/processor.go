@@ -12,7 +12,7 @@ import (
 
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter"
-	"github.com/hookline/hookline/sink"
+	"github.com/hookline/hookline/internal/serverless"
 )
 
 // Processor writes the events of Pub/Sub messages to the sink, with the consumer loop's rules
@@ -30,14 +30,7 @@ import (
 // failure logged) and the next message tries again.
 type Processor struct {
 	opts Options
-	proc lazy[*processorParts]
-}
-
-type processorParts struct {
-	p        *channel.Processor
-	sink     sink.Sink
-	ownsSink bool
-	dead     *channel.Sender
+	pipe *serverless.Processor
 }
 
 var _ http.Handler = (*Processor)(nil)
@@ -45,72 +38,21 @@ var _ http.Handler = (*Processor)(nil)
 // NewProcessor returns the processor function. It reads nothing yet and never fails: see
 // [Processor].
 func NewProcessor(opts *Options) *Processor {
-	p := &Processor{opts: opts.withDefaults()}
-	p.proc.build = p.build
-	return p
-}
-
-func (p *Processor) build(ctx context.Context) (_ *processorParts, err error) {
-	cfg := ConfigFromEnv(p.opts.Getenv)
-	if err := cfg.checkProcessor(p.opts.Sink != nil); err != nil {
-		return nil, err
-	}
-	parts := &processorParts{sink: p.opts.Sink}
-	defer func() {
-		if err != nil {
-			parts.close(ctx)
-		}
-	}()
-	if parts.sink == nil {
-		if parts.sink, err = sink.Open(ctx, cfg.Sink); err != nil {
-			return nil, err
-		}
-		parts.ownsSink = true
-	}
-	var copts channel.ConsumerOptions
-	if p.opts.Consumer != nil {
-		copts = *p.opts.Consumer
-	}
-	if copts.Logger == nil {
-		copts.Logger = p.opts.Logger
-	}
-	copts.DeadLetter = nil
-	if cfg.DeadLetter != "" {
-		if parts.dead, err = channel.OpenSender(ctx, cfg.DeadLetter); err != nil {
-			return nil, err
-		}
-		copts.DeadLetter = parts.dead
-	} else {
-		p.opts.Logger.Warn("gcpfunctions: " + EnvDeadLetter + " is not set: messages that cannot be processed are returned to Pub/Sub, whose dead-letter policy must set them aside")
-	}
-	if parts.p, err = channel.NewProcessor(parts.sink.Write, &copts); err != nil {
-		return nil, err
-	}
-	return parts, nil
-}
-
-func (pp *processorParts) close(ctx context.Context) error {
-	var errs []error
-	if pp.dead != nil {
-		errs = append(errs, pp.dead.Shutdown(ctx))
-	}
-	if pp.ownsSink && pp.sink != nil {
-		errs = append(errs, pp.sink.Close())
-	}
-	return errors.Join(errs...)
+	o := opts.withDefaults()
+	return &Processor{opts: o, pipe: serverless.NewProcessor(platform, o.pipeline())}
 }
 
 // Process handles one push request: the message data is the encoded event, its attributes the
 // metadata and DeliveryAttempt the delivery count. A nil error means the message is done
 // (processed, or dead-lettered); an error means Pub/Sub must deliver it again.
 func (p *Processor) Process(ctx context.Context, req PushRequest) error {
-	parts, err := p.proc.get(ctx)
+	cp, err := p.pipe.Get(ctx)
 	if err != nil {
 		p.opts.Logger.LogAttrs(ctx, slog.LevelError, "gcpfunctions: processor cannot start; message returned to Pub/Sub",
 			slog.String("message_id", req.Message.MessageID), slog.String("error", err.Error()))
 		return fmt.Errorf("gcpfunctions: processor cannot start: %w", err)
 	}
-	return parts.p.Process(ctx, req.Message.Data, req.Message.Attributes, req.DeliveryAttempt)
+	return cp.Process(ctx, req.Message.Data, req.Message.Attributes, req.DeliveryAttempt)
 }
 
 // HandleCloudEvent is the CloudEvent function for Pub/Sub messagePublished events. It refuses,
@@ -142,52 +84,42 @@ func (p *Processor) HandleCloudEvent(ctx context.Context, e event.Event) error {
 // Pub/Sub acknowledges 102, 200, 201, 202 and 204 and redelivers on anything else.
 func (p *Processor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		writeResponse(w, emitter.Response{Status: http.StatusMethodNotAllowed, Reason: emitter.ReasonMethodNotAllowed})
+		serverless.WriteResponse(w, emitter.Response{Status: http.StatusMethodNotAllowed, Reason: emitter.ReasonMethodNotAllowed})
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.opts.MaxPushBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeResponse(w, emitter.Response{Status: http.StatusRequestEntityTooLarge, Reason: emitter.ReasonBodyTooLarge})
+			serverless.WriteResponse(w, emitter.Response{Status: http.StatusRequestEntityTooLarge, Reason: emitter.ReasonBodyTooLarge})
 			return
 		}
-		writeResponse(w, emitter.Response{Status: http.StatusBadRequest, Reason: emitter.ReasonUnreadableBody})
+		serverless.WriteResponse(w, emitter.Response{Status: http.StatusBadRequest, Reason: emitter.ReasonUnreadableBody})
 		return
 	}
 	req, err := DecodePushRequest(body)
 	if err != nil {
 		p.opts.Logger.LogAttrs(r.Context(), slog.LevelWarn, "gcpfunctions: push request refused", slog.String("error", err.Error()))
-		writeResponse(w, emitter.Response{Status: http.StatusBadRequest, Reason: "not a Pub/Sub push request"})
+		serverless.WriteResponse(w, emitter.Response{Status: http.StatusBadRequest, Reason: "not a Pub/Sub push request"})
 		return
 	}
 	if err := p.Process(r.Context(), req); err != nil {
-		resp := failure(err)
-		if !isConfigError(err) {
+		resp := serverless.Failure(err)
+		if !serverless.IsConfigError(err) {
 			p.opts.Logger.LogAttrs(r.Context(), slog.LevelWarn, "gcpfunctions: message returned to Pub/Sub",
 				slog.String("message_id", req.Message.MessageID), slog.Int("delivery_attempt", req.DeliveryAttempt),
 				slog.String("error", err.Error()))
 		}
-		writeResponse(w, resp)
+		serverless.WriteResponse(w, resp)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
 // Stats returns the processor's counters (Retries and DeadLettered), zero before the first message.
-func (p *Processor) Stats() channel.Stats {
-	if parts, ok := p.proc.built(); ok {
-		return parts.p.Stats()
-	}
-	return channel.Stats{}
-}
+func (p *Processor) Stats() channel.Stats { return p.pipe.Stats() }
 
 // Close shuts the dead-letter channel down and closes the sink it opened, if it was built. Cloud
 // Functions gives no shutdown hook to a Go function; Close is for tests and for programs that
 // embed the processor.
-func (p *Processor) Close(ctx context.Context) error {
-	if parts, ok := p.proc.built(); ok {
-		return parts.close(ctx)
-	}
-	return nil
-}
+func (p *Processor) Close(ctx context.Context) error { return p.pipe.Close(ctx) }

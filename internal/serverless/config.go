@@ -1,0 +1,153 @@
+// Package serverless is what the function adapters (adapters/azurefunctions,
+// adapters/gcpfunctions) and examples/aws share: the configuration read from the environment,
+// the webhook and the processor opened on the first invocation and kept for the life of the
+// instance, and the answers they give while they cannot start. Each adapter describes itself
+// with a [Platform], which words its errors and log lines.
+package serverless
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/hookline/hookline/channel"
+	"github.com/hookline/hookline/emitter"
+	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/sink"
+)
+
+// Environment variables read on first use, the same that examples/local reads.
+const (
+	EnvChannel    = "HOOKLINE_CHANNEL"      // topic URL the webhook sends to (required by the webhook)
+	EnvSink       = "HOOKLINE_SINK"         // sink URL the processor writes to (required by the processor)
+	EnvDeadLetter = "HOOKLINE_DEADLETTER"   // topic URL for messages that cannot be processed (optional)
+	EnvSecret     = "STRIPE_WEBHOOK_SECRET" // Stripe signing secret(s), comma-separated (required by the webhook)
+)
+
+// Config is what the functions connect to, as read from the environment by [ConfigFromEnv].
+type Config struct {
+	Channel    string
+	Sink       string
+	DeadLetter string
+	Secrets    []string
+}
+
+// ConfigFromEnv reads the configuration from getenv. It never fails: each function checks the
+// parts it needs when it is first invoked.
+func ConfigFromEnv(getenv func(string) string) Config {
+	return Config{
+		Channel:    strings.TrimSpace(getenv(EnvChannel)),
+		Sink:       strings.TrimSpace(getenv(EnvSink)),
+		DeadLetter: strings.TrimSpace(getenv(EnvDeadLetter)),
+		Secrets:    stripehook.ParseSecrets(getenv(EnvSecret)),
+	}
+}
+
+// Platform describes the adapter that runs the functions: how its errors and log lines are
+// prefixed and how its configuration errors tell the operator what to fix.
+type Platform struct {
+	// Name prefixes log lines and errors, e.g. "azurefunctions".
+	Name string
+	// Deployment is what is given the settings, in the advice of configuration errors:
+	// "the function app", "the function".
+	Deployment string
+	// Instance is what an in-memory topic does not leave: "the process", "the function instance".
+	Instance string
+	// SecretAdvice ends the advice for a missing secret, e.g. "e.g. with --set-secrets".
+	SecretAdvice string
+	// ChannelAdvice is what to give for a missing channel, e.g. "the topic URL, e.g. gcppubsub://...".
+	ChannelAdvice string
+	// NoDeadLetter says what becomes of messages that cannot be processed when there is no
+	// dead-letter channel, e.g. "returned to Pub/Sub, whose dead-letter policy must set them aside".
+	NoDeadLetter string
+	// ConfigError returns the adapter's own configuration error for msg. Default: an error
+	// "<Name>: configuration: <msg>".
+	ConfigError func(msg string) error
+}
+
+// configFailure marks an error of Platform.ConfigError for [IsConfigError], unchanged otherwise.
+type configFailure struct{ err error }
+
+func (c *configFailure) Error() string { return c.err.Error() }
+func (c *configFailure) Unwrap() error { return c.err }
+
+// IsConfigError reports whether err is, or wraps, a configuration error of a pipeline.
+func IsConfigError(err error) bool {
+	var cf *configFailure
+	return errors.As(err, &cf)
+}
+
+func (p *Platform) configError(msg string) error {
+	if p.ConfigError == nil {
+		return &configFailure{errors.New(p.Name + ": configuration: " + msg)}
+	}
+	return &configFailure{p.ConfigError(msg)}
+}
+
+// CheckWebhook reports what the webhook lacks in c; hasSender tells whether a sender is given,
+// so that no channel need be opened.
+func (p *Platform) CheckWebhook(c Config, hasSender bool) error {
+	switch {
+	case len(c.Secrets) == 0:
+		return p.configError(EnvSecret + " is not set: give " + p.Deployment + " the endpoint's signing secret (whsec_...), " + p.SecretAdvice)
+	case hasSender:
+		return nil
+	case c.Channel == "":
+		return p.configError(EnvChannel + " is not set: give " + p.Deployment + " " + p.ChannelAdvice)
+	case IsMem(c.Channel):
+		return p.configError(EnvChannel + " is a mem:// URL: an in-memory topic does not leave " + p.Instance + ", so every event would be lost")
+	}
+	return nil
+}
+
+// CheckProcessor reports what the processor lacks in c; hasSink and hasDeadLetter tell whether
+// a sink and a dead-letter sender are given.
+func (p *Platform) CheckProcessor(c Config, hasSink, hasDeadLetter bool) error {
+	switch {
+	case c.Sink == "" && !hasSink:
+		return p.configError(EnvSink + " is not set: give " + p.Deployment + " the sink URL, e.g. dataverse://ORG.crm.dynamics.com?key=...&eventtime=...")
+	case !hasDeadLetter && IsMem(c.DeadLetter):
+		return p.configError(EnvDeadLetter + " is a mem:// URL: an in-memory topic does not leave " + p.Instance + ", so dead letters would be lost")
+	}
+	return nil
+}
+
+// IsMem reports whether u is an in-memory (mem://) URL.
+func IsMem(u string) bool { return strings.HasPrefix(strings.ToLower(u), "mem://") }
+
+// Options configures [NewWebhook] and [NewProcessor]; the adapters fill it from their own
+// options. Zero fields mean the defaults.
+type Options struct {
+	// Getenv reads the configuration on first use. Default: os.Getenv.
+	Getenv func(string) string
+	// Logger receives configuration and connection errors. Default: slog.Default().
+	Logger *slog.Logger
+	// Handler tunes the webhook. Its Logger defaults to Logger.
+	Handler *emitter.HandlerOptions
+	// Stripe tunes verification.
+	Stripe *stripehook.Options
+	// Consumer sets the processor's rules. Its DeadLetter is replaced by the dead-letter
+	// sender; its Logger defaults to Logger.
+	Consumer *channel.ConsumerOptions
+	// Sender, when set, is used by the webhook instead of opening HOOKLINE_CHANNEL, and never
+	// shut down by it.
+	Sender *channel.Sender
+	// Sink, when set, is used by the processor instead of opening HOOKLINE_SINK, and never
+	// closed by it.
+	Sink sink.Sink
+	// DeadLetter, when set, is used by the processor instead of opening HOOKLINE_DEADLETTER,
+	// and never shut down by it.
+	DeadLetter *channel.Sender
+}
+
+// WithDefaults returns o with Getenv and Logger set.
+func (o Options) WithDefaults() Options {
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}

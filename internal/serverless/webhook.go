@@ -1,0 +1,147 @@
+package serverless
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/hookline/hookline/channel"
+	"github.com/hookline/hookline/emitter"
+	"github.com/hookline/hookline/emitter/stripehook"
+)
+
+// ReasonNotConfigured is the reason in the JSON error body of a function that lacks its
+// configuration (emitter's format).
+const ReasonNotConfigured = "function not configured"
+
+// Webhook is the Stripe webhook opened on first use: on the first request it reads the
+// configuration, opens the channel (unless Options.Sender is set) and builds the
+// [emitter.Handler]; later requests reuse them. A failed start is tried again on the next
+// request.
+type Webhook struct {
+	platform Platform
+	opts     Options
+	parts    *Lazy[*webhookParts]
+}
+
+type webhookParts struct {
+	h      *emitter.Handler
+	sender *channel.Sender
+	owned  bool
+}
+
+var _ http.Handler = (*Webhook)(nil)
+
+// NewWebhook returns the webhook of platform. It reads nothing yet and never fails.
+func NewWebhook(platform Platform, opts Options) *Webhook {
+	w := &Webhook{platform: platform, opts: opts.WithDefaults()}
+	w.parts = NewLazy(w.build)
+	return w
+}
+
+func (w *Webhook) build(ctx context.Context) (*webhookParts, error) {
+	cfg := ConfigFromEnv(w.opts.Getenv)
+	if err := w.platform.CheckWebhook(cfg, w.opts.Sender != nil); err != nil {
+		return nil, err
+	}
+	if _, err := stripehook.New(cfg.Secrets, w.opts.Stripe); err != nil {
+		return nil, w.platform.configError(EnvSecret + ": " + err.Error())
+	}
+	parts := &webhookParts{sender: w.opts.Sender}
+	if parts.sender == nil {
+		sender, err := channel.OpenSender(ctx, cfg.Channel)
+		if err != nil {
+			return nil, err
+		}
+		parts.sender, parts.owned = sender, true
+	}
+	var hopts emitter.HandlerOptions
+	if w.opts.Handler != nil {
+		hopts = *w.opts.Handler
+	}
+	if hopts.Logger == nil {
+		hopts.Logger = w.opts.Logger
+	}
+	h, err := stripehook.NewHandler(cfg.Secrets, parts.sender, w.opts.Stripe, &hopts)
+	if err != nil {
+		_ = parts.close(ctx)
+		return nil, err
+	}
+	parts.h = h
+	return parts, nil
+}
+
+func (p *webhookParts) close(ctx context.Context) error {
+	if p.owned {
+		return p.sender.Shutdown(ctx)
+	}
+	return nil
+}
+
+// Handler returns the webhook's handler, building it on first use. An error is a configuration
+// error ([IsConfigError]) or the channel's.
+func (w *Webhook) Handler(ctx context.Context) (*emitter.Handler, error) {
+	parts, err := w.parts.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return parts.h, nil
+}
+
+// started is Handler, logging why the webhook cannot start.
+func (w *Webhook) started(ctx context.Context) (*emitter.Handler, error) {
+	h, err := w.Handler(ctx)
+	if err != nil {
+		w.opts.Logger.LogAttrs(ctx, slog.LevelError, w.platform.Name+": webhook cannot start",
+			slog.Int("status", Failure(err).Status), slog.String("error", err.Error()))
+	}
+	return h, err
+}
+
+// ServeHTTP answers like the emitter.Handler once built, and otherwise with [Failure]: 500 for
+// a configuration error, 503 with Retry-After when the channel cannot be opened (both logged).
+func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	h, err := w.started(r.Context())
+	if err != nil {
+		WriteResponse(rw, Failure(err))
+		return
+	}
+	h.ServeHTTP(rw, r)
+}
+
+// Accept answers one delivery already read from its request, like ServeHTTP.
+func (w *Webhook) Accept(ctx context.Context, header http.Header, body []byte) emitter.Response {
+	h, err := w.started(ctx)
+	if err != nil {
+		return Failure(err)
+	}
+	return h.Accept(ctx, header, body)
+}
+
+// Close shuts the channel down if the webhook opened it.
+func (w *Webhook) Close(ctx context.Context) error {
+	if parts, ok := w.parts.Built(); ok {
+		return parts.close(ctx)
+	}
+	return nil
+}
+
+// Failure says how to answer a failed start: 500 for a configuration error, 503 with
+// Retry-After otherwise.
+func Failure(err error) emitter.Response {
+	if IsConfigError(err) {
+		return emitter.Response{Status: http.StatusInternalServerError, Reason: ReasonNotConfigured}
+	}
+	return emitter.Response{Status: http.StatusServiceUnavailable, Reason: emitter.ReasonUnavailable,
+		RetryAfter: emitter.DefaultRetryAfter}
+}
+
+// WriteResponse writes resp to rw.
+func WriteResponse(rw http.ResponseWriter, resp emitter.Response) {
+	h := rw.Header()
+	for k, v := range resp.Header() {
+		h[k] = v
+	}
+	rw.WriteHeader(resp.Status)
+	_, _ = rw.Write(resp.Body())
+}
