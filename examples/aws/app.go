@@ -2,20 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/hookline/hookline/adapters/awslambda"
 	"github.com/hookline/hookline/channel"
 	_ "github.com/hookline/hookline/channel/awsfeatures" // awssqs://, awssns://, SQS receive counts
-	"github.com/hookline/hookline/emitter"
-	"github.com/hookline/hookline/emitter/stripehook"
-	"github.com/hookline/hookline/internal/localapp"
-	"github.com/hookline/hookline/sink"
+	"github.com/hookline/hookline/internal/serverless"
 	_ "github.com/hookline/hookline/sink/dataverse" // dataverse://
 	_ "github.com/hookline/hookline/sink/sqlsink"   // sqlite:// and postgres://
 )
@@ -33,6 +28,16 @@ const (
 	RoleEventBridge = "eventbridge"
 )
 
+// platform words the errors of the shared configuration checks for Lambda.
+var platform = serverless.Platform{
+	Name:          "lambda",
+	Deployment:    "the function",
+	Instance:      "one Lambda execution environment",
+	SecretAdvice:  "copied from the Stripe dashboard",
+	ChannelAdvice: "the awssqs://... URL of the queue",
+	NoDeadLetter:  "reported as batch item failures until the queue's redrive policy moves them to its dead-letter queue",
+}
+
 // build opens what the role needs, once per execution environment (Lambda's init phase), and
 // returns the handler for its invocations.
 func build(ctx context.Context, getenv func(string) string, log *slog.Logger) (lambda.Handler, error) {
@@ -48,41 +53,19 @@ func build(ctx context.Context, getenv func(string) string, log *slog.Logger) (l
 	}
 }
 
+// webhook checks the secret and opens the channel (refusing mem://) as the function adapters do.
 func webhook(ctx context.Context, getenv func(string) string, log *slog.Logger) (lambda.Handler, error) {
-	secrets := stripehook.ParseSecrets(getenv(localapp.EnvSecret))
-	if len(secrets) == 0 {
-		return nil, fmt.Errorf("%s is not set: copy the endpoint's signing secret (whsec_...) from the Stripe dashboard", localapp.EnvSecret)
-	}
-	sender, err := openSender(ctx, getenv)
-	if err != nil {
-		return nil, err
-	}
-	h, err := stripehook.NewHandler(secrets, sender, nil, &emitter.HandlerOptions{Logger: log})
+	h, err := serverless.NewWebhook(platform, serverless.Options{Getenv: getenv, Logger: log}).Handler(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return awslambda.NewWebhook(h, nil)
 }
 
+// processor opens the sink and the dead-letter channel (refusing mem://) as the function
+// adapters do.
 func processor(ctx context.Context, getenv func(string) string, log *slog.Logger) (lambda.Handler, error) {
-	sinkURL := getenv(localapp.EnvSink)
-	if sinkURL == "" {
-		return nil, fmt.Errorf("%s is not set (dataverse://..., postgres://...)", localapp.EnvSink)
-	}
-	s, err := sink.Open(ctx, sinkURL)
-	if err != nil {
-		return nil, err
-	}
-	opts := &channel.ConsumerOptions{Logger: log}
-	if dl := getenv(localapp.EnvDeadLetter); dl != "" {
-		if err := notInProcess(localapp.EnvDeadLetter, dl); err != nil {
-			return nil, err
-		}
-		if opts.DeadLetter, err = channel.OpenSender(ctx, dl); err != nil {
-			return nil, err
-		}
-	}
-	p, err := channel.NewProcessor(s.Write, opts)
+	p, err := serverless.NewProcessor(platform, serverless.Options{Getenv: getenv, Logger: log}).Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +77,11 @@ func processor(ctx context.Context, getenv func(string) string, log *slog.Logger
 }
 
 func eventBridge(ctx context.Context, getenv func(string) string, log *slog.Logger) (lambda.Handler, error) {
-	sender, err := openSender(ctx, getenv)
+	cfg := serverless.ConfigFromEnv(getenv)
+	if err := platform.CheckChannel(cfg); err != nil {
+		return nil, err
+	}
+	sender, err := channel.OpenSender(ctx, cfg.Channel)
 	if err != nil {
 		return nil, err
 	}
@@ -107,24 +94,4 @@ func eventBridge(ctx context.Context, getenv func(string) string, log *slog.Logg
 		return nil, err
 	}
 	return lambda.NewHandler(b.Handle), nil
-}
-
-func openSender(ctx context.Context, getenv func(string) string) (*channel.Sender, error) {
-	u := getenv(localapp.EnvChannel)
-	if u == "" {
-		return nil, fmt.Errorf("%s is not set: the awssqs://... URL of the queue", localapp.EnvChannel)
-	}
-	if err := notInProcess(localapp.EnvChannel, u); err != nil {
-		return nil, err
-	}
-	return channel.OpenSender(ctx, u)
-}
-
-// notInProcess refuses a mem:// URL: each Lambda invocation may run in another process, so an
-// in-memory channel would lose every event.
-func notInProcess(env, u string) error {
-	if strings.HasPrefix(u, "mem://") {
-		return errors.New(env + ": a mem:// channel lives in one process and loses events on Lambda; use awssqs://")
-	}
-	return nil
 }

@@ -93,6 +93,13 @@ func (p *Platform) CheckWebhook(c Config, hasSender bool) error {
 		return p.configError(EnvSecret + " is not set: give " + p.Deployment + " the endpoint's signing secret (whsec_...), " + p.SecretAdvice)
 	case hasSender:
 		return nil
+	}
+	return p.CheckChannel(c)
+}
+
+// CheckChannel reports what is wrong with the channel URL in c: unset, or in-memory.
+func (p *Platform) CheckChannel(c Config) error {
+	switch {
 	case c.Channel == "":
 		return p.configError(EnvChannel + " is not set: give " + p.Deployment + " " + p.ChannelAdvice)
 	case IsMem(c.Channel):
@@ -116,28 +123,19 @@ func (p *Platform) CheckProcessor(c Config, hasSink, hasDeadLetter bool) error {
 // IsMem reports whether u is an in-memory (mem://) URL.
 func IsMem(u string) bool { return strings.HasPrefix(strings.ToLower(u), "mem://") }
 
-// Options configures [NewWebhook] and [NewProcessor]; the adapters fill it from their own
-// options. Zero fields mean the defaults.
+// Options configures [NewWebhook] and [NewProcessor]. The adapters fill it from their own
+// Options, whose fields of the same names document it for users. Getenv defaults to os.Getenv
+// and Logger to slog.Default(); the Logger of Handler and of Consumer default to Logger, and
+// Consumer's DeadLetter is always replaced. Sender, Sink and DeadLetter, when set, replace what
+// the environment names and are never closed by the pipelines.
 type Options struct {
-	// Getenv reads the configuration on first use. Default: os.Getenv.
-	Getenv func(string) string
-	// Logger receives configuration and connection errors. Default: slog.Default().
-	Logger *slog.Logger
-	// Handler tunes the webhook. Its Logger defaults to Logger.
-	Handler *emitter.HandlerOptions
-	// Stripe tunes verification.
-	Stripe *stripehook.Options
-	// Consumer sets the processor's rules. Its DeadLetter is replaced by the dead-letter
-	// sender; its Logger defaults to Logger.
-	Consumer *channel.ConsumerOptions
-	// Sender, when set, is used by the webhook instead of opening HOOKLINE_CHANNEL, and never
-	// shut down by it.
-	Sender *channel.Sender
-	// Sink, when set, is used by the processor instead of opening HOOKLINE_SINK, and never
-	// closed by it.
-	Sink sink.Sink
-	// DeadLetter, when set, is used by the processor instead of opening HOOKLINE_DEADLETTER,
-	// and never shut down by it.
+	Getenv     func(string) string
+	Logger     *slog.Logger
+	Handler    *emitter.HandlerOptions
+	Stripe     *stripehook.Options
+	Consumer   *channel.ConsumerOptions
+	Sender     *channel.Sender
+	Sink       sink.Sink
 	DeadLetter *channel.Sender
 }
 
