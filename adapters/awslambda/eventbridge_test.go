@@ -11,6 +11,7 @@ import (
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/adapters/awslambda"
 	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/internal/serverless/serverlesstest"
 )
 
 const stripeSource = "aws.partner/stripe.com/ed_test_61RzUyhMkfVsX5NTJ16RzNyQE0SQNvfGbrMe1cFmTCEK"
@@ -21,19 +22,9 @@ func eventBridgeEvent(t *testing.T, source string, detail []byte) events.EventBr
 	t.Helper()
 	var typ struct{ Type string }
 	_ = json.Unmarshal(detail, &typ)
-	raw := `{
-  "version": "0",
-  "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
-  "detail-type": ` + quote(typ.Type) + `,
-  "source": ` + quote(source) + `,
-  "account": "123456789012",
-  "time": "2024-03-01T12:00:01Z",
-  "region": "eu-west-1",
-  "resources": [],
-  "detail": ` + string(detail) + `
-}`
+	raw := serverlesstest.EventBridgeEvent(source, typ.Type, detail)
 	var ev events.EventBridgeEvent
-	if err := json.Unmarshal([]byte(raw), &ev); err != nil {
+	if err := json.Unmarshal(raw, &ev); err != nil {
 		t.Fatal(err)
 	}
 	return ev

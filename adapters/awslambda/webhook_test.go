@@ -2,7 +2,6 @@ package awslambda_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/hookline/hookline/adapters/awslambda"
 	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/internal/serverless/serverlesstest"
 )
 
 func newWebhook(t *testing.T, dst emitter.Sender, maxBody int64) *awslambda.Webhook {
@@ -31,45 +31,7 @@ func newWebhook(t *testing.T, dst emitter.Sender, maxBody int64) *awslambda.Webh
 // functionURLRequest is a Function URL request as AWS documents it (payload format 2.0), with the
 // body base64-encoded as Function URLs send a body whose content type is not text.
 func functionURLRequest(method string, body []byte, sig string) string {
-	return `{
-  "version": "2.0",
-  "rawPath": "/",
-  "rawQueryString": "",
-  "headers": {
-    "content-type": "application/json; charset=utf-8",
-    "stripe-signature": ` + quote(sig) + `,
-    "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-    "accept": "*/*; q=0.5, application/xml",
-    "cache-control": "no-cache",
-    "x-amzn-tls-version": "TLSv1.3",
-    "x-amzn-tls-cipher-suite": "TLS_AES_128_GCM_SHA256",
-    "x-amzn-trace-id": "Root=1-65f1a2b3-0123456789abcdef01234567",
-    "x-forwarded-proto": "https",
-    "host": "abcdefghijklmnopqrstuvwxyz0123456.lambda-url.eu-west-1.on.aws",
-    "x-forwarded-port": "443",
-    "x-forwarded-for": "54.187.174.169"
-  },
-  "requestContext": {
-    "accountId": "anonymous",
-    "apiId": "abcdefghijklmnopqrstuvwxyz0123456",
-    "domainName": "abcdefghijklmnopqrstuvwxyz0123456.lambda-url.eu-west-1.on.aws",
-    "domainPrefix": "abcdefghijklmnopqrstuvwxyz0123456",
-    "http": {
-      "method": ` + quote(method) + `,
-      "path": "/",
-      "protocol": "HTTP/1.1",
-      "sourceIp": "54.187.174.169",
-      "userAgent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
-    },
-    "requestId": "6f1c2b7e-3d4a-4b5c-9d8e-0f1a2b3c4d5e",
-    "routeKey": "$default",
-    "stage": "$default",
-    "time": "01/Mar/2024:12:00:01 +0000",
-    "timeEpoch": 1709294401000
-  },
-  "body": ` + quote(base64.StdEncoding.EncodeToString(body)) + `,
-  "isBase64Encoded": true
-}`
+	return string(serverlesstest.LambdaFunctionURLRequest(method, body, sig))
 }
 
 // restAPIRequest is an API Gateway REST API proxy request (payload format 1.0) with the header

@@ -75,18 +75,18 @@ func TestDecodeHTTPRequest(t *testing.T) {
 }
 
 func TestAddr(t *testing.T) {
-	if a, err := Addr(env{EnvPort: "7071"}.get); err != nil || a != "127.0.0.1:7071" {
+	if a, err := Addr(env{EnvPort: "7071"}.Get); err != nil || a != "127.0.0.1:7071" {
 		t.Errorf("Addr = %q, %v", a, err)
 	}
 	for _, port := range []string{"", "http", "0", "70000"} {
-		if _, err := Addr(env{EnvPort: port}.get); err == nil || !strings.Contains(err.Error(), EnvPort) {
+		if _, err := Addr(env{EnvPort: port}.Get); err == nil || !strings.Contains(err.Error(), EnvPort) {
 			t.Errorf("port %q: err = %v", port, err)
 		}
 	}
 }
 
 func TestRoutes(t *testing.T) {
-	w := NewWebhook(&Options{Getenv: env{}.get})
+	w := NewWebhook(&Options{Getenv: env{}.Get})
 	if _, err := (Routes{Webhook: w, WebhookPath: "/hook", WebhookFunction: "hook"}).Handler(); err == nil {
 		t.Error("a forwarding path equal to the invocation path was accepted")
 	}

@@ -65,7 +65,7 @@ func processorApp(t *testing.T, s sink.Sink, dead *channel.Sender) string {
 	t.Helper()
 	log, _ := testLogger(t)
 	base, _, _ := app(t, &Options{
-		Getenv: env{}.get, Logger: log, Sink: s, DeadLetter: dead,
+		Getenv: env{}.Get, Logger: log, Sink: s, DeadLetter: dead,
 		Consumer: &channel.ConsumerOptions{MaxAttempts: 2, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond, MaxDeliveries: 5},
 	})
 	return base
@@ -191,13 +191,13 @@ func TestProcessorRefusals(t *testing.T) {
 
 func TestProcessorNotConfigured(t *testing.T) {
 	log, _ := testLogger(t)
-	p := NewProcessor(&Options{Getenv: env{}.get, Logger: log})
+	p := NewProcessor(&Options{Getenv: env{}.Get, Logger: log})
 	base := startHandler(t, p)
 	body := encode(t, testEvent("evt_nc", "cus_nc"))
 	got := post(t, base+"/", hostHeader(), sbInvocation(t, string(body), "m", 1, nil))
 	checkSBResponse(t, got, http.StatusInternalServerError, EnvSink+" is not set")
 
-	p = NewProcessor(&Options{Getenv: env{EnvSink: "discard://", EnvDeadLetter: "mem://dl"}.get, Logger: log})
+	p = NewProcessor(&Options{Getenv: env{EnvSink: "discard://", EnvDeadLetter: "mem://dl"}.Get, Logger: log})
 	if _, err := p.pipe.Get(t.Context()); !isConfigError(err) {
 		t.Errorf("mem:// dead letter: err = %v, want a configuration error", err)
 	}

@@ -28,7 +28,7 @@ func webhookApp(t *testing.T, getenv func(string) string) (string, *channel.Rece
 }
 
 func TestWebhookForwardingMode(t *testing.T) {
-	base, recv := webhookApp(t, env{EnvSecret: testSecret}.get)
+	base, recv := webhookApp(t, env{EnvSecret: testSecret}.Get)
 	payload := stripePayload("cus_forward")
 
 	got := post(t, base+"/api/webhook", stripeHeader(payload, testSecret), payload)
@@ -54,7 +54,7 @@ func TestWebhookForwardingMode(t *testing.T) {
 }
 
 func TestWebhookInvocationMode(t *testing.T) {
-	base, recv := webhookApp(t, env{EnvSecret: testSecret}.get)
+	base, recv := webhookApp(t, env{EnvSecret: testSecret}.Get)
 	payload := stripePayload("cus_invoke")
 
 	got := post(t, base+"/webhook", hostHeader(), httpInvocation(t, "POST", stripeHeader(payload, testSecret), payload))
@@ -98,7 +98,7 @@ func TestWebhookInvocationMode(t *testing.T) {
 }
 
 func TestWebhookInvocationRequestForms(t *testing.T) {
-	base, recv := webhookApp(t, env{EnvSecret: testSecret}.get)
+	base, recv := webhookApp(t, env{EnvSecret: testSecret}.Get)
 	payload := stripePayload("cus_forms")
 
 	// A GET (the function allows only post; should the route allow more) is answered 405.
@@ -145,7 +145,7 @@ func TestWebhookInvocationRequestForms(t *testing.T) {
 }
 
 func TestWebhookNotConfigured(t *testing.T) {
-	base, recv := webhookApp(t, env{}.get) // no STRIPE_WEBHOOK_SECRET
+	base, recv := webhookApp(t, env{}.Get) // no STRIPE_WEBHOOK_SECRET
 	payload := stripePayload("cus_unconfigured")
 
 	got := post(t, base+"/api/webhook", stripeHeader(payload, testSecret), payload)
@@ -163,7 +163,7 @@ func TestWebhookNotConfigured(t *testing.T) {
 
 func TestWebhookRefusesMemChannel(t *testing.T) {
 	log, _ := testLogger(t)
-	w := NewWebhook(&Options{Getenv: env{EnvSecret: testSecret, EnvChannel: "mem://stripe-events"}.get, Logger: log})
+	w := NewWebhook(&Options{Getenv: env{EnvSecret: testSecret, EnvChannel: "mem://stripe-events"}.Get, Logger: log})
 	_, err := w.pipe.Handler(t.Context())
 	if !isConfigError(err) || !strings.Contains(err.Error(), "mem://") {
 		t.Fatalf("err = %v, want a configuration error about mem://", err)

@@ -7,50 +7,22 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/adapters/gcpfunctions/gcpfunctionstest"
-	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/internal/serverless/serverlesstest"
 )
 
 const testSecret = "whsec_gcpfunctions_test_secret"
 
 // env is a fixed environment for Options.Getenv.
-type env map[string]string
+type env = serverlesstest.Env
 
-func (e env) get(key string) string { return e[key] }
-
-// logBuffer collects log output for assertions; it is safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func testLogger(t *testing.T) (*slog.Logger, *logBuffer) {
-	t.Helper()
-	lb := &logBuffer{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("logs:\n%s", lb.String())
-		}
-	})
-	return slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug})), lb
+func testLogger(t *testing.T) (*slog.Logger, *serverlesstest.LogBuffer) {
+	return serverlesstest.Logger(t)
 }
 
 // result is a response read whole.
@@ -94,22 +66,9 @@ func postStripe(t *testing.T, payload []byte, secret string) result {
 }
 
 // testEvent returns an event as the webhook would send it.
-func testEvent(id, subject string) hookline.Event {
-	return hookline.Event{
-		ID: id, Source: stripehook.SourceName, Type: "customer.updated", Subject: subject,
-		Time: time.Unix(1700000000, 0).UTC(), Data: []byte(`{"id":"` + subject + `","object":"customer"}`),
-		Metadata: map[string]string{"object": "customer", "livemode": "false"},
-	}
-}
+func testEvent(id, subject string) hookline.Event { return serverlesstest.Event(id, subject) }
 
-func encode(t *testing.T, ev hookline.Event) []byte {
-	t.Helper()
-	b, err := channel.Encode(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func encode(t *testing.T, ev hookline.Event) []byte { return serverlesstest.Encode(t, ev) }
 
 func pushBody(t *testing.T, data []byte, attrs map[string]string, attempt int) []byte {
 	t.Helper()

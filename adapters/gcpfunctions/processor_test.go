@@ -54,7 +54,7 @@ func TestProcessorCloudEvent(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			log, _ := testLogger(t)
 			mem := sink.NewMemory()
-			proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: mem, Getenv: env{}.get, Consumer: fastRules()})
+			proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: mem, Getenv: env{}.Get, Consumer: fastRules()})
 			serve(t, fnProcess, proc.HandleCloudEvent)
 			ev := testEvent("evt_ce_"+mode.name, "cus_ce_"+mode.name)
 			r := mode.post(t, gcpfunctions.MessagePublishedType, pushBody(t, encode(t, ev), map[string]string{"content-type": channel.ContentType}, 0))
@@ -77,7 +77,7 @@ func TestProcessorCloudEventRedelivers(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			log, _ := testLogger(t)
 			failing := &countingSink{err: hookline.MarkTransient(errors.New("sink is down"))}
-			proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: failing, Getenv: env{}.get, Consumer: fastRules()})
+			proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: failing, Getenv: env{}.Get, Consumer: fastRules()})
 			serve(t, fnProcess, proc.HandleCloudEvent)
 			r := post(t, gcpfunctions.MessagePublishedType, pushBody(t, encode(t, testEvent("evt_down", "cus_down")), nil, 2))
 			if r.status != http.StatusInternalServerError {
@@ -99,7 +99,7 @@ func TestProcessorDeadLetters(t *testing.T) {
 	log, _ := testLogger(t)
 	rejecting := &countingSink{err: hookline.MarkPermanent(errors.New("validation failed: email"))}
 	proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: rejecting, Consumer: fastRules(),
-		Getenv: env{gcpfunctions.EnvDeadLetter: dlTopic}.get})
+		Getenv: env{gcpfunctions.EnvDeadLetter: dlTopic}.Get})
 	t.Cleanup(func() { proc.Close(context.Background()) })
 	serve(t, fnProcess, proc.HandleCloudEvent)
 
@@ -128,7 +128,7 @@ func TestProcessorDeliveryAttempt(t *testing.T) {
 	log, _ := testLogger(t)
 	s := &countingSink{}
 	proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: s, Consumer: fastRules(),
-		Getenv: env{gcpfunctions.EnvDeadLetter: dlTopic}.get})
+		Getenv: env{gcpfunctions.EnvDeadLetter: dlTopic}.Get})
 	t.Cleanup(func() { proc.Close(context.Background()) })
 	serve(t, fnProcess, proc.HandleCloudEvent)
 
@@ -151,7 +151,7 @@ func TestProcessorDeliveryAttempt(t *testing.T) {
 func TestProcessorRefusesOtherEvents(t *testing.T) {
 	log, logs := testLogger(t)
 	s := &countingSink{}
-	proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: s, Getenv: env{}.get})
+	proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: s, Getenv: env{}.Get})
 	serve(t, fnProcess, proc.HandleCloudEvent)
 	r := postBinaryCloudEvent(t, "google.cloud.storage.object.v1.finalized", []byte(`{"bucket":"b","name":"o"}`))
 	if is2xx(r.status) {
@@ -170,7 +170,7 @@ func TestProcessorRefusesOtherEvents(t *testing.T) {
 // Without a usable configuration every message goes back to Pub/Sub, and the logs say why.
 func TestProcessorConfiguration(t *testing.T) {
 	log, logs := testLogger(t)
-	proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Getenv: env{}.get})
+	proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Getenv: env{}.Get})
 	serve(t, fnProcess, proc.HandleCloudEvent)
 	serve(t, fnPush, proc)
 	body := pushBody(t, encode(t, testEvent("evt_cfg", "cus_cfg")), nil, 0)
@@ -185,7 +185,7 @@ func TestProcessorConfiguration(t *testing.T) {
 	wantContains(t, "logs", logs.String(), gcpfunctions.EnvSink+" is not set")
 
 	memDL := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: sink.NewMemory(),
-		Getenv: env{gcpfunctions.EnvDeadLetter: "mem://dead"}.get})
+		Getenv: env{gcpfunctions.EnvDeadLetter: "mem://dead"}.Get})
 	targetsMu.Lock()
 	targets[fnPush] = memDL
 	targetsMu.Unlock()
@@ -205,7 +205,7 @@ func TestPushSubscription(t *testing.T) {
 		}
 		return mem.Write(ctx, ev)
 	})
-	proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: s, Getenv: env{}.get,
+	proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: s, Getenv: env{}.Get,
 		Consumer: fastRules(), MaxPushBytes: 64 << 10})
 	serve(t, fnPush, proc)
 

@@ -45,7 +45,7 @@ func TestWebhookToProcessor(t *testing.T) {
 	wh := gcpfunctions.NewWebhook(&gcpfunctions.Options{Logger: log, Getenv: env{
 		gcpfunctions.EnvChannel: "gcppubsub://" + names.Topic,
 		gcpfunctions.EnvSecret:  "whsec_old, " + testSecret,
-	}.get})
+	}.Get})
 	t.Cleanup(func() { wh.Close(context.Background()) })
 	serve(t, fnWebhook, wh)
 
@@ -69,7 +69,7 @@ func TestWebhookToProcessor(t *testing.T) {
 	}
 
 	mem := sink.NewMemory()
-	proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: mem, Getenv: env{}.get})
+	proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: mem, Getenv: env{}.Get})
 	serve(t, fnProcess, proc.HandleCloudEvent)
 	r = postBinaryCloudEvent(t, gcpfunctions.MessagePublishedType, pushBody(t, msg.Body, msg.Metadata, 0))
 	if !is2xx(r.status) {
@@ -100,7 +100,7 @@ func TestWebhookConfiguration(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			log, logs := testLogger(t)
-			serve(t, fnWebhook, gcpfunctions.NewWebhook(&gcpfunctions.Options{Logger: log, Getenv: tt.env.get}))
+			serve(t, fnWebhook, gcpfunctions.NewWebhook(&gcpfunctions.Options{Logger: log, Getenv: tt.env.Get}))
 			payload := stripehook.SampleEvent("customer.created", "cus_cfg", time.Now())
 			for range 2 { // not cached: every request tries again and logs why it cannot
 				r := postStripe(t, payload, testSecret)
