@@ -12,7 +12,7 @@ import (
 
 // Reasons in the JSON error bodies of the functions' own answers (emitter's format).
 const (
-	ReasonNotConfigured = serverless.ReasonNotConfigured
+	ReasonNotConfigured = serverless.ReasonNotConfigured // "function not configured"
 	ReasonUnavailable   = emitter.ReasonUnavailable
 )
 

@@ -14,13 +14,15 @@ import (
 
 // Environment variables read on first use, the same that examples/local reads.
 const (
-	EnvChannel    = serverless.EnvChannel    // topic URL the webhook sends to (required by the webhook)
-	EnvSink       = serverless.EnvSink       // sink URL the processor writes to (required by the processor)
-	EnvDeadLetter = serverless.EnvDeadLetter // topic URL for messages that cannot be processed (optional)
-	EnvSecret     = serverless.EnvSecret     // Stripe signing secret(s), comma-separated (required by the webhook)
+	EnvChannel    = serverless.EnvChannel    // HOOKLINE_CHANNEL: topic URL the webhook sends to (required by the webhook)
+	EnvSink       = serverless.EnvSink       // HOOKLINE_SINK: sink URL the processor writes to (required by the processor)
+	EnvDeadLetter = serverless.EnvDeadLetter // HOOKLINE_DEADLETTER: topic URL for messages that cannot be processed (optional)
+	EnvSecret     = serverless.EnvSecret     // STRIPE_WEBHOOK_SECRET: Stripe signing secret(s), comma-separated (required by the webhook)
 )
 
-// Config is what the functions connect to, as read from the environment by [ConfigFromEnv].
+// Config is what the functions connect to, as read from the environment by [ConfigFromEnv]:
+// Channel, Sink and DeadLetter (strings, the URLs of [EnvChannel], [EnvSink] and
+// [EnvDeadLetter], trimmed) and Secrets ([]string, the comma-separated secrets of [EnvSecret]).
 type Config = serverless.Config
 
 // ConfigFromEnv reads the configuration from getenv (os.Getenv in a function). It never fails:
