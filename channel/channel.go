@@ -8,7 +8,8 @@
 // brokers are enabled the gocloud way, by importing their driver for its side effect:
 //
 //	mem://stripe-events                            in-process (gocloud.dev/pubsub/mempubsub)
-//	rabbit://exchange  /  rabbit://queue           RabbitMQ (gocloud.dev/pubsub/rabbitpubsub; RABBIT_SERVER_URL)
+//	rabbitmq://exchange  /  rabbitmq://queue       RabbitMQ (channel/rabbitmq; RABBIT_SERVER_URL)
+//	rabbit://exchange  /  rabbit://queue           RabbitMQ, gocloud's driver (gocloud.dev/pubsub/rabbitpubsub)
 //	awssqs://sqs.us-east-2.amazonaws.com/123/q?region=us-east-2   SQS (channel/awsfeatures)
 //	awssns:///arn:aws:sns:us-east-2:123:topic?region=us-east-2    SNS (channel/awsfeatures)
 //	azuresbqueue://queue (send and receive)                        Service Bus queue (channel/servicebus)

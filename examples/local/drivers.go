@@ -7,5 +7,6 @@ import (
 
 	_ "github.com/hookline/hookline/channel/awsfeatures" // awssqs://, awssns://, SQS delivery counts
 	_ "github.com/hookline/hookline/channel/gcpfeatures" // gcppubsub://, Pub/Sub delivery attempts
+	_ "github.com/hookline/hookline/channel/rabbitmq"    // rabbitmq:// (hookline's RabbitMQ driver)
 	_ "github.com/hookline/hookline/channel/servicebus"  // azuresb://, azuresbqueue://, Service Bus delivery counts
 )
