@@ -19,15 +19,21 @@ import (
 	_ "gocloud.dev/pubsub/rabbitpubsub"
 
 	"github.com/hookline/hookline/channel"
+	_ "github.com/hookline/hookline/channel/rabbitmq"
 	"github.com/hookline/hookline/channel/rabbitsetup"
 	"github.com/hookline/hookline/internal/testenv"
 )
 
-// TestRestartRabbitMQ streams signed events through the webhook into RabbitMQ and on into a
-// SQLite sink while the broker restarts. The webhook must answer 503 while the broker is away and
-// 200 again once it is back, without a process restart; every event must reach the sink exactly
-// as one row (redeliveries absorbed), none lost.
-func TestRestartRabbitMQ(t *testing.T) {
+// TestRestartRabbitMQ streams signed events through the webhook into RabbitMQ (gocloud's
+// rabbit:// driver) and on into a SQLite sink while the broker restarts. The webhook must answer
+// 503 while the broker is away and 200 again once it is back, without a process restart; every
+// event must reach the sink exactly as one row (redeliveries absorbed), none lost.
+func TestRestartRabbitMQ(t *testing.T) { restartRabbitMQ(t, "rabbit") }
+
+// TestRestartRabbitMQDriver is the same through hookline's own driver, rabbitmq://.
+func TestRestartRabbitMQDriver(t *testing.T) { restartRabbitMQ(t, "rabbitmq") }
+
+func restartRabbitMQ(t *testing.T, scheme string) {
 	server := testenv.Getenv("RABBIT_SERVER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 	t.Setenv("RABBIT_SERVER_URL", server)
 	ctx := context.Background()
@@ -37,7 +43,7 @@ func TestRestartRabbitMQ(t *testing.T) {
 	_, err = exec.LookPath("rabbitmqctl")
 	testenv.Require(t, "rabbitmqctl", err)
 
-	name := fmt.Sprintf("hookline-restart-%d", time.Now().UnixNano())
+	name := fmt.Sprintf("hookline-restart-%s-%d", scheme, time.Now().UnixNano())
 	if err := rabbitsetup.Declare(ctx, server, name, name, &rabbitsetup.Options{QueueType: rabbitsetup.Quorum}); err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +52,8 @@ func TestRestartRabbitMQ(t *testing.T) {
 
 	db := filepath.Join(t.TempDir(), "restart.db")
 	channel.ReconnectInterval = 200 * time.Millisecond
-	h := startWith(t, Config{Channel: "rabbit://" + name, Subscription: "rabbit://" + name, Sink: "sqlite://" + db})
+	url := scheme + "://" + name
+	h := startWith(t, Config{Channel: url, Subscription: url, Sink: "sqlite://" + db})
 
 	// Enough events that the stream is still running when the broker stops (a post takes a few ms).
 	const n = 2000
