@@ -44,41 +44,52 @@ func TestRabbitClassic(t *testing.T) {
 // so that Reopen can close it and make the broker return what it had not acknowledged.
 func rabbitHarness(t *testing.T, queueType string) channeltest.Harness {
 	server := rabbitServer(t)
-	var queues sync.Map // *channel.Receiver -> queue name
-	openReceiver := func(t *testing.T, queue string) *channel.Receiver {
+	return amqpHarness(t, "rabbit", queueType, "", func(t *testing.T, queue string) *channel.Receiver {
 		conn, err := rabbitsetup.Dial(context.Background(), server)
 		if err != nil {
 			t.Fatal(err)
 		}
 		r := channel.NewReceiver(rabbitpubsub.OpenSubscription(conn, queue, nil))
-		queues.Store(r, queue)
 		t.Cleanup(func() { shutdownQuietly(r); conn.Close() })
+		return r
+	})
+}
+
+// amqpHarness is the harness of both RabbitMQ drivers: scheme is "rabbit" or "rabbitmq",
+// senderQuery is appended to the sender's URL, and openReceiver opens a receiver on a queue
+// with a connection of its own.
+func amqpHarness(t *testing.T, scheme, queueType, senderQuery string, openReceiver func(*testing.T, string) *channel.Receiver) channeltest.Harness {
+	server := rabbitServer(t)
+	var queues sync.Map // *channel.Receiver -> queue name
+	open := func(t *testing.T, queue string) *channel.Receiver {
+		r := openReceiver(t, queue)
+		queues.Store(r, queue)
 		return r
 	}
 	return channeltest.Harness{
-		Name: "rabbit-" + queueType,
+		Name: scheme + "-" + queueType,
 		Open: func(t *testing.T) (*channel.Sender, *channel.Receiver) {
 			name := declareRabbit(t, server, queueType)
-			s, err := channel.OpenSender(context.Background(), "rabbit://"+name)
+			s, err := channel.OpenSender(context.Background(), scheme+"://"+name+senderQuery)
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { s.Shutdown(context.Background()) })
-			return s, openReceiver(t, name)
+			return s, open(t, name)
 		},
 		Reopen: func(t *testing.T, r *channel.Receiver) *channel.Receiver {
 			var conn *amqp.Connection
 			if !r.Subscription().As(&conn) {
-				t.Fatal("rabbit subscription does not expose its connection")
+				t.Fatalf("%s subscription does not expose its connection", scheme)
 			}
 			conn.Close() // the broker returns the unacknowledged messages
 			queue, _ := queues.Load(r)
-			return openReceiver(t, queue.(string))
+			return open(t, queue.(string))
 		},
 		CanNack:       true,
 		DeliveryCount: queueType == rabbitsetup.Quorum,
 		MissingTopic: func(ctx context.Context, name string) error {
-			s, err := channel.OpenSender(ctx, "rabbit://"+name)
+			s, err := channel.OpenSender(ctx, scheme+"://"+name)
 			if err != nil {
 				return err
 			}
@@ -86,7 +97,7 @@ func rabbitHarness(t *testing.T, queueType string) channeltest.Harness {
 			return s.Send(ctx, newEventForMissing())
 		},
 		MissingSubscription: func(ctx context.Context, name string) error {
-			r, err := channel.OpenReceiver(ctx, "rabbit://"+name)
+			r, err := channel.OpenReceiver(ctx, scheme+"://"+name)
 			if err != nil {
 				return err
 			}
