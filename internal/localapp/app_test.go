@@ -56,6 +56,11 @@ func start(t *testing.T, s sink.Sink, tune func(*Config, *Options)) *harness {
 	if tune != nil {
 		tune(&cfg, opts)
 	}
+	return serveWith(t, h, cfg, opts)
+}
+
+// serveWith opens the local wiring with cfg and opts and serves it on a loopback port for h.
+func serveWith(t *testing.T, h *harness, cfg Config, opts *Options) *harness {
 	app, err := Open(context.Background(), cfg, opts)
 	if err != nil {
 		t.Fatal(err)

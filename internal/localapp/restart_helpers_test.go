@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -22,20 +21,7 @@ import (
 func startWith(t *testing.T, cfg Config) *harness {
 	h := &harness{t: t, secret: GenerateSecret(), done: make(chan error, 1), logs: &lockedBuffer{}}
 	cfg.Secrets = []string{h.secret}
-	app, err := Open(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.url = "http://" + ln.Addr().String() + "/webhook"
-	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel = cancel
-	go func() { h.done <- app.Serve(ctx, ln) }()
-	t.Cleanup(func() { h.stop() })
-	return h
+	return serveWith(t, h, cfg, nil)
 }
 
 // postAll posts n distinct events, each retried until it is accepted, as Stripe retries.
