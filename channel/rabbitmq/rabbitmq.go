@@ -90,16 +90,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"path"
 	"strconv"
-	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"gocloud.dev/gcerrors"
 	"gocloud.dev/pubsub"
+
+	"github.com/hookline/hookline/internal/amqpdial"
 )
 
 // Scheme is the URL scheme this package registers on pubsub.DefaultURLMux.
@@ -167,35 +167,14 @@ func positive(param string, values []string) (int, error) {
 
 // dial opens an AMQP connection to serverURL, giving up when ctx ends.
 func dial(ctx context.Context, serverURL string) (*amqp.Connection, error) {
-	if serverURL == "" {
-		return nil, fmt.Errorf("rabbitmq: no server URL (set %s, e.g. amqp://user:password@host:5672/)", ServerURLEnv)
+	conn, err := amqpdial.Dial(ctx, serverURL)
+	if err != nil && ctx.Err() == nil {
+		return nil, fmt.Errorf("rabbitmq: %w", err)
 	}
-	var d net.Dialer
-	cfg := amqp.Config{
-		Heartbeat:  10 * time.Second,
-		Properties: amqp.NewConnectionProperties(),
-		Dial: func(network, addr string) (net.Conn, error) {
-			return d.DialContext(ctx, network, addr)
-		},
-	}
-	cfg.Properties.SetClientConnectionName("hookline")
-	conn, err := amqp.DialConfig(serverURL, cfg)
-	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, ctxErr
-		}
-		return nil, fmt.Errorf("rabbitmq: connect to %s: %w", redact(serverURL), err)
-	}
-	return conn, nil
+	return conn, err
 }
 
-func redact(serverURL string) string {
-	u, err := url.Parse(serverURL)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
-}
+func redact(serverURL string) string { return amqpdial.Redact(serverURL) }
 
 // errorCodes maps AMQP reply codes to gocloud error codes.
 var errorCodes = map[int]gcerrors.ErrorCode{

@@ -48,11 +48,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
-	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/hookline/hookline/internal/amqpdial"
 )
 
 // Queue types for [Options.QueueType].
@@ -161,30 +160,11 @@ func withChannel(ctx context.Context, serverURL string, f func(*amqp.Channel) er
 // Dial opens an AMQP connection to serverURL, giving up when ctx ends. Errors show the URL with
 // its password redacted. The caller closes the connection.
 func Dial(ctx context.Context, serverURL string) (*amqp.Connection, error) {
-	if serverURL == "" {
-		return nil, errors.New("rabbitsetup: no server URL (set RABBIT_SERVER_URL, e.g. amqp://user:password@host:5672/)")
+	conn, err := amqpdial.Dial(ctx, serverURL)
+	if err != nil && ctx.Err() == nil {
+		return nil, fmt.Errorf("rabbitsetup: %w", err)
 	}
-	var d net.Dialer
-	cfg := amqp.Config{
-		Heartbeat: 10 * time.Second,
-		Dial: func(network, addr string) (net.Conn, error) {
-			return d.DialContext(ctx, network, addr)
-		},
-	}
-	conn, err := amqp.DialConfig(serverURL, cfg)
-	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, ctxErr
-		}
-		return nil, fmt.Errorf("rabbitsetup: connect to %s: %w", redact(serverURL), err)
-	}
-	return conn, nil
+	return conn, err
 }
 
-func redact(serverURL string) string {
-	u, err := url.Parse(serverURL)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
-}
+func redact(serverURL string) string { return amqpdial.Redact(serverURL) }
