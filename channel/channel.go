@@ -45,6 +45,8 @@ package channel
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"strings"
@@ -111,13 +113,31 @@ func (s *Sender) Send(ctx context.Context, ev hookline.Event) error {
 	if err := s.prepare(ev, m); err != nil {
 		return err
 	}
-	return s.SendMessage(ctx, m)
+	return s.send(ctx, m)
 }
 
 // SendMessage sends an already encoded message, as the consumer does when it dead-letters one.
 // To a RabbitMQ topic it publishes a persistent message whose message id is the "ce_id" metadata
-// (see package doc, # URLs); m's BeforeSend, if any, runs after that and may override it.
+// (see package doc, # URLs); m's BeforeSend, if any, runs after that and may override it. The
+// broker features of [OpenSenderWithOptions] apply as for Send, taking the event's id and
+// subject from the "ce_id" and "ce_subject" metadata (a message without them, such as an
+// undecodable one, is identified by a hash of its body), so a FIFO or session-enabled
+// dead-letter channel accepts dead-lettered messages too.
 func (s *Sender) SendMessage(ctx context.Context, m *pubsub.Message) error {
+	if s.features != nil {
+		ev := hookline.Event{ID: m.Metadata["ce_id"], Subject: m.Metadata["ce_subject"], Type: m.Metadata["ce_type"]}
+		if ev.ID == "" { // not one of ours (an undecodable message): identify it by its content
+			sum := sha256.Sum256(m.Body)
+			ev.ID = "sha256-" + hex.EncodeToString(sum[:16])
+		}
+		if err := s.prepare(ev, m); err != nil {
+			return err
+		}
+	}
+	return s.send(ctx, m)
+}
+
+func (s *Sender) send(ctx context.Context, m *pubsub.Message) error {
 	t, err := s.link.get(ctx)
 	if err != nil {
 		return hookline.MarkTransient(fmt.Errorf("channel: send to %s: %w", s.link.url, err))

@@ -243,3 +243,35 @@ func TestFIFODeadLettersToStandardQueue(t *testing.T) {
 		t.Errorf("dead-lettered message has %d attributes; SQS allows 10: %v", n, m.Metadata)
 	}
 }
+
+// TestFIFODeadLetterQueue dead-letters to a FIFO queue: the dead-letter sender's features apply to
+// forwarded messages too (group and deduplication ids from the ce_subject and ce_id metadata),
+// so SQS accepts them.
+func TestFIFODeadLetterQueue(t *testing.T) {
+	srv := fauxqs.Start(t, nil)
+	q := srv.CreateQueue(t, "work2.fifo", fifo)
+	dlq := srv.CreateQueue(t, "work2-dlq.fifo", fifo)
+	fifoOpts := &channel.SenderOptions{Deduplicate: true, OrderBySubject: true}
+	c, err := channel.NewConsumer(openReceiver(t, srv.QueueURL(q)+"&raw=true"),
+		func(context.Context, hookline.Event) error { return hookline.MarkPermanent(errors.New("invalid")) },
+		&channel.ConsumerOptions{DeadLetter: openSender(t, srv.QueueURL(dlq), fifoOpts), DrainTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("consumer: %v", err)
+		}
+	}()
+	ev := newEvent("evt_fifo_dl", "cus_fifo_dl")
+	send(t, openSender(t, srv.QueueURL(q), fifoOpts), ev)
+	m, id := receive(t, openReceiver(t, srv.QueueURL(dlq)+"&raw=true"), 15*time.Second)
+	m.Ack()
+	if id != ev.ID || m.Metadata[channel.MetaDeadLetterKind] != "permanent" {
+		t.Fatalf("dead letter %q with metadata %v", id, m.Metadata)
+	}
+}
