@@ -86,9 +86,10 @@
 // emulator the tests use ignores it there; SQS may refuse the send). A group id on a standard
 // queue is accepted (SQS fair queues use it) and changes nothing about order.
 //
-// Our consumer's dead-letter channel gets a message without group or deduplication id, so it
-// must be a standard queue or topic (an SQS redrive policy can move FIFO messages to a FIFO
-// dead-letter queue on its own).
+// A FIFO queue or topic as the consumer's dead-letter channel needs its sender opened with
+// channel.OpenSenderWithOptions and the same options: Sender.SendMessage then takes the group and
+// deduplication ids from the forwarded message's ce_subject and ce_id metadata. (An SQS redrive
+// policy can also move FIFO messages to a FIFO dead-letter queue on its own.)
 //
 // # Provisioning
 //
