@@ -57,6 +57,7 @@ import (
 	_ "gocloud.dev/pubsub/mempubsub" // mem:// is always available
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/redact"
 )
 
 // Sender sends events to a topic. It is safe for concurrent use.
@@ -85,7 +86,7 @@ func OpenSender(ctx context.Context, urlstr string) (*Sender, error) {
 func openTopic(ctx context.Context, urlstr string) (*pubsub.Topic, error) {
 	t, err := pubsub.OpenTopic(ctx, urlstr)
 	if err != nil {
-		return nil, fmt.Errorf("channel: open sender %s: %w%s", redact(urlstr), scrub(err, urlstr), driverHint(urlstr, err))
+		return nil, fmt.Errorf("channel: open sender %s: %w%s", redact.String(urlstr), scrub(err, urlstr), driverHint(urlstr, err))
 	}
 	return t, nil
 }
@@ -201,7 +202,7 @@ func OpenReceiver(ctx context.Context, urlstr string) (*Receiver, error) {
 func openSubscription(ctx context.Context, urlstr string) (*pubsub.Subscription, error) {
 	sub, err := pubsub.OpenSubscription(ctx, urlstr)
 	if err != nil {
-		return nil, fmt.Errorf("channel: open receiver %s: %w%s", redact(urlstr), scrub(err, urlstr), driverHint(urlstr, err))
+		return nil, fmt.Errorf("channel: open receiver %s: %w%s", redact.String(urlstr), scrub(err, urlstr), driverHint(urlstr, err))
 	}
 	return sub, nil
 }
@@ -268,33 +269,14 @@ func permanentBrokerError(err error) bool {
 	return false
 }
 
-func redact(urlstr string) string {
-	u, err := url.Parse(urlstr)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
-}
-
-// scrubbed is an error whose text has a URL's password removed; it still unwraps to the original.
-type scrubbed struct {
-	err      error
-	password string
-}
-
-func (s scrubbed) Error() string { return strings.ReplaceAll(s.err.Error(), s.password, "xxxxx") }
-func (s scrubbed) Unwrap() error { return s.err }
-
-// scrub hides the password of urlstr in err's text: drivers quote the URL they were given.
+// scrub hides the secrets of urlstr (password, token-like query values) in err's text: drivers
+// quote the URL they were given. The result still unwraps to err.
 func scrub(err error, urlstr string) error {
 	u, perr := url.Parse(urlstr)
-	if perr != nil || u.User == nil {
+	if perr != nil {
 		return err
 	}
-	if pw, ok := u.User.Password(); ok && pw != "" {
-		return scrubbed{err: err, password: pw}
-	}
-	return err
+	return redact.Error(err, redact.Secrets(u))
 }
 
 var driverPackages = map[string]string{

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/hookline/hookline/internal/redact"
 )
 
 // ReconnectInterval is the least time between two attempts to reopen a failed topic or
@@ -38,7 +40,7 @@ func (l *link[T]) init(v T, rawURL string, open func(context.Context, string) (T
 	l.cur, l.ok, l.rawURL, l.open, l.close = v, true, rawURL, open, closeFn
 	l.url = "(opened without a URL)"
 	if rawURL != "" {
-		l.url = redact(rawURL)
+		l.url = redact.String(rawURL)
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/hookline/hookline/sink/internal/redact"
+	"github.com/hookline/hookline/internal/redact"
 )
 
 // Opener opens a Sink from a URL whose scheme it was registered for. It should reject query

@@ -7,10 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/hookline/hookline/internal/redact"
 )
 
 // ErrNoServerURL is returned for an empty server URL.
@@ -42,10 +43,4 @@ func Dial(ctx context.Context, serverURL string) (*amqp.Connection, error) {
 }
 
 // Redact returns serverURL with its password replaced, for messages.
-func Redact(serverURL string) string {
-	u, err := url.Parse(serverURL)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
-}
+func Redact(serverURL string) string { return redact.String(serverURL) }

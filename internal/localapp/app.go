@@ -14,6 +14,7 @@ import (
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/internal/redact"
 	"github.com/hookline/hookline/sink"
 	_ "github.com/hookline/hookline/sink/dataverse" // dataverse://
 	_ "github.com/hookline/hookline/sink/sqlsink"   // sqlite:// and postgres://
@@ -194,7 +195,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	}()
 	a.log.Info("hookline listening", "webhook", "http://"+ln.Addr().String()+"/webhook",
-		"channel", a.cfg.Channel, "sink", redactURL(a.cfg.Sink))
+		"channel", a.cfg.Channel, "sink", redact.String(a.cfg.Sink))
 	err := a.srv.Serve(ctx, ln)
 	stopDeadLetters()
 	<-dlDone

@@ -2,7 +2,6 @@ package localapp
 
 import (
 	"context"
-	"net/url"
 	"time"
 
 	"github.com/hookline/hookline"
@@ -61,12 +60,4 @@ func (p *pending) wait(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
 }

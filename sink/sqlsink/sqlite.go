@@ -13,7 +13,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/hookline/hookline"
-	"github.com/hookline/hookline/sink/internal/redact"
+	"github.com/hookline/hookline/internal/redact"
 )
 
 const defaultBusyTimeout = 5 * time.Second

@@ -12,7 +12,7 @@ import (
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/jsonscan"
 	"github.com/hookline/hookline/sink"
-	"github.com/hookline/hookline/sink/internal/redact"
+	"github.com/hookline/hookline/internal/redact"
 )
 
 // Table is the name of the table the sink writes.

@@ -100,3 +100,12 @@ type masked struct {
 
 func (m *masked) Error() string { return m.msg }
 func (m *masked) Unwrap() error { return m.err }
+
+// String is [URL] for a URL in text form; text that does not parse as a URL is not echoed.
+func String(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return URL(u)
+}
