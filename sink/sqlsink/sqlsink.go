@@ -11,8 +11,8 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/internal/jsonscan"
-	"github.com/hookline/hookline/sink"
 	"github.com/hookline/hookline/internal/redact"
+	"github.com/hookline/hookline/sink"
 )
 
 // Table is the name of the table the sink writes.
