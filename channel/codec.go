@@ -39,16 +39,20 @@ var ErrFormat = errors.New("channel: message is not a hookline event")
 //
 // Metadata entries become string extension attributes, so their keys must be valid CloudEvents
 // attribute names (lower-case ASCII letters and digits) and not one of the names above. Data that
-// is valid JSON is embedded as "data"; anything else is carried as "data_base64" with content type
-// application/octet-stream, so binary data survives unchanged.
+// is valid UTF-8 JSON, with no white space around it and other than null, is embedded as "data";
+// anything else is carried as "data_base64" with content type application/octet-stream, so any
+// bytes survive unchanged.
+//
+// Whatever Encode accepts, [Decode] gives back unchanged (Time as the same instant, in UTC; an
+// empty Metadata as nil). So Encode refuses what the format cannot carry exactly: strings (id,
+// source, type, subject, metadata values) that are not valid UTF-8, and a Time outside the years
+// 0000 to 9999 that RFC 3339 can write.
 func Encode(ev hookline.Event) ([]byte, error) {
 	if ev.ID == "" || ev.Source == "" || ev.Type == "" {
 		return nil, fmt.Errorf("channel: encode: event needs id, source and type (got %q, %q, %q)", ev.ID, ev.Source, ev.Type)
 	}
-	for k := range ev.Metadata {
-		if err := checkExtensionName(k); err != nil {
-			return nil, err
-		}
+	if err := checkEncodable(ev); err != nil {
+		return nil, err
 	}
 	b := make([]byte, 0, 256+len(ev.Data)+32*len(ev.Metadata))
 	b = append(b, `{"specversion":"1.0","id":`...)
@@ -69,7 +73,7 @@ func Encode(ev hookline.Event) ([]byte, error) {
 	}
 	switch {
 	case ev.Data == nil:
-	case jsonscan.Valid(ev.Data):
+	case embeddable(ev.Data):
 		b = append(b, `,"datacontenttype":"application/json","data":`...)
 		b = append(b, ev.Data...)
 	default:
@@ -79,6 +83,39 @@ func Encode(ev hookline.Event) ([]byte, error) {
 	}
 	return append(b, '}'), nil
 }
+
+// checkEncodable refuses an event that Decode could not give back unchanged.
+func checkEncodable(ev hookline.Event) error {
+	for _, f := range [...]struct{ name, v string }{{"id", ev.ID}, {"source", ev.Source}, {"type", ev.Type}, {"subject", ev.Subject}} {
+		if !utf8.ValidString(f.v) {
+			return fmt.Errorf("channel: encode: event %s is not valid UTF-8", f.name)
+		}
+	}
+	if !ev.Time.IsZero() {
+		if y := ev.Time.UTC().Year(); y < 0 || y > 9999 {
+			return fmt.Errorf("channel: encode: event time %d is outside the years 0000 to 9999 that RFC 3339 can write", y)
+		}
+	}
+	for k, v := range ev.Metadata {
+		if err := checkExtensionName(k); err != nil {
+			return err
+		}
+		if !utf8.ValidString(v) {
+			return fmt.Errorf("channel: encode: metadata %q is not valid UTF-8", k)
+		}
+	}
+	return nil
+}
+
+// embeddable reports whether data can stand in the message as the JSON value "data" and be read
+// back byte for byte: valid JSON text (so UTF-8), without white space around it that a reader
+// would drop, and not null, which means no data.
+func embeddable(data []byte) bool {
+	return len(data) > 0 && !isJSONSpace(data[0]) && !isJSONSpace(data[len(data)-1]) &&
+		string(data) != "null" && utf8.Valid(data) && jsonscan.Valid(data)
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func checkExtensionName(k string) error {
 	if k == "" || reserved[k] {

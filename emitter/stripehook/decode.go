@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/emitter"
@@ -62,43 +64,38 @@ func (s *Source) decodeBody(body []byte) (hookline.Event, error) {
 	return toEvent(&env, &obj), nil
 }
 
+// maxCreated is the latest "created" the pipeline can carry: 9999-12-31T23:59:59Z, the last
+// second an RFC 3339 time (the wire format's "time") can name.
+const maxCreated = 253402300799
+
+// rawEnvelope holds the raw JSON values of the members decodeEnvelope reads, each the last
+// occurrence of its name, as every mainstream JSON reader takes it.
+type rawEnvelope struct {
+	id, typ, created, livemode, apiVersion, account []byte
+	object, objectID, objectType                    []byte // data.object and its two head members
+}
+
 // decodeEnvelope validates body as JSON and reads the envelope of a Stripe event and the head of
 // its data.object in one pass, without decoding the object itself (encoding/json took three
-// quarters of Decode's time doing that). Member names match exactly, as Stripe writes them; a
-// repeated member counts as its last occurrence, as with encoding/json. Errors wrap
-// ErrMalformedEvent.
+// quarters of Decode's time doing that). It reads the body as encoding/json's map decoding,
+// JavaScript's JSON.parse and Ruby's JSON do: member names match exactly once their escapes are
+// decoded (jsonscan.Walk decodes them), a repeated member counts as its last occurrence, and only
+// that occurrence's type matters. The package documentation lists what it refuses. Errors wrap ErrMalformedEvent.
 func decodeEnvelope(body []byte) (envelope, objectHead, error) {
 	var env envelope
-	var obj, head objectHead
+	var obj objectHead
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
 		return env, obj, malformed("not a JSON object")
 	}
-	var err error
-	var bad string
-	valid := jsonscan.Walk(body, 3, func(path [][]byte, v []byte) {
-		if err != nil || len(path) > 1 && string(path[0]) != "data" {
-			return
-		}
-		switch {
-		case len(path) == 1 && string(path[0]) != "data":
-			err = env.set(string(path[0]), v)
-		case len(path) == 2 && string(path[1]) == "object":
-			// data.object is complete: its head is the one just read.
-			env.Object, obj, head = v, head, objectHead{}
-		case len(path) == 3 && string(path[1]) == "object" && string(path[2]) == "id":
-			head.ID, err = str(v)
-		case len(path) == 3 && string(path[1]) == "object" && string(path[2]) == "object":
-			head.Object, err = str(v)
-		}
-		if err != nil {
-			bad = pathString(path)
-		}
-	})
+	raw, valid := scanEnvelope(body)
 	if !valid {
 		return env, obj, malformed("not valid JSON")
 	}
-	if err != nil {
-		return env, obj, malformed("%s: %v", bad, err)
+	if !utf8.Valid(body) {
+		return env, obj, malformed("not UTF-8 (RFC 8259 requires JSON text to be UTF-8)")
+	}
+	if err := raw.decode(&env, &obj); err != nil {
+		return env, obj, err
 	}
 	switch {
 	case !strings.HasPrefix(env.ID, "evt_") || len(env.ID) == len("evt_"):
@@ -107,6 +104,8 @@ func decodeEnvelope(body []byte) (envelope, objectHead, error) {
 		return env, obj, malformed("no type")
 	case env.Created <= 0:
 		return env, obj, malformed("no created")
+	case env.Created > maxCreated:
+		return env, obj, malformed("created %d is after the year 9999", env.Created)
 	case len(env.Object) == 0 || env.Object[0] != '{':
 		return env, obj, malformed("data.object is not a JSON object")
 	case obj.ID == "":
@@ -115,42 +114,96 @@ func decodeEnvelope(body []byte) (envelope, objectHead, error) {
 	return env, obj, nil
 }
 
-func pathString(path [][]byte) string {
-	parts := make([]string, len(path))
-	for i, k := range path {
-		parts[i] = string(k)
-	}
-	return strings.Join(parts, ".")
+// scanEnvelope validates body and collects the raw values decodeEnvelope reads.
+func scanEnvelope(body []byte) (rawEnvelope, bool) {
+	// One allocation for all the state the walk's callback keeps: the values read so far, the
+	// data.object (with its head) seen in the data member being read, and the head of the
+	// data.object being read. A later occurrence of a member replaces an earlier one whole.
+	s := &struct {
+		raw      rawEnvelope
+		inData   [3][]byte // data.object, its id, its object
+		inObject [2][]byte // id, object
+	}{}
+	valid := jsonscan.Walk(body, 3, func(path [][]byte, v []byte) {
+		switch {
+		case len(path) == 1 && string(path[0]) == "data":
+			s.raw.object, s.raw.objectID, s.raw.objectType = s.inData[0], s.inData[1], s.inData[2]
+			s.inData = [3][]byte{}
+		case len(path) == 1:
+			s.raw.setTop(path[0], v)
+		case string(path[0]) != "data" || string(path[1]) != "object":
+		case len(path) == 2:
+			s.inData = [3][]byte{v, s.inObject[0], s.inObject[1]}
+			s.inObject = [2][]byte{}
+		case string(path[2]) == "id":
+			s.inObject[0] = v
+		case string(path[2]) == "object":
+			s.inObject[1] = v
+		}
+	})
+	return s.raw, valid
 }
 
-// set stores the envelope member key, whose raw JSON value is v.
-func (env *envelope) set(key string, v []byte) error {
-	var err error
-	switch key {
+// setTop records the top-level member key (other than data), whose raw value is v.
+func (raw *rawEnvelope) setTop(key, v []byte) {
+	switch string(key) {
 	case "id":
-		env.ID, err = str(v)
+		raw.id = v
 	case "type":
-		env.Type, err = str(v)
-	case "api_version":
-		env.APIVersion, err = str(v)
-	case "account":
-		env.Account, err = str(v)
+		raw.typ = v
 	case "created":
-		if string(v) != "null" {
-			env.Created, err = strconv.ParseInt(string(v), 10, 64)
-		}
+		raw.created = v
 	case "livemode":
-		if string(v) != "null" && string(v) != "true" && string(v) != "false" {
-			return errors.New("not a boolean")
-		}
-		env.Livemode = string(v) == "true"
+		raw.livemode = v
+	case "api_version":
+		raw.apiVersion = v
+	case "account":
+		raw.account = v
 	}
-	return err
 }
 
-// str reads a JSON string value; null reads as "".
+// decode converts the raw values into env and obj, checking their JSON types.
+func (raw *rawEnvelope) decode(env *envelope, obj *objectHead) error {
+	strs := []struct {
+		name string
+		v    []byte
+		dst  *string
+	}{
+		{"id", raw.id, &env.ID}, {"type", raw.typ, &env.Type}, {"api_version", raw.apiVersion, &env.APIVersion},
+		{"account", raw.account, &env.Account}, {"data.object.id", raw.objectID, &obj.ID},
+		{"data.object.object", raw.objectType, &obj.Object},
+	}
+	for _, f := range strs {
+		s, err := str(f.v)
+		if err != nil {
+			return malformed("%s: %v", f.name, err)
+		}
+		if i := strings.IndexFunc(s, unicode.IsControl); i >= 0 {
+			return malformed("%s: contains the control character %U", f.name, []rune(s[i:])[0])
+		}
+		*f.dst = s
+	}
+	if raw.created != nil && string(raw.created) != "null" {
+		n, err := strconv.ParseInt(string(raw.created), 10, 64)
+		if err != nil {
+			return malformed("created: not an integer")
+		}
+		env.Created = n
+	}
+	switch string(raw.livemode) {
+	case "", "null", "false":
+	case "true":
+		env.Livemode = true
+	default:
+		return malformed("livemode: not a boolean")
+	}
+	env.Object = raw.object
+	return nil
+}
+
+// str reads a JSON string value; null or an absent member (nil) reads as "".
 func str(v []byte) (string, error) {
-	if string(v) == "null" {
+	if v == nil || string(v) == "null" {
 		return "", nil
 	}
 	if len(v) == 0 || v[0] != '"' {

@@ -39,11 +39,39 @@
 //	invalid signature            no v1 signature matches any secret (wraps webhook.ErrNoValidSignature)
 //	timestamp outside tolerance  t= older than Tolerance (wraps webhook.ErrTooOld) or further than
 //	                             Tolerance in the future ([ErrTooNew])
-//	malformed event              not JSON, or id/type/created/data.object missing ([ErrMalformedEvent])
+//	malformed event              see "What is refused as malformed" below ([ErrMalformedEvent])
 //	unsupported api version      StrictAPIVersion and another api_version ([ErrAPIVersionMismatch])
 //	test-mode event refused      RefuseTestMode and livemode false ([ErrTestMode])
 //
 // Decode returns them as [*emitter.RejectError] wrapping the errors named, so errors.Is works.
+//
+// # What is refused as malformed
+//
+// The body is read as every JSON reader reads it (encoding/json decoding into a map, JavaScript's
+// JSON.parse, Ruby's JSON, which Stripe itself uses), so the event hookline forwards is the one
+// anybody holding the signed body would see: a member name is what it decodes to ("\u0069d" is
+// "id"), a repeated member counts as its last occurrence, and only that occurrence's type matters.
+// FuzzDecodeDifferential holds the decoder to encoding/json on arbitrary bodies. A signed body is
+// refused with 400 "malformed event", and Decode's error says which rule it broke, when:
+//
+//   - it is not one valid JSON object, or it is not UTF-8: RFC 8259 requires JSON text to be
+//     UTF-8, Stripe sends nothing else, and a sink could not store it (SQLite would hold text its
+//     clients cannot read, PostgreSQL's jsonb refuses it) after the 200 had told Stripe not to retry;
+//   - id is not an event id ("evt_..."), type is empty, or data.object is not an object with an id;
+//   - a member has the wrong JSON type: id, type, api_version, account, data.object.id and
+//     data.object.object must be strings or null, created an integer or null, livemode a boolean
+//     or null;
+//   - created is not a time from 1970 to the year 9999: the wire format carries it as an RFC 3339
+//     time, which has four-digit years, so a later one could be answered 200 and never be decoded;
+//   - one of the strings above contains a control character (U+0000 to U+001F, U+007F to U+009F):
+//     Stripe's ids and names never do, and databases and brokers refuse some of them (PostgreSQL's
+//     text has no U+0000).
+//
+// The one intended difference from encoding/json's decoding into Go structs, which stripe-go's
+// webhook.ConstructEvent uses: that matches member names case-insensitively ("ID" fills the field
+// tagged "id"), and hookline matches them exactly. RFC 8259 names are case-sensitive, Stripe writes
+// them in lower case, and matching "ID" as well would let one body name two different events to
+// two readers. TestMemberNamesMatchExactly shows the difference.
 //
 // # Security
 //

@@ -169,6 +169,10 @@ func malformedRejections(t *testing.T, good []byte, now time.Time) []rejection {
 			"\"object\": [{\"id\": \"cus_NffrFeUfNV2Hib\"}], \"x\": {"},
 		{"data.object without id", `"id": "cus_NffrFeUfNV2Hib"`, `"xid": "cus_NffrFeUfNV2Hib"`},
 		{"data missing", `"data": {`, `"xdata": {`},
+		// Issue 8: values the rest of the pipeline cannot carry are refused at the door.
+		{"created after year 9999", "\"created\": 1709294400,\n  \"data\"", "\"created\": 253402300800,\n  \"data\""},
+		{"data.object not UTF-8", `"name": "Jenny Rosen"`, "\"name\": \"Jenny \xffRosen\""},
+		{"object id with a control character", `"id": "cus_NffrFeUfNV2Hib"`, `"id": "cus_\u0000NffrFeUfNV2Hib"`},
 	} {
 		p := edit(t, good, m.old, m.new)
 		out = append(out, rejection{name: m.name, header: stripehook.Sign(p, secret, now), body: p,

@@ -30,8 +30,9 @@ func Valid(b []byte) bool {
 }
 
 // Object validates b as one JSON object, optionally surrounded by white space, and calls f with
-// the raw key (between its quotes, escapes left as they are) and raw value of each of its members
-// in order, in the same pass. It reports whether b is valid; on invalid input f may already have
+// the name and raw value of each of its members in order, in the same pass. The name is what the
+// key decodes to, as every JSON reader sees it: the bytes between its quotes, or, for a key
+// written with escapes ("\u0069d"), their decoded form ("id"). It reports whether b is valid; on invalid input f may already have
 // been called for the members before the error.
 func Object(b []byte, f func(key, value []byte)) bool {
 	i := skipSpace(b, 0)
@@ -43,8 +44,8 @@ func Object(b []byte, f func(key, value []byte)) bool {
 
 // Walk validates b like [Valid] and, in the same pass, calls f for every object member nested
 // at most maxDepth containers deep (1: the members of a top-level object), once the member's
-// value has been validated. path holds the keys from the top down to the member's own (raw, as
-// in [Object]), with a nil entry for each array on the way; f must not keep it. Walk reports
+// value has been validated. path holds the names from the top down to the member's own (decoded,
+// as in [Object]), with a nil entry for each array on the way; f must not keep it. Walk reports
 // whether b is valid; on invalid input f may have been called before the error.
 func Walk(b []byte, maxDepth int, f func(path [][]byte, value []byte)) bool {
 	p := validator{b: b, visit: f, visitDepth: maxDepth, path: make([][]byte, 0, maxDepth)}
@@ -63,6 +64,8 @@ type validator struct {
 	visit      func(path [][]byte, value []byte)
 	visitDepth int
 	path       [][]byte
+	// escaped is set by str when the string it scanned holds a backslash escape.
+	escaped bool
 }
 
 // enter records the key (nil for an array) of the container level depth, when visiting it.
@@ -114,10 +117,14 @@ func (p *validator) object(depth int) bool {
 	}
 	for {
 		k := p.i
+		p.escaped = false
 		if p.i >= len(p.b) || p.b[p.i] != '"' || !p.str() {
 			return false
 		}
-		visiting := p.enter(depth, p.b[k+1:p.i-1])
+		visiting := p.visit != nil && depth <= p.visitDepth
+		if visiting {
+			p.path = append(p.path[:depth-1], p.name(k))
+		}
 		p.space()
 		if p.i >= len(p.b) || p.b[p.i] != ':' {
 			return false
@@ -202,6 +209,7 @@ func (p *validator) str() bool {
 		if i+1 >= len(b) {
 			return false
 		}
+		p.escaped = true
 		switch b[i+1] {
 		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			i += 2
@@ -214,6 +222,22 @@ func (p *validator) str() bool {
 			return false
 		}
 	}
+}
+
+// name returns the member name whose key was just scanned, starting at the quote b[k]: the bytes
+// between the quotes, or their decoded form when the key holds escapes (rare: Stripe and
+// hookline write names plainly, so only then does this allocate). Only a visited member's name
+// is computed.
+func (p *validator) name(k int) []byte {
+	raw := p.b[k+1 : p.i-1]
+	if !p.escaped {
+		return raw
+	}
+	s, err := String(p.b[k:p.i])
+	if err != nil {
+		return raw
+	}
+	return []byte(s)
 }
 
 func isHex(c byte) bool {
@@ -273,8 +297,8 @@ func digits(b []byte, i int) int {
 // ErrNotObject is returned by [Members] for input that is not a JSON object.
 var ErrNotObject = errors.New("jsonscan: not a JSON object")
 
-// Members calls f with the raw key (between its quotes, escapes left as they are) and the raw
-// value of each member of the JSON object b, in order, until f returns false. b must already be
+// Members calls f with the name (decoded, as in [Object]) and the raw value of each member of
+// the JSON object b, in order, until f returns false. b must already be
 // known to be valid JSON (by [Valid], or as a value taken from a valid document); on other input
 // Members does not panic but its results are unspecified.
 func Members(b []byte, f func(key, value []byte) bool) error {
@@ -289,6 +313,11 @@ func Members(b []byte, f func(key, value []byte) bool) error {
 		}
 		keyEnd := skipValue(b, i)
 		key := b[min(i+1, keyEnd):max(keyEnd-1, i+1)]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			if s, err := String(b[i:keyEnd]); err == nil {
+				key = []byte(s)
+			}
+		}
 		i = skipSpace(b, keyEnd)
 		i = skipSpace(b, i+1) // the colon
 		end := skipValue(b, i)

@@ -34,7 +34,7 @@ func TestMembers(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	wantK := []string{"id", "n", "o", `e\"k`, "last"}
+	wantK := []string{"id", "n", "o", `e"k`, "last"}
 	wantV := []string{`"evt_1"`, "-1.5e3", `{"x":"}","y":[1,{"z":"\""}]}`, "true", "null"}
 	if strings.Join(keys, "|") != strings.Join(wantK, "|") || strings.Join(values, "|") != strings.Join(wantV, "|") {
 		t.Errorf("keys %q values %q", keys, values)
@@ -74,6 +74,30 @@ func TestWalk(t *testing.T) {
 	}
 	if Walk([]byte(`{"a":[1,}`), 3, func([][]byte, []byte) {}) {
 		t.Error("Walk accepted invalid JSON")
+	}
+}
+
+// A name written with escapes is given decoded, as every JSON reader sees it; a plain one is the
+// bytes between its quotes; a name deeper than the walk visits is never decoded.
+func TestWalkDecodesEscapedNames(t *testing.T) {
+	in := `{"\u0069d":1,"d\u0061ta":{"\u006f\u0062ject":{"\"q\"":2,"\ud83d\ude00":3}},"plain":4}`
+	var got []string
+	ok := Walk([]byte(in), 3, func(path [][]byte, v []byte) {
+		var p []string
+		for _, k := range path {
+			p = append(p, string(k))
+		}
+		got = append(got, strings.Join(p, "/")+"="+string(v))
+	})
+	want := []string{"id=1", `data/object/"q"=2`, "data/object/\U0001F600=3", `data/object={"\"q\"":2,"\ud83d\ude00":3}`,
+		`data={"\u006f\u0062ject":{"\"q\"":2,"\ud83d\ude00":3}}`, "plain=4"}
+	if !ok || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Walk = %v\n%s\nwant\n%s", ok, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var names []string
+	Object([]byte(`{"a\u0062":1,"\/":2}`), func(k, _ []byte) { names = append(names, string(k)) })
+	if strings.Join(names, ",") != "ab,/" {
+		t.Errorf("Object names = %q, want [ab /]", names)
 	}
 }
 
