@@ -10,11 +10,11 @@
 //	mem://stripe-events                            in-process (gocloud.dev/pubsub/mempubsub)
 //	rabbitmq://exchange  /  rabbitmq://queue       RabbitMQ (channel/rabbitmq; RABBIT_SERVER_URL)
 //	rabbit://exchange  /  rabbit://queue           RabbitMQ, gocloud's driver (gocloud.dev/pubsub/rabbitpubsub)
-//	awssqs://sqs.us-east-2.amazonaws.com/123/q?region=us-east-2   SQS (channel/awsfeatures)
-//	awssns:///arn:aws:sns:us-east-2:123:topic?region=us-east-2    SNS (channel/awsfeatures)
-//	azuresbqueue://queue (send and receive)                        Service Bus queue (channel/servicebus)
-//	azuresb://topic  /  azuresb://topic?subscription=name          Service Bus topic (channel/servicebus)
-//	gcppubsub://projects/p/topics/t  /  gcppubsub://projects/p/subscriptions/s   (channel/gcpfeatures)
+//	awssqs://sqs.us-east-2.amazonaws.com/123/q?region=us-east-2   SQS (channel/amazonsqs)
+//	awssns:///arn:aws:sns:us-east-2:123:topic?region=us-east-2    SNS (channel/amazonsqs)
+//	azuresbqueue://queue (send and receive)                        Service Bus queue (channel/azureservicebus)
+//	azuresb://topic  /  azuresb://topic?subscription=name          Service Bus topic (channel/azureservicebus)
+//	gcppubsub://projects/p/topics/t  /  gcppubsub://projects/p/subscriptions/s   (channel/googlepubsub)
 //
 // RabbitMQ needs its exchange, queue and binding declared first (package channel/rabbitsetup does
 // it). Sends to a rabbit:// topic are published persistent (delivery mode 2), so a durable queue
@@ -281,11 +281,11 @@ func scrub(err error, urlstr string) error {
 
 var driverPackages = map[string]string{
 	"rabbit":       "gocloud.dev/pubsub/rabbitpubsub",
-	"awssqs":       "github.com/hookline/hookline/channel/awsfeatures",
-	"awssns":       "github.com/hookline/hookline/channel/awsfeatures",
-	"azuresb":      "github.com/hookline/hookline/channel/servicebus",
-	"azuresbqueue": "github.com/hookline/hookline/channel/servicebus",
-	"gcppubsub":    "github.com/hookline/hookline/channel/gcpfeatures",
+	"awssqs":       "github.com/hookline/hookline/channel/amazonsqs",
+	"awssns":       "github.com/hookline/hookline/channel/amazonsqs",
+	"azuresb":      "github.com/hookline/hookline/channel/azureservicebus",
+	"azuresbqueue": "github.com/hookline/hookline/channel/azureservicebus",
+	"gcppubsub":    "github.com/hookline/hookline/channel/googlepubsub",
 	"kafka":        "gocloud.dev/pubsub/kafkapubsub",
 	"nats":         "gocloud.dev/pubsub/natspubsub",
 }

@@ -442,7 +442,7 @@ func TestConsumerBoundsConcurrency(t *testing.T) {
 func TestOpenErrorsAreClear(t *testing.T) {
 	ctx := context.Background()
 	_, err := OpenSender(ctx, "awssqs://sqs.us-east-2.amazonaws.com/1/q")
-	if err == nil || !strings.Contains(err.Error(), "github.com/hookline/hookline/channel/awsfeatures") {
+	if err == nil || !strings.Contains(err.Error(), "github.com/hookline/hookline/channel/amazonsqs") {
 		t.Errorf("err = %v; want a hint naming the driver package", err)
 	}
 	// nats:// stays unregistered in these tests (rabbit:// is registered by rabbit_test.go, and

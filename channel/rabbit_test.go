@@ -14,7 +14,7 @@ import (
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/channel/rabbitsetup"
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/internal/testsupport/testenv"
 )
 
 // rabbitPair declares a fresh exchange and queue of queueType and opens them by URL.

@@ -11,7 +11,7 @@ import (
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/adapters/awslambda"
 	"github.com/hookline/hookline/emitter/stripehook"
-	"github.com/hookline/hookline/internal/serverless/serverlesstest"
+	"github.com/hookline/hookline/internal/testsupport/serverlesstest"
 )
 
 const stripeSource = "aws.partner/stripe.com/ed_test_61RzUyhMkfVsX5NTJ16RzNyQE0SQNvfGbrMe1cFmTCEK"

@@ -12,7 +12,7 @@ import (
 	"github.com/hookline/hookline/adapters/awslambda"
 	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/emitter/stripehook"
-	"github.com/hookline/hookline/internal/serverless/serverlesstest"
+	"github.com/hookline/hookline/internal/testsupport/serverlesstest"
 )
 
 func newWebhook(t *testing.T, dst emitter.Sender, maxBody int64) *awslambda.Webhook {

@@ -22,7 +22,7 @@
 // azuresbqueue://stripe-events), HOOKLINE_SINK (the processor's sink URL), HOOKLINE_DEADLETTER
 // (optional: the processor's dead-letter queue URL) and STRIPE_WEBHOOK_SECRET (the webhook's
 // signing secret; comma-separated to roll it). mem:// URLs are refused: an in-memory topic does
-// not leave the process. Import channel/servicebus for azuresbqueue:// URLs and the sink
+// not leave the process. Import channel/azureservicebus for azuresbqueue:// URLs and the sink
 // packages your URLs name. examples/azure is a complete function app with its host.json,
 // function.json files and the az commands to deploy it.
 //

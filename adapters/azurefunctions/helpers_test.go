@@ -21,7 +21,7 @@ import (
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter/stripehook"
-	"github.com/hookline/hookline/internal/serverless/serverlesstest"
+	"github.com/hookline/hookline/internal/testsupport/serverlesstest"
 )
 
 const testSecret = "whsec_azurefunctions_test_secret"

@@ -16,7 +16,7 @@
 // gcppubsub://projects/P/topics/T), HOOKLINE_SINK (the processor's sink URL),
 // HOOKLINE_DEADLETTER (optional: the processor's dead-letter topic URL) and STRIPE_WEBHOOK_SECRET
 // (the webhook's signing secret; comma-separated to roll it). mem:// URLs are refused: an
-// in-memory topic does not leave the instance. The package imports channel/gcpfeatures, so
+// in-memory topic does not leave the instance. The package imports channel/googlepubsub, so
 // gcppubsub:// URLs work; import the sink packages your URLs name (sink/dataverse, sink/sqlsink).
 // examples/gcp is a complete function with the gcloud commands to deploy it.
 //
@@ -60,4 +60,4 @@
 // (--set-secrets), not in plain environment variables.
 package gcpfunctions
 
-import _ "github.com/hookline/hookline/channel/gcpfeatures" // gcppubsub:// URLs, delivery attempts
+import _ "github.com/hookline/hookline/channel/googlepubsub" // gcppubsub:// URLs, delivery attempts

@@ -13,7 +13,7 @@ import (
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/adapters/gcpfunctions/gcpfunctionstest"
 	"github.com/hookline/hookline/emitter/stripehook"
-	"github.com/hookline/hookline/internal/serverless/serverlesstest"
+	"github.com/hookline/hookline/internal/testsupport/serverlesstest"
 )
 
 const testSecret = "whsec_gcpfunctions_test_secret"

@@ -11,7 +11,7 @@ import (
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/adapters/gcpfunctions"
 	"github.com/hookline/hookline/channel"
-	"github.com/hookline/hookline/internal/pubsubtest"
+	"github.com/hookline/hookline/internal/testsupport/pubsubtest"
 	"github.com/hookline/hookline/sink"
 )
 

@@ -13,7 +13,7 @@ import (
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/internal/localapp"
-	"github.com/hookline/hookline/internal/pubsubtest"
+	"github.com/hookline/hookline/internal/testsupport/pubsubtest"
 	"github.com/hookline/hookline/sink"
 )
 

@@ -16,7 +16,7 @@ import (
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/channel/rabbitsetup"
 	"github.com/hookline/hookline/emitter/stripehook"
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/internal/testsupport/testenv"
 	"github.com/hookline/hookline/sink"
 )
 

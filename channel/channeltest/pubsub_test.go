@@ -11,8 +11,8 @@ import (
 
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/channel/channeltest"
-	_ "github.com/hookline/hookline/channel/gcpfeatures"
-	"github.com/hookline/hookline/internal/pubsubtest"
+	_ "github.com/hookline/hookline/channel/googlepubsub"
+	"github.com/hookline/hookline/internal/testsupport/pubsubtest"
 )
 
 // pubsubAckDeadline is the ack deadline of the test subscriptions. pstest accepts it; the real

@@ -14,7 +14,7 @@ import (
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/channel/channeltest"
 	"github.com/hookline/hookline/channel/rabbitsetup"
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/internal/testsupport/testenv"
 )
 
 // rabbitServer returns the server URL (RABBIT_SERVER_URL, or the local default) and sets it for

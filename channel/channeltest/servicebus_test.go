@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/channel"
+	_ "github.com/hookline/hookline/channel/azureservicebus" // azuresb:// and azuresbqueue://
 	"github.com/hookline/hookline/channel/channeltest"
-	_ "github.com/hookline/hookline/channel/servicebus" // azuresb:// and azuresbqueue://
-	"github.com/hookline/hookline/internal/sbdouble"
+	"github.com/hookline/hookline/internal/testsupport/sbdouble"
 )
 
 // sbLock is the lock duration of the entities the Service Bus harnesses create in the double.

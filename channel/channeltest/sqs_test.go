@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/channel"
-	_ "github.com/hookline/hookline/channel/awsfeatures" // awssqs://, awssns://, SQS delivery counts
+	_ "github.com/hookline/hookline/channel/amazonsqs" // awssqs://, awssns://, SQS delivery counts
 	"github.com/hookline/hookline/channel/channeltest"
-	"github.com/hookline/hookline/internal/fauxqs"
+	"github.com/hookline/hookline/internal/testsupport/fauxqs"
 )
 
 // sqsVisibility is the visibility timeout of the queues under test: the suite's AckDeadline.

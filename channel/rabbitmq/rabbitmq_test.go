@@ -17,7 +17,7 @@ import (
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/channel/rabbitmq"
 	"github.com/hookline/hookline/channel/rabbitsetup"
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/internal/testsupport/testenv"
 )
 
 func TestURLParameters(t *testing.T) {

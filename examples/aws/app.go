@@ -9,7 +9,7 @@ import (
 
 	"github.com/hookline/hookline/adapters/awslambda"
 	"github.com/hookline/hookline/channel"
-	_ "github.com/hookline/hookline/channel/awsfeatures" // awssqs://, awssns://, SQS receive counts
+	_ "github.com/hookline/hookline/channel/amazonsqs" // awssqs://, awssns://, SQS receive counts
 	"github.com/hookline/hookline/internal/serverless"
 	_ "github.com/hookline/hookline/sink/dataverse" // dataverse://
 	_ "github.com/hookline/hookline/sink/sqlsink"   // sqlite:// and postgres://

@@ -17,8 +17,8 @@ import (
 
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter/stripehook"
-	"github.com/hookline/hookline/internal/fauxqs"
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/internal/testsupport/fauxqs"
+	"github.com/hookline/hookline/internal/testsupport/testenv"
 )
 
 const (

@@ -7,7 +7,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/hookline/hookline/internal/serverless/serverlesstest"
+	"github.com/hookline/hookline/internal/testsupport/serverlesstest"
 )
 
 // Invocation payloads shaped as AWS documents them for each trigger.

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/internal/testsupport/testenv"
 )
 
 // This file runs the example under AWS's Lambda runtime interface emulator (aws-lambda-rie,

@@ -40,9 +40,9 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/adapters/azurefunctions"
-	_ "github.com/hookline/hookline/channel/servicebus" // azuresbqueue://, azuresb://, Service Bus delivery counts
-	_ "github.com/hookline/hookline/sink/dataverse"     // dataverse://
-	_ "github.com/hookline/hookline/sink/sqlsink"       // sqlite:// and postgres://
+	_ "github.com/hookline/hookline/channel/azureservicebus" // azuresbqueue://, azuresb://, Service Bus delivery counts
+	_ "github.com/hookline/hookline/sink/dataverse"          // dataverse://
+	_ "github.com/hookline/hookline/sink/sqlsink"            // sqlite:// and postgres://
 )
 
 func main() {

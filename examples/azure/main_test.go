@@ -17,7 +17,7 @@ import (
 
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter/stripehook"
-	"github.com/hookline/hookline/internal/sbdouble"
+	"github.com/hookline/hookline/internal/testsupport/sbdouble"
 )
 
 // binding is one entry of a function.json bindings array.

@@ -20,7 +20,7 @@ import (
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/examples/gcp"
 	"github.com/hookline/hookline/internal/localapp"
-	"github.com/hookline/hookline/internal/pubsubtest"
+	"github.com/hookline/hookline/internal/testsupport/pubsubtest"
 )
 
 var (

@@ -5,8 +5,8 @@ package main
 import (
 	_ "gocloud.dev/pubsub/rabbitpubsub" // rabbit:// (server from RABBIT_SERVER_URL)
 
-	_ "github.com/hookline/hookline/channel/awsfeatures" // awssqs://, awssns://, SQS delivery counts
-	_ "github.com/hookline/hookline/channel/gcpfeatures" // gcppubsub://, Pub/Sub delivery attempts
-	_ "github.com/hookline/hookline/channel/rabbitmq"    // rabbitmq:// (hookline's RabbitMQ driver)
-	_ "github.com/hookline/hookline/channel/servicebus"  // azuresb://, azuresbqueue://, Service Bus delivery counts
+	_ "github.com/hookline/hookline/channel/amazonsqs"       // awssqs://, awssns://, SQS delivery counts
+	_ "github.com/hookline/hookline/channel/azureservicebus" // azuresb://, azuresbqueue://, Service Bus delivery counts
+	_ "github.com/hookline/hookline/channel/googlepubsub"    // gcppubsub://, Pub/Sub delivery attempts
+	_ "github.com/hookline/hookline/channel/rabbitmq"        // rabbitmq:// (hookline's RabbitMQ driver)
 )

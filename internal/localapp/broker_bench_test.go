@@ -9,13 +9,13 @@ import (
 
 	_ "gocloud.dev/pubsub/rabbitpubsub"
 
-	_ "github.com/hookline/hookline/channel/awsfeatures"
-	_ "github.com/hookline/hookline/channel/gcpfeatures"
+	_ "github.com/hookline/hookline/channel/amazonsqs"
+	_ "github.com/hookline/hookline/channel/googlepubsub"
 	"github.com/hookline/hookline/channel/rabbitsetup"
-	"github.com/hookline/hookline/internal/fauxqs"
 	"github.com/hookline/hookline/internal/loadgen"
-	"github.com/hookline/hookline/internal/pubsubtest"
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/internal/testsupport/fauxqs"
+	"github.com/hookline/hookline/internal/testsupport/pubsubtest"
+	"github.com/hookline/hookline/internal/testsupport/testenv"
 )
 
 // The broker benchmarks drive the local wiring through the webhook over loopback, with each

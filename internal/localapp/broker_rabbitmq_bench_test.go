@@ -8,7 +8,7 @@ import (
 
 	_ "github.com/hookline/hookline/channel/rabbitmq"
 	"github.com/hookline/hookline/channel/rabbitsetup"
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/internal/testsupport/testenv"
 )
 
 // BenchmarkBrokerRabbitMQDriver is BenchmarkBrokerRabbitMQ through hookline's own driver

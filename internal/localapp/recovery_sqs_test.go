@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/channel"
-	_ "github.com/hookline/hookline/channel/awsfeatures"
-	"github.com/hookline/hookline/internal/fauxqs"
+	_ "github.com/hookline/hookline/channel/amazonsqs"
+	"github.com/hookline/hookline/internal/testsupport/fauxqs"
 )
 
 // TestRestartSQSEmulator streams signed events through the webhook into SQS (the fauxqs emulator,

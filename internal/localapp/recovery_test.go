@@ -21,7 +21,7 @@ import (
 	"github.com/hookline/hookline/channel"
 	_ "github.com/hookline/hookline/channel/rabbitmq"
 	"github.com/hookline/hookline/channel/rabbitsetup"
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/internal/testsupport/testenv"
 )
 
 // TestRestartRabbitMQ streams signed events through the webhook into RabbitMQ (gocloud's

@@ -10,7 +10,7 @@ import (
 
 	"github.com/hookline/hookline/internal/localapp"
 	"github.com/hookline/hookline/internal/serverless"
-	"github.com/hookline/hookline/internal/serverless/serverlesstest"
+	"github.com/hookline/hookline/internal/testsupport/serverlesstest"
 	"github.com/hookline/hookline/sink"
 )
 

@@ -18,7 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for readers
 
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/internal/testsupport/testenv"
 	"github.com/hookline/hookline/sink"
 	"github.com/hookline/hookline/sink/sinktest"
 	"github.com/hookline/hookline/sink/sqlsink"

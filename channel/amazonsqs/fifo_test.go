@@ -1,4 +1,4 @@
-package awsfeatures_test
+package amazonsqs_test
 
 import (
 	"context"
@@ -15,8 +15,8 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/channel"
-	_ "github.com/hookline/hookline/channel/awsfeatures"
-	"github.com/hookline/hookline/internal/fauxqs"
+	_ "github.com/hookline/hookline/channel/amazonsqs"
+	"github.com/hookline/hookline/internal/testsupport/fauxqs"
 )
 
 var fifo = map[string]string{"FifoQueue": "true", "VisibilityTimeout": "2"}

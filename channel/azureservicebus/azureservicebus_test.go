@@ -1,4 +1,4 @@
-package servicebus_test
+package azureservicebus_test
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/channel"
-	"github.com/hookline/hookline/channel/servicebus"
-	"github.com/hookline/hookline/internal/sbdouble"
+	"github.com/hookline/hookline/channel/azureservicebus"
+	"github.com/hookline/hookline/internal/testsupport/sbdouble"
 )
 
 var seq atomic.Int64
@@ -29,7 +29,7 @@ func testCtx(t *testing.T) context.Context {
 }
 
 func TestQueueURLParameters(t *testing.T) {
-	o := &servicebus.QueueURLOpener{ConnectionString: "Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=k;SharedAccessKey=s3cret;UseDevelopmentEmulator=true"}
+	o := &azureservicebus.QueueURLOpener{ConnectionString: "Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=k;SharedAccessKey=s3cret;UseDevelopmentEmulator=true"}
 	ctx := context.Background()
 	for _, tc := range []struct{ url, want string }{
 		{"azuresbqueue://q?color=blue", `invalid query parameter "color"`},

@@ -1,4 +1,4 @@
-package servicebus_test
+package azureservicebus_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"gocloud.dev/pubsub/azuresb"
 
 	"github.com/hookline/hookline/channel"
-	"github.com/hookline/hookline/channel/servicebus"
+	"github.com/hookline/hookline/channel/azureservicebus"
 )
 
 // liveConnectionString is read before any test runs: the double's tests point
@@ -48,16 +48,16 @@ func liveOpen(t *testing.T, sendURL, receiveURL string) (*pubsub.Topic, *pubsub.
 	var topic *pubsub.Topic
 	var sub *pubsub.Subscription
 	var err error
-	if su.Scheme == servicebus.QueueScheme {
-		topic, err = (&servicebus.QueueURLOpener{ConnectionString: liveConnectionString}).OpenTopicURL(ctx, su)
+	if su.Scheme == azureservicebus.QueueScheme {
+		topic, err = (&azureservicebus.QueueURLOpener{ConnectionString: liveConnectionString}).OpenTopicURL(ctx, su)
 	} else {
 		topic, err = (&azuresb.URLOpener{ConnectionString: liveConnectionString}).OpenTopicURL(ctx, su)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ru.Scheme == servicebus.QueueScheme {
-		sub, err = (&servicebus.QueueURLOpener{ConnectionString: liveConnectionString}).OpenSubscriptionURL(ctx, ru)
+	if ru.Scheme == azureservicebus.QueueScheme {
+		sub, err = (&azureservicebus.QueueURLOpener{ConnectionString: liveConnectionString}).OpenSubscriptionURL(ctx, ru)
 	} else {
 		sub, err = (&azuresb.URLOpener{ConnectionString: liveConnectionString}).OpenSubscriptionURL(ctx, ru)
 	}

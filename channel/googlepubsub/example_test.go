@@ -1,4 +1,4 @@
-package gcpfeatures_test
+package googlepubsub_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/channel"
-	_ "github.com/hookline/hookline/channel/gcpfeatures"
+	_ "github.com/hookline/hookline/channel/googlepubsub"
 )
 
 // A webhook sends to a Pub/Sub topic with the Stripe object id as ordering key; the consumer

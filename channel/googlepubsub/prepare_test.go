@@ -1,4 +1,4 @@
-package gcpfeatures
+package googlepubsub
 
 import (
 	"context"

@@ -11,7 +11,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
 
-	"github.com/hookline/hookline/internal/sbdouble"
+	"github.com/hookline/hookline/internal/testsupport/sbdouble"
 )
 
 var seq atomic.Int64

@@ -1,4 +1,4 @@
-package gcpfeatures_test
+package googlepubsub_test
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/channel"
-	_ "github.com/hookline/hookline/channel/gcpfeatures"
-	"github.com/hookline/hookline/internal/pubsubtest"
+	_ "github.com/hookline/hookline/channel/googlepubsub"
+	"github.com/hookline/hookline/internal/testsupport/pubsubtest"
 )
 
 func event(id, subject string) hookline.Event {

@@ -3,7 +3,7 @@
 // receives from (and sends to) a queue, reads Service Bus delivery counts, and maps
 // [channel.SenderOptions] onto MessageID and SessionID. Import it for its side effects:
 //
-//	import _ "github.com/hookline/hookline/channel/servicebus"
+//	import _ "github.com/hookline/hookline/channel/azureservicebus"
 //
 // # URLs
 //
@@ -84,7 +84,7 @@
 // (the URL forms above have no place for it). TLS is always used for real namespaces; only a
 // connection string with UseDevelopmentEmulator=true (the Service Bus emulator, or this
 // project's test double) connects without it.
-package servicebus
+package azureservicebus
 
 import (
 	"context"

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/hookline/hookline/internal/fauxqs"
+	"github.com/hookline/hookline/internal/testsupport/fauxqs"
 )
 
 func sendAndReceive(t *testing.T, c *sqs.Client, q fauxqs.Queue, body string) {

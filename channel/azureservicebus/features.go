@@ -1,4 +1,4 @@
-package servicebus
+package azureservicebus
 
 import (
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"

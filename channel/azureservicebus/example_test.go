@@ -1,4 +1,4 @@
-package servicebus_test
+package azureservicebus_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/channel"
-	_ "github.com/hookline/hookline/channel/servicebus"
+	_ "github.com/hookline/hookline/channel/azureservicebus"
 )
 
 // An emitter and a consumer sharing one Service Bus queue. SERVICEBUS_CONNECTION_STRING names

@@ -1,7 +1,7 @@
 // Package gcpfeatures makes package channel work fully on Google Cloud Pub/Sub. Import it for
 // its side effects in your main package:
 //
-//	import _ "github.com/hookline/hookline/channel/gcpfeatures"
+//	import _ "github.com/hookline/hookline/channel/googlepubsub"
 //
 // It enables gcppubsub:// URLs (it imports gocloud.dev/pubsub/gcppubsub), reports Pub/Sub's
 // delivery attempt as [channel.DeliveryCount], and sets the Pub/Sub ordering key when a sender
@@ -91,7 +91,7 @@
 //
 // Errors from Pub/Sub keep their gRPC status in the chain (gocloud's gcerrors.Code maps it):
 // a missing topic or subscription is NotFound, missing permissions PermissionDenied.
-package gcpfeatures
+package googlepubsub
 
 import (
 	"errors"

@@ -1,7 +1,7 @@
 // Package awsfeatures makes package channel work fully on AWS SQS and SNS. Import it for its side
 // effects in your main package:
 //
-//	import _ "github.com/hookline/hookline/channel/awsfeatures"
+//	import _ "github.com/hookline/hookline/channel/amazonsqs"
 //
 // It enables awssqs:// and awssns:// URLs (it imports gocloud.dev/pubsub/awssnssqs), reports
 // SQS's ApproximateReceiveCount as [channel.DeliveryCount], and sets the SQS/SNS FIFO message
@@ -120,7 +120,7 @@
 //
 // The sending role needs sqs:SendMessage (or sns:Publish); the receiving one sqs:ReceiveMessage,
 // sqs:DeleteMessage and sqs:ChangeMessageVisibility.
-package awsfeatures
+package amazonsqs
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package awsfeatures
+package amazonsqs
 
 import (
 	"context"

@@ -45,7 +45,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/internal/testsupport/testenv"
 )
 
 // Region is the AWS region the tests use; Account is the account id fauxqs puts in ARNs and
