@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the SQS/SNS emulator fauxqs and the Node.js 22 it needs (fauxqs uses node:sqlite,
-# Node >= 22.5), both pinned npm packages, for the AWS channel tests (internal/fauxqs). Idempotent:
+# Node >= 22.5), both pinned npm packages, for the AWS channel tests (internal/testsupport/fauxqs). Idempotent:
 # does nothing when the pinned versions are already there.
 #
 #   scripts/install-fauxqs.sh          # into ${HOOKLINE_TOOLS:-$HOME/.cache/hookline-tools}/fauxqs

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the npm library rhea (AMQP 1.0), pinned, which the Azure Service Bus test double
-# (internal/sbdouble) uses as its server. Idempotent: does nothing when the pinned version is
+# (internal/testsupport/sbdouble) uses as its server. Idempotent: does nothing when the pinned version is
 # already there.
 #
 #   scripts/install-rhea.sh            # into ${HOOKLINE_TOOLS:-$HOME/.cache/hookline-tools}/rhea

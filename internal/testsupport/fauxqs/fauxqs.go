@@ -5,7 +5,7 @@
 // SQS, and the query protocol of SNS, on one endpoint. It needs Node.js >= 22.5; both are
 // installed, pinned, by scripts/install-fauxqs.sh into
 // ${HOOKLINE_TOOLS:-$HOME/.cache/hookline-tools}/fauxqs (or HOOKLINE_FAUXQS_DIR). When they are
-// missing, [Start] skips the test, or fails it in CI (see internal/testenv).
+// missing, [Start] skips the test, or fails it in CI (see internal/testsupport/testenv).
 //
 // Each [Start] runs its own fauxqs process on a free port of 127.0.0.1 (fauxqs's own command
 // line listens on every interface; this package binds it to loopback only), stopped when the
