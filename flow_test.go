@@ -18,11 +18,11 @@ import (
 // consumer loop into the in-memory sink.
 func TestMyFlow(t *testing.T) {
 	ctx := context.Background()
-	sender, err := channel.OpenSender(ctx, "mem://my-flow") // the topic first,
+	sender, err := channel.OpenSender(ctx, "mem://my-flow", nil) // the topic first,
 	if err != nil {
 		t.Fatal(err)
 	}
-	recv, err := channel.OpenReceiver(ctx, "mem://my-flow") // then its subscription, before any send
+	recv, err := channel.OpenReceiver(ctx, "mem://my-flow", nil) // then its subscription, before any send
 	if err != nil {
 		t.Fatal(err)
 	}

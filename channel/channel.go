@@ -63,23 +63,33 @@ import (
 // Sender sends events to a topic. It is safe for concurrent use.
 //
 // A Sender opened from a URL heals itself: after a failed send it reopens the topic from the URL
-// (at most once per [ReconnectInterval]; sends in between fail at once), so a broker that
+// (at most once per [SenderOptions].ReconnectInterval; sends in between fail at once), so a broker that
 // restarts or drops its connection is used again when it is back, without restarting the
 // process. Until then every send fails, and the webhook answers 503.
 type Sender struct {
 	link     link[*pubsub.Topic]
 	opts     SenderOptions
-	features *Features // set by OpenSenderWithOptions
+	features *Features // set by OpenSender
 }
 
-// OpenSender opens the topic at urlstr.
-func OpenSender(ctx context.Context, urlstr string) (*Sender, error) {
+// OpenSender opens the topic at urlstr. A nil opts means the defaults: no broker-native features
+// and reopening at most once per [DefaultReconnectInterval]. It fails when opts asks for a
+// broker-native feature and no registered [Features] knows the broker (import the package that
+// supports it).
+func OpenSender(ctx context.Context, urlstr string, opts *SenderOptions) (*Sender, error) {
+	var o SenderOptions
+	if opts != nil {
+		o = *opts
+	}
 	t, err := openTopic(ctx, urlstr)
 	if err != nil {
 		return nil, err
 	}
 	s := &Sender{}
-	s.link.init(t, urlstr, openTopic, (*pubsub.Topic).Shutdown)
+	s.link.init(t, urlstr, openTopic, (*pubsub.Topic).Shutdown, o.ReconnectInterval)
+	if err := s.useFeatures(ctx, urlstr, o); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -95,7 +105,7 @@ func openTopic(ctx context.Context, urlstr string) (*pubsub.Topic, error) {
 // reopen the topic after a failure.
 func NewSender(t *pubsub.Topic) *Sender {
 	s := &Sender{}
-	s.link.init(t, "", nil, (*pubsub.Topic).Shutdown)
+	s.link.init(t, "", nil, (*pubsub.Topic).Shutdown, 0)
 	return s
 }
 
@@ -120,7 +130,7 @@ func (s *Sender) Send(ctx context.Context, ev hookline.Event) error {
 // SendMessage sends an already encoded message, as the consumer does when it dead-letters one.
 // To a RabbitMQ topic it publishes a persistent message whose message id is the "ce_id" metadata
 // (see package doc, # URLs); m's BeforeSend, if any, runs after that and may override it. The
-// broker features of [OpenSenderWithOptions] apply as for Send, taking the event's id and
+// broker features of [OpenSender] apply as for Send, taking the event's id and
 // subject from the "ce_id" and "ce_subject" metadata (a message without them, such as an
 // undecodable one, is identified by a hash of its body), so a FIFO or session-enabled
 // dead-letter channel accepts dead-lettered messages too.
@@ -158,7 +168,7 @@ func (s *Sender) send(ctx context.Context, m *pubsub.Message) error {
 
 // Health returns nil while the sender works as far as its last send showed, and otherwise an
 // error that says why not; a readiness probe reports it. After a failure it tries to reopen the
-// topic itself (at most once per [ReconnectInterval], for at most 2 s), so a probe alone brings
+// topic itself (at most once per [SenderOptions].ReconnectInterval, for at most 2 s), so a probe alone brings
 // an idle sender back once the broker is: traffic need not come first.
 func (s *Sender) Health() error {
 	if s.link.health() != nil {
@@ -188,14 +198,27 @@ type Receiver struct {
 	link link[*pubsub.Subscription]
 }
 
-// OpenReceiver opens the subscription at urlstr.
-func OpenReceiver(ctx context.Context, urlstr string) (*Receiver, error) {
+// ReceiverOptions configures [OpenReceiver]. A nil *ReceiverOptions and zero fields mean the
+// documented defaults.
+type ReceiverOptions struct {
+	// ReconnectInterval is the least time between two attempts to reopen a failed subscription;
+	// the pauses grow from it up to 30s while the broker stays away. Default
+	// [DefaultReconnectInterval].
+	ReconnectInterval time.Duration
+}
+
+// OpenReceiver opens the subscription at urlstr. A nil opts means the defaults.
+func OpenReceiver(ctx context.Context, urlstr string, opts *ReceiverOptions) (*Receiver, error) {
+	var o ReceiverOptions
+	if opts != nil {
+		o = *opts
+	}
 	sub, err := openSubscription(ctx, urlstr)
 	if err != nil {
 		return nil, err
 	}
 	r := &Receiver{}
-	r.link.init(sub, urlstr, openSubscription, (*pubsub.Subscription).Shutdown)
+	r.link.init(sub, urlstr, openSubscription, (*pubsub.Subscription).Shutdown, o.ReconnectInterval)
 	return r, nil
 }
 
@@ -211,7 +234,7 @@ func openSubscription(ctx context.Context, urlstr string) (*pubsub.Subscription,
 // after a failure.
 func NewReceiver(s *pubsub.Subscription) *Receiver {
 	r := &Receiver{}
-	r.link.init(s, "", nil, (*pubsub.Subscription).Shutdown)
+	r.link.init(s, "", nil, (*pubsub.Subscription).Shutdown, 0)
 	return r
 }
 

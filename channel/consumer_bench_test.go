@@ -17,11 +17,11 @@ import (
 func BenchmarkConsumerMem(b *testing.B) {
 	ctx := context.Background()
 	name := fmt.Sprintf("mem://bench-consumer-%d", topicSeq.Add(1))
-	s, err := OpenSender(ctx, name)
+	s, err := OpenSender(ctx, name, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, err := OpenReceiver(ctx, name)
+	r, err := OpenReceiver(ctx, name, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -77,12 +77,12 @@ func sendAll(b *testing.B, s *Sender, ev hookline.Event, n int) {
 // gocloud's batching.
 func BenchmarkSenderMem(b *testing.B) {
 	name := fmt.Sprintf("mem://bench-sender-%d", topicSeq.Add(1))
-	s, err := OpenSender(context.Background(), name)
+	s, err := OpenSender(context.Background(), name, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Shutdown(context.Background())
-	r, err := OpenReceiver(context.Background(), name) // mempubsub drops messages nobody subscribed to
+	r, err := OpenReceiver(context.Background(), name, nil) // mempubsub drops messages nobody subscribed to
 	if err != nil {
 		b.Fatal(err)
 	}

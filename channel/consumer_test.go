@@ -23,11 +23,11 @@ func memPair(t *testing.T) (*Sender, *Receiver) {
 	t.Helper()
 	ctx := context.Background()
 	name := fmt.Sprintf("mem://consumer-test-%d", topicSeq.Add(1))
-	s, err := OpenSender(ctx, name)
+	s, err := OpenSender(ctx, name, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := OpenReceiver(ctx, name+"?ackdeadline=1s")
+	r, err := OpenReceiver(ctx, name+"?ackdeadline=1s", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +275,7 @@ func TestConsumerWithoutDeadLetterNeverAcksFailure(t *testing.T) {
 
 func TestConsumerDeadLetterSendFailureReturnsMessage(t *testing.T) {
 	s, r := memPair(t)
-	dl, err := OpenSender(context.Background(), "mem://consumer-test-closed-dlq")
+	dl, err := OpenSender(context.Background(), "mem://consumer-test-closed-dlq", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,17 +441,17 @@ func TestConsumerBoundsConcurrency(t *testing.T) {
 
 func TestOpenErrorsAreClear(t *testing.T) {
 	ctx := context.Background()
-	_, err := OpenSender(ctx, "awssqs://sqs.us-east-2.amazonaws.com/1/q")
+	_, err := OpenSender(ctx, "awssqs://sqs.us-east-2.amazonaws.com/1/q", nil)
 	if err == nil || !strings.Contains(err.Error(), "github.com/hookline/hookline/channel/amazonsqs") {
 		t.Errorf("err = %v; want a hint naming the driver package", err)
 	}
 	// nats:// stays unregistered in these tests (rabbit:// is registered by rabbit_test.go, and
 	// its cached connection would make the open succeed).
-	_, err = OpenReceiver(ctx, "nats://user:hunter2@host/q")
+	_, err = OpenReceiver(ctx, "nats://user:hunter2@host/q", nil)
 	if err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("err = %v; want an error without the password", err)
 	}
-	_, err = OpenReceiver(ctx, "mem://never-opened-topic")
+	_, err = OpenReceiver(ctx, "mem://never-opened-topic", nil)
 	if err == nil || !strings.Contains(err.Error(), "channel: open receiver mem://never-opened-topic") {
 		t.Errorf("err = %v", err)
 	}

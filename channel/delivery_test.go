@@ -21,12 +21,12 @@ func TestRegisterDeliveryCounter(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	name := fmt.Sprintf("mem://registered-counter-%d", time.Now().UnixNano())
-	s, err := channel.OpenSender(ctx, name)
+	s, err := channel.OpenSender(ctx, name, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Shutdown(ctx)
-	r, err := channel.OpenReceiver(ctx, name)
+	r, err := channel.OpenReceiver(ctx, name, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,11 +14,11 @@ import (
 // its subscription (before anything is sent), send, consume into a sink.
 func Example() {
 	ctx := context.Background()
-	sender, err := channel.OpenSender(ctx, "mem://example-orders")
+	sender, err := channel.OpenSender(ctx, "mem://example-orders", nil)
 	if err != nil {
 		panic(err)
 	}
-	receiver, err := channel.OpenReceiver(ctx, "mem://example-orders")
+	receiver, err := channel.OpenReceiver(ctx, "mem://example-orders", nil)
 	if err != nil {
 		panic(err)
 	}

@@ -4,14 +4,16 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"gocloud.dev/pubsub"
 
 	"github.com/hookline/hookline"
 )
 
-// SenderOptions turn on broker-native features. All are off by default: each changes what the
-// broker does with messages and needs the broker entity set up for it.
+// SenderOptions configures [OpenSender]. A nil *SenderOptions and zero fields mean the documented
+// defaults. The broker-native features (Deduplicate, OrderBySubject) are off by default: each
+// changes what the broker does with messages and needs the broker entity set up for it.
 type SenderOptions struct {
 	// Deduplicate uses the event id as the id the broker deduplicates by, so a webhook retried
 	// by Stripe is stored once by the broker itself: Service Bus MessageID (on an entity with
@@ -24,6 +26,10 @@ type SenderOptions struct {
 	// topic's publisher), Service Bus session id (on a session-enabled entity). Brokers without
 	// ordering ignore it.
 	OrderBySubject bool
+	// ReconnectInterval is the least time between two attempts to reopen a failed topic; sends
+	// in between fail at once, so a webhook answers 503 quickly while the broker is away.
+	// Default [DefaultReconnectInterval].
+	ReconnectInterval time.Duration
 }
 
 // Features adapts a [Sender] to one broker's native features. A package that supports a broker
@@ -67,23 +73,21 @@ func featuresFor(t *pubsub.Topic, scheme string) *Features {
 	return nil
 }
 
-// OpenSenderWithOptions opens the topic at urlstr like [OpenSender] and turns on the broker-native
-// features opts asks for. It fails when opts asks for a feature and no registered [Features]
-// knows the broker (import the package that supports it).
-func OpenSenderWithOptions(ctx context.Context, urlstr string, opts *SenderOptions) (*Sender, error) {
-	s, err := OpenSender(ctx, urlstr)
-	if err != nil || opts == nil || *opts == (SenderOptions{}) {
-		return s, err
+// useFeatures turns on the broker-native features o asks for, shutting s down when no
+// registered [Features] knows the broker.
+func (s *Sender) useFeatures(ctx context.Context, urlstr string, o SenderOptions) error {
+	if !o.Deduplicate && !o.OrderBySubject {
+		return nil
 	}
 	scheme := schemeOf(urlstr)
 	f := featuresFor(s.Topic(), scheme)
 	if f == nil {
 		s.Shutdown(ctx)
-		return nil, fmt.Errorf("channel: open sender %s: no broker features registered for %q; "+
+		return fmt.Errorf("channel: open sender %s: no broker features registered for %q; "+
 			"Deduplicate and OrderBySubject need the package that supports the broker", s.link.url, scheme)
 	}
-	s.opts, s.features = *opts, f
-	return s, nil
+	s.opts, s.features = o, f
+	return nil
 }
 
 // prepare applies the sender's broker features to m for ev.

@@ -14,11 +14,11 @@ import (
 
 func TestSenderOptionsNeedRegisteredFeatures(t *testing.T) {
 	ctx := context.Background()
-	_, err := OpenSenderWithOptions(ctx, "mem://features-none", &SenderOptions{Deduplicate: true})
+	_, err := OpenSender(ctx, "mem://features-none", &SenderOptions{Deduplicate: true})
 	if err == nil || !strings.Contains(err.Error(), "no broker features registered") {
 		t.Fatalf("err = %v", err)
 	}
-	s, err := OpenSenderWithOptions(ctx, "mem://features-off", &SenderOptions{})
+	s, err := OpenSender(ctx, "mem://features-off", &SenderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,12 +42,12 @@ func TestSenderAppliesRegisteredFeatures(t *testing.T) {
 		featureRegistry.Unlock()
 	})
 	ctx := context.Background()
-	s, err := OpenSenderWithOptions(ctx, "mem://features-on", &SenderOptions{OrderBySubject: true})
+	s, err := OpenSender(ctx, "mem://features-on", &SenderOptions{OrderBySubject: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Shutdown(ctx)
-	r, err := OpenReceiver(ctx, "mem://features-on")
+	r, err := OpenReceiver(ctx, "mem://features-on", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestSenderAppliesRegisteredFeatures(t *testing.T) {
 
 func TestHealthFollowsFailures(t *testing.T) {
 	ctx := context.Background()
-	s, err := OpenSender(ctx, "mem://health")
+	s, err := OpenSender(ctx, "mem://health", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,10 +11,9 @@ import (
 	"github.com/hookline/hookline/internal/redact"
 )
 
-// ReconnectInterval is the least time between two attempts to reopen a failed topic or
-// subscription. Sends in between fail at once, so a webhook answers 503 quickly while the
-// broker is away.
-var ReconnectInterval = time.Second
+// DefaultReconnectInterval is the default of SenderOptions.ReconnectInterval and
+// ReceiverOptions.ReconnectInterval.
+const DefaultReconnectInterval = time.Second
 
 // errClosed is returned for a Sender or Receiver that was shut down.
 var errClosed = errors.New("shut down")
@@ -34,10 +33,15 @@ type link[T comparable] struct {
 	lastErr  error
 	attempts int // failed reopen attempts since the last success
 	log      *slog.Logger
+	// every is the least time between two attempts to reopen (the options' ReconnectInterval).
+	every time.Duration
 }
 
-func (l *link[T]) init(v T, rawURL string, open func(context.Context, string) (T, error), closeFn func(T, context.Context) error) {
-	l.cur, l.ok, l.rawURL, l.open, l.close = v, true, rawURL, open, closeFn
+func (l *link[T]) init(v T, rawURL string, open func(context.Context, string) (T, error), closeFn func(T, context.Context) error, every time.Duration) {
+	if every <= 0 {
+		every = DefaultReconnectInterval
+	}
+	l.cur, l.ok, l.rawURL, l.open, l.close, l.every = v, true, rawURL, open, closeFn, every
 	l.url = "(opened without a URL)"
 	if rawURL != "" {
 		l.url = redact.String(rawURL)
@@ -80,7 +84,7 @@ func (l *link[T]) broke(v T) bool {
 }
 
 // get returns the current value, reopening it first if it failed and the last attempt is at
-// least ReconnectInterval old; otherwise it fails at once with the last error.
+// least the reconnect interval old; otherwise it fails at once with the last error.
 func (l *link[T]) get(ctx context.Context) (T, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -90,7 +94,7 @@ func (l *link[T]) get(ctx context.Context) (T, error) {
 		return zero, errClosed
 	case l.ok:
 		return l.cur, nil
-	case time.Since(l.lastTry) < ReconnectInterval:
+	case time.Since(l.lastTry) < l.every:
 		return zero, fmt.Errorf("broker unavailable, reconnecting: %w", l.lastErr)
 	}
 	return l.reopenLocked(ctx)
@@ -105,7 +109,7 @@ func (l *link[T]) wait(ctx context.Context) (T, error) {
 			return v, err
 		}
 		l.mu.Lock()
-		pause := min(ReconnectInterval<<min(l.attempts, 5), 30*time.Second) - time.Since(l.lastTry)
+		pause := min(l.every<<min(l.attempts, 5), 30*time.Second) - time.Since(l.lastTry)
 		l.mu.Unlock()
 		if pause < 10*time.Millisecond {
 			pause = 10 * time.Millisecond

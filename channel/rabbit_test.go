@@ -31,11 +31,11 @@ func rabbitPair(t *testing.T, queueType string) (*channel.Sender, *channel.Recei
 	if err := rabbitsetup.Declare(ctx, server, name, name, &rabbitsetup.Options{QueueType: queueType}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := channel.OpenSender(ctx, "rabbit://"+name)
+	s, err := channel.OpenSender(ctx, "rabbit://"+name, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := channel.OpenReceiver(ctx, "rabbit://"+name)
+	r, err := channel.OpenReceiver(ctx, "rabbit://"+name, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

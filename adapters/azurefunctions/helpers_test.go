@@ -47,11 +47,11 @@ func memChannel(t *testing.T, name string) (*channel.Sender, *channel.Receiver) 
 	t.Helper()
 	ctx := context.Background()
 	url := fmt.Sprintf("mem://azf-%s-%d", name, memSeq.Add(1))
-	s, err := channel.OpenSender(ctx, url)
+	s, err := channel.OpenSender(ctx, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := channel.OpenReceiver(ctx, url)
+	r, err := channel.OpenReceiver(ctx, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

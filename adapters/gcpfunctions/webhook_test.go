@@ -22,7 +22,7 @@ func pull(t *testing.T, subURL string) *pubsub.Message {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	recv, err := channel.OpenReceiver(ctx, subURL)
+	recv, err := channel.OpenReceiver(ctx, subURL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

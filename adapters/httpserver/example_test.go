@@ -20,11 +20,11 @@ func Example() {
 	ctx := context.Background()
 	const secret = "whsec_example"
 	// The subscription must exist before anything is sent (mem:// drops messages otherwise).
-	sender, err := channel.OpenSender(ctx, "mem://example-stripe-events")
+	sender, err := channel.OpenSender(ctx, "mem://example-stripe-events", nil)
 	if err != nil {
 		panic(err)
 	}
-	receiver, err := channel.OpenReceiver(ctx, "mem://example-stripe-events")
+	receiver, err := channel.OpenReceiver(ctx, "mem://example-stripe-events", nil)
 	if err != nil {
 		panic(err)
 	}

@@ -43,10 +43,10 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	url := fmt.Sprintf("mem://httpserver-test-%d", seq.Add(1))
 	r := &rig{t: t, secret: "whsec_" + fmt.Sprint(time.Now().UnixNano()), mem: sink.NewMemory()}
 	var err error
-	if r.sender, err = channel.OpenSender(ctx, url); err != nil {
+	if r.sender, err = channel.OpenSender(ctx, url, nil); err != nil {
 		t.Fatal(err)
 	}
-	if r.recv, err = channel.OpenReceiver(ctx, url); err != nil {
+	if r.recv, err = channel.OpenReceiver(ctx, url, nil); err != nil {
 		t.Fatal(err)
 	}
 	write := func(ctx context.Context, ev hookline.Event) error {

@@ -44,9 +44,6 @@ func TestReadinessRabbitMQ(t *testing.T) {
 	t.Cleanup(proxy.cut)
 	u.Host = proxy.addr
 	t.Setenv("RABBIT_SERVER_URL", u.String())
-	saved := channel.ReconnectInterval
-	channel.ReconnectInterval = 100 * time.Millisecond
-	t.Cleanup(func() { channel.ReconnectInterval = saved })
 
 	r, mem := rabbitRig(t, "rabbit://"+name)
 	srv, err := httpserver.New(r.webhook, r.pipe, nil)
@@ -83,10 +80,10 @@ func rabbitRig(t *testing.T, u string) (*rig, *sink.Memory) {
 	ctx := context.Background()
 	r := &rig{t: t, secret: "whsec_rabbit", mem: sink.NewMemory()}
 	var err error
-	if r.sender, err = channel.OpenSender(ctx, u); err != nil {
+	if r.sender, err = channel.OpenSender(ctx, u, &channel.SenderOptions{ReconnectInterval: 100 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
-	if r.recv, err = channel.OpenReceiver(ctx, u); err != nil {
+	if r.recv, err = channel.OpenReceiver(ctx, u, &channel.ReceiverOptions{ReconnectInterval: 100 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	consumer, err := channel.NewConsumer(r.recv, r.mem.Write, nil)

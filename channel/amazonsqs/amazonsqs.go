@@ -87,7 +87,7 @@
 // queue is accepted (SQS fair queues use it) and changes nothing about order.
 //
 // A FIFO queue or topic as the consumer's dead-letter channel needs its sender opened with
-// channel.OpenSenderWithOptions and the same options: Sender.SendMessage then takes the group and
+// channel.OpenSender and the same options: Sender.SendMessage then takes the group and
 // deduplication ids from the forwarded message's ce_subject and ce_id metadata. (An SQS redrive
 // policy can also move FIFO messages to a FIFO dead-letter queue on its own.)
 //

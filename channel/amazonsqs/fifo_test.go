@@ -28,7 +28,7 @@ func newEvent(id, subject string) hookline.Event {
 
 func openSender(t *testing.T, u string, opts *channel.SenderOptions) *channel.Sender {
 	t.Helper()
-	s, err := channel.OpenSenderWithOptions(context.Background(), u, opts)
+	s, err := channel.OpenSender(context.Background(), u, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func openSender(t *testing.T, u string, opts *channel.SenderOptions) *channel.Se
 
 func openReceiver(t *testing.T, u string) *channel.Receiver {
 	t.Helper()
-	r, err := channel.OpenReceiver(context.Background(), u)
+	r, err := channel.OpenReceiver(context.Background(), u, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,7 +59,7 @@ func TestQueueURLParameters(t *testing.T) {
 func TestMissingEnvironment(t *testing.T) {
 	t.Setenv("SERVICEBUS_CONNECTION_STRING", "")
 	t.Setenv("AZURE_SERVICEBUS_HOSTNAME", "")
-	_, err := channel.OpenReceiver(context.Background(), "azuresbqueue://q")
+	_, err := channel.OpenReceiver(context.Background(), "azuresbqueue://q", nil)
 	if err == nil || !strings.Contains(err.Error(), "SERVICEBUS_CONNECTION_STRING") {
 		t.Errorf("err = %v", err)
 	}
@@ -89,11 +89,11 @@ func received(t *testing.T, r *channel.Receiver) (*pubsub.Message, *azservicebus
 func open(t *testing.T, sendURL, receiveURL string, opts *channel.SenderOptions) (*channel.Sender, *channel.Receiver) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := channel.OpenSenderWithOptions(ctx, sendURL, opts)
+	s, err := channel.OpenSender(ctx, sendURL, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := channel.OpenReceiver(ctx, receiveURL)
+	r, err := channel.OpenReceiver(ctx, receiveURL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestDeliveryCountAndBrokerDeadLetterQueue(t *testing.T) {
 		}
 		m.Nack()
 	}
-	dlq, err := channel.OpenReceiver(ctx, "azuresbqueue://"+q+"?subqueue=deadletter")
+	dlq, err := channel.OpenReceiver(ctx, "azuresbqueue://"+q+"?subqueue=deadletter", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,18 +17,19 @@ import (
 func Example_queue() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	sender, err := channel.OpenSenderWithOptions(ctx, "azuresbqueue://stripe-events",
+	sender, err := channel.OpenSender(ctx, "azuresbqueue://stripe-events",
 		&channel.SenderOptions{Deduplicate: true})
+
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer sender.Shutdown(context.Background())
-	deadLetter, err := channel.OpenSender(ctx, "azuresbqueue://stripe-events-dead")
+	deadLetter, err := channel.OpenSender(ctx, "azuresbqueue://stripe-events-dead", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer deadLetter.Shutdown(context.Background())
-	receiver, err := channel.OpenReceiver(ctx, "azuresbqueue://stripe-events")
+	receiver, err := channel.OpenReceiver(ctx, "azuresbqueue://stripe-events", nil)
 	if err != nil {
 		log.Fatal(err)
 	}

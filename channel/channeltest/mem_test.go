@@ -20,11 +20,11 @@ func TestMem(t *testing.T) {
 		Open: func(t *testing.T) (*channel.Sender, *channel.Receiver) {
 			ctx := context.Background()
 			name := fmt.Sprintf("mem://channeltest-%d", memSeq.Add(1))
-			s, err := channel.OpenSender(ctx, name)
+			s, err := channel.OpenSender(ctx, name, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := channel.OpenReceiver(ctx, name+"?ackdeadline=1s")
+			r, err := channel.OpenReceiver(ctx, name+"?ackdeadline=1s", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -39,7 +39,7 @@ func TestMem(t *testing.T) {
 		AckDeadline: time.Second,
 		CanNack:     true,
 		MissingSubscription: func(ctx context.Context, name string) error {
-			r, err := channel.OpenReceiver(ctx, "mem://"+name)
+			r, err := channel.OpenReceiver(ctx, "mem://"+name, nil)
 			if err != nil {
 				return err
 			}

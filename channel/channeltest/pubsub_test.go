@@ -54,12 +54,12 @@ func pubsubHarness(t *testing.T, opts *pubsubtest.Options, shortURLs bool) chann
 				topicURL, subURL = shortPubSubURL(n.Topic), shortPubSubURL(n.Subscription)
 			}
 			ctx := context.Background()
-			s, err := channel.OpenSender(ctx, topicURL)
+			s, err := channel.OpenSender(ctx, topicURL, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { s.Shutdown(context.Background()) })
-			r, err := channel.OpenReceiver(ctx, subURL)
+			r, err := channel.OpenReceiver(ctx, subURL, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,7 +93,7 @@ func shortPubSubURL(path string) string {
 }
 
 func pubsubMissingTopic(ctx context.Context, name string) error {
-	s, err := channel.OpenSender(ctx, "gcppubsub://projects/"+pubsubtest.Project+"/topics/"+name)
+	s, err := channel.OpenSender(ctx, "gcppubsub://projects/"+pubsubtest.Project+"/topics/"+name, nil)
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func pubsubMissingTopic(ctx context.Context, name string) error {
 }
 
 func pubsubMissingSubscription(ctx context.Context, name string) error {
-	r, err := channel.OpenReceiver(ctx, "gcppubsub://projects/"+pubsubtest.Project+"/subscriptions/"+name)
+	r, err := channel.OpenReceiver(ctx, "gcppubsub://projects/"+pubsubtest.Project+"/subscriptions/"+name, nil)
 	if err != nil {
 		return err
 	}

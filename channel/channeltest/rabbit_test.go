@@ -70,7 +70,7 @@ func amqpHarness(t *testing.T, scheme, queueType, senderQuery string, openReceiv
 		Name: scheme + "-" + queueType,
 		Open: func(t *testing.T) (*channel.Sender, *channel.Receiver) {
 			name := declareRabbit(t, server, queueType)
-			s, err := channel.OpenSender(context.Background(), scheme+"://"+name+senderQuery)
+			s, err := channel.OpenSender(context.Background(), scheme+"://"+name+senderQuery, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,7 +89,7 @@ func amqpHarness(t *testing.T, scheme, queueType, senderQuery string, openReceiv
 		CanNack:       true,
 		DeliveryCount: queueType == rabbitsetup.Quorum,
 		MissingTopic: func(ctx context.Context, name string) error {
-			s, err := channel.OpenSender(ctx, scheme+"://"+name)
+			s, err := channel.OpenSender(ctx, scheme+"://"+name, nil)
 			if err != nil {
 				return err
 			}
@@ -97,7 +97,7 @@ func amqpHarness(t *testing.T, scheme, queueType, senderQuery string, openReceiv
 			return s.Send(ctx, newEventForMissing())
 		},
 		MissingSubscription: func(ctx context.Context, name string) error {
-			r, err := channel.OpenReceiver(ctx, scheme+"://"+name)
+			r, err := channel.OpenReceiver(ctx, scheme+"://"+name, nil)
 			if err != nil {
 				return err
 			}

@@ -25,7 +25,7 @@ func TestRabbitMQDriverClassic(t *testing.T) {
 // again by URL.
 func rabbitmqHarness(t *testing.T, queueType string) channeltest.Harness {
 	return amqpHarness(t, "rabbitmq", queueType, "?maxhandlers=4", func(t *testing.T, queue string) *channel.Receiver {
-		r, err := channel.OpenReceiver(context.Background(), "rabbitmq://"+queue+"?prefetch=64")
+		r, err := channel.OpenReceiver(context.Background(), "rabbitmq://"+queue+"?prefetch=64", nil)
 		if err != nil {
 			t.Fatal(err)
 		}

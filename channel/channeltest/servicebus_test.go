@@ -71,11 +71,11 @@ func sbHarness(t *testing.T, name string, entity func(t *testing.T) (send, recei
 		Open: func(t *testing.T) (*channel.Sender, *channel.Receiver) {
 			sendURL, receiveURL := entity(t)
 			ctx := context.Background()
-			s, err := channel.OpenSender(ctx, sendURL)
+			s, err := channel.OpenSender(ctx, sendURL, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := channel.OpenReceiver(ctx, receiveURL)
+			r, err := channel.OpenReceiver(ctx, receiveURL, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,7 +91,7 @@ func sbHarness(t *testing.T, name string, entity func(t *testing.T) (send, recei
 		CanNack:       true,
 		DeliveryCount: true,
 		MissingTopic: func(ctx context.Context, name string) error {
-			s, err := channel.OpenSender(ctx, "azuresb://"+name)
+			s, err := channel.OpenSender(ctx, "azuresb://"+name, nil)
 			if err != nil {
 				return err
 			}
@@ -99,7 +99,7 @@ func sbHarness(t *testing.T, name string, entity func(t *testing.T) (send, recei
 			return s.Send(ctx, newEventForMissing())
 		},
 		MissingSubscription: func(ctx context.Context, name string) error {
-			r, err := channel.OpenReceiver(ctx, missing(name))
+			r, err := channel.OpenReceiver(ctx, missing(name), nil)
 			if err != nil {
 				return err
 			}

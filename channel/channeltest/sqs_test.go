@@ -68,7 +68,7 @@ func sqsHarness(srv *fauxqs.Server, name string, topic func(*testing.T, fauxqs.Q
 	h := &sqsHarnessT{receiveURL: func(q fauxqs.Queue) string { return srv.QueueURL(q) + "&raw=true" }}
 	var urls sync.Map // *channel.Receiver -> its URL
 	openReceiver := func(t *testing.T, u string) *channel.Receiver {
-		r, err := channel.OpenReceiver(context.Background(), u)
+		r, err := channel.OpenReceiver(context.Background(), u, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,7 +82,7 @@ func sqsHarness(srv *fauxqs.Server, name string, topic func(*testing.T, fauxqs.Q
 			q := srv.CreateQueue(t, fmt.Sprintf("hookline-%s-%d", name, sqsSeq.Add(1)), map[string]string{
 				"VisibilityTimeout": fmt.Sprint(int(sqsVisibility.Seconds())),
 			})
-			s, err := channel.OpenSender(context.Background(), topic(t, q))
+			s, err := channel.OpenSender(context.Background(), topic(t, q), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -97,7 +97,7 @@ func sqsHarness(srv *fauxqs.Server, name string, topic func(*testing.T, fauxqs.Q
 		CanNack:       true,
 		DeliveryCount: true,
 		MissingSubscription: func(ctx context.Context, name string) error {
-			r, err := channel.OpenReceiver(ctx, srv.QueueURL(srv.QueueNamed(name)))
+			r, err := channel.OpenReceiver(ctx, srv.QueueURL(srv.QueueNamed(name)), nil)
 			if err != nil {
 				return err
 			}
@@ -112,7 +112,7 @@ func sqsHarness(srv *fauxqs.Server, name string, topic func(*testing.T, fauxqs.Q
 		if viaSNS {
 			u = srv.TopicURL(fauxqs.TopicARN(name))
 		}
-		s, err := channel.OpenSender(ctx, u)
+		s, err := channel.OpenSender(ctx, u, nil)
 		if err != nil {
 			return err
 		}

@@ -14,18 +14,19 @@ import (
 // MaxDeliveries counts Pub/Sub's delivery attempts. It is compiled, not run: it needs a project.
 func Example() {
 	ctx := context.Background()
-	sender, err := channel.OpenSenderWithOptions(ctx, "gcppubsub://projects/my-project/topics/stripe-events",
+	sender, err := channel.OpenSender(ctx, "gcppubsub://projects/my-project/topics/stripe-events",
 		&channel.SenderOptions{OrderBySubject: true})
+
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer sender.Shutdown(ctx)
-	deadLetter, err := channel.OpenSender(ctx, "gcppubsub://projects/my-project/topics/stripe-events-deadletter")
+	deadLetter, err := channel.OpenSender(ctx, "gcppubsub://projects/my-project/topics/stripe-events-deadletter", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer deadLetter.Shutdown(ctx)
-	receiver, err := channel.OpenReceiver(ctx, "gcppubsub://projects/my-project/subscriptions/hookline")
+	receiver, err := channel.OpenReceiver(ctx, "gcppubsub://projects/my-project/subscriptions/hookline", nil)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -28,7 +28,7 @@
 // process: set it before that. To connect elsewhere, build the topic or subscription on a gRPC
 // connection with gocloud's gcppubsub.OpenTopicByPath and OpenSubscriptionByPath and wrap it with
 // [channel.NewSender] or [channel.NewReceiver]. Delivery counts work for those as well; the
-// ordering key needs a sender opened with [channel.OpenSenderWithOptions].
+// ordering key needs a sender opened with [channel.OpenSender].
 //
 // # Delivery semantics
 //

@@ -22,12 +22,12 @@ func event(id, subject string) hookline.Event {
 func open(t *testing.T, names pubsubtest.Names, opts *channel.SenderOptions) (*channel.Sender, *channel.Receiver) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := channel.OpenSenderWithOptions(ctx, "gcppubsub://"+names.Topic, opts)
+	s, err := channel.OpenSender(ctx, "gcppubsub://"+names.Topic, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Shutdown(context.Background()) })
-	r, err := channel.OpenReceiver(ctx, "gcppubsub://"+names.Subscription)
+	r, err := channel.OpenReceiver(ctx, "gcppubsub://"+names.Subscription, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,12 +28,12 @@ func TestAcceptedIsDeliveredUnchanged(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	url := fmt.Sprintf("mem://property-%d", time.Now().UnixNano())
-	sender, err := channel.OpenSender(ctx, url)
+	sender, err := channel.OpenSender(ctx, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sender.Shutdown(context.Background())
-	recv, err := channel.OpenReceiver(ctx, url)
+	recv, err := channel.OpenReceiver(ctx, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

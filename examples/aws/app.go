@@ -81,7 +81,7 @@ func eventBridge(ctx context.Context, getenv func(string) string, log *slog.Logg
 	if err := platform.CheckChannel(cfg); err != nil {
 		return nil, err
 	}
-	sender, err := channel.OpenSender(ctx, cfg.Channel)
+	sender, err := channel.OpenSender(ctx, cfg.Channel, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -68,7 +68,7 @@ func TestDeployedFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	recv, err := channel.OpenReceiver(ctx, "gcppubsub://"+events.Subscription)
+	recv, err := channel.OpenReceiver(ctx, "gcppubsub://"+events.Subscription, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func deadLetter(t *testing.T, ctx context.Context, client *http.Client, subURL s
 	if status := send(t, client, req); status < 200 || status > 299 {
 		t.Fatalf("undecodable message: status %d, want 2xx (dead-lettered)", status)
 	}
-	recv, err := channel.OpenReceiver(ctx, subURL)
+	recv, err := channel.OpenReceiver(ctx, subURL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,9 @@ type Options struct {
 	Stripe   *stripehook.Options
 	// DrainTimeout bounds shutdown. Default 30s.
 	DrainTimeout time.Duration
+	// ReconnectInterval is the least time between two attempts to reopen a failed topic or
+	// subscription (see channel.SenderOptions). Default channel.DefaultReconnectInterval.
+	ReconnectInterval time.Duration
 }
 
 // App is the running pipeline: webhook → channel → consumer → sink.
@@ -46,6 +49,7 @@ type App struct {
 	pending  *pending // nil unless the channel is mem://
 	srv      *httpserver.Server
 	drain    time.Duration
+	every    time.Duration // reconnect interval
 }
 
 // Open connects everything in the order that loses nothing: the topic, then its subscription
@@ -56,7 +60,7 @@ func Open(ctx context.Context, cfg Config, opts *Options) (_ *App, err error) {
 		opts = &Options{}
 	}
 	cfg = cfg.withDefaults()
-	a := &App{cfg: cfg, log: opts.Logger, drain: opts.DrainTimeout}
+	a := &App{cfg: cfg, log: opts.Logger, drain: opts.DrainTimeout, every: opts.ReconnectInterval}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -85,10 +89,11 @@ func Open(ctx context.Context, cfg Config, opts *Options) (_ *App, err error) {
 
 func (a *App) openChannels(ctx context.Context) error {
 	var err error
-	if a.sender, err = channel.OpenSender(ctx, a.cfg.Channel); err != nil {
+	sopts, ropts := &channel.SenderOptions{ReconnectInterval: a.every}, &channel.ReceiverOptions{ReconnectInterval: a.every}
+	if a.sender, err = channel.OpenSender(ctx, a.cfg.Channel, sopts); err != nil {
 		return err
 	}
-	if a.recv, err = channel.OpenReceiver(ctx, a.cfg.Subscription); err != nil {
+	if a.recv, err = channel.OpenReceiver(ctx, a.cfg.Subscription, ropts); err != nil {
 		return err
 	}
 	if isMem(a.cfg.Channel) {
@@ -98,12 +103,12 @@ func (a *App) openChannels(ctx context.Context) error {
 		a.log.Warn("no dead-letter channel configured: events that cannot be processed stay in the broker; set " + EnvDeadLetter)
 		return nil
 	}
-	if a.dlSender, err = channel.OpenSender(ctx, a.cfg.DeadLetter); err != nil {
+	if a.dlSender, err = channel.OpenSender(ctx, a.cfg.DeadLetter, sopts); err != nil {
 		return err
 	}
 	if isMem(a.cfg.DeadLetter) {
 		// An in-process dead-letter topic needs a subscription, or its messages vanish.
-		if a.dlRecv, err = channel.OpenReceiver(ctx, a.cfg.DeadLetter); err != nil {
+		if a.dlRecv, err = channel.OpenReceiver(ctx, a.cfg.DeadLetter, ropts); err != nil {
 			return err
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookline/hookline/channel"
 	_ "github.com/hookline/hookline/channel/amazonsqs"
 	"github.com/hookline/hookline/internal/testsupport/fauxqs"
 )
@@ -22,9 +21,6 @@ func TestRestartSQSEmulator(t *testing.T) {
 	q := sqs.CreateQueue(t, "hookline-restart", map[string]string{"VisibilityTimeout": "5"})
 	url := sqs.QueueURL(q)
 	db := filepath.Join(t.TempDir(), "restart.db")
-	old := channel.ReconnectInterval
-	channel.ReconnectInterval = 200 * time.Millisecond
-	t.Cleanup(func() { channel.ReconnectInterval = old })
 	h := startWith(t, Config{Channel: url, Subscription: url, Sink: "sqlite://" + db})
 
 	const n = 200

@@ -18,7 +18,6 @@ import (
 
 	_ "gocloud.dev/pubsub/rabbitpubsub"
 
-	"github.com/hookline/hookline/channel"
 	_ "github.com/hookline/hookline/channel/rabbitmq"
 	"github.com/hookline/hookline/channel/rabbitsetup"
 	"github.com/hookline/hookline/internal/testsupport/testenv"
@@ -51,7 +50,6 @@ func restartRabbitMQ(t *testing.T, scheme string) {
 	t.Cleanup(func() { rabbitctl(t, "start_app") }) // never leave the broker stopped
 
 	db := filepath.Join(t.TempDir(), "restart.db")
-	channel.ReconnectInterval = 200 * time.Millisecond
 	url := scheme + "://" + name
 	h := startWith(t, Config{Channel: url, Subscription: url, Sink: "sqlite://" + db})
 

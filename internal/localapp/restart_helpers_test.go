@@ -21,7 +21,7 @@ import (
 func startWith(t *testing.T, cfg Config) *harness {
 	h := &harness{t: t, secret: GenerateSecret(), done: make(chan error, 1), logs: &lockedBuffer{}}
 	cfg.Secrets = []string{h.secret}
-	return serveWith(t, h, cfg, nil)
+	return serveWith(t, h, cfg, &Options{ReconnectInterval: 200 * time.Millisecond})
 }
 
 // postAll posts n distinct events, each retried until it is accepted, as Stripe retries.

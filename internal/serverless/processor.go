@@ -51,7 +51,7 @@ func (p *Processor) build(ctx context.Context) (_ *processorParts, err error) {
 		parts.ownsSink = true
 	}
 	if parts.dead == nil && cfg.DeadLetter != "" {
-		if parts.dead, err = channel.OpenSender(ctx, cfg.DeadLetter); err != nil {
+		if parts.dead, err = channel.OpenSender(ctx, cfg.DeadLetter, nil); err != nil {
 			return nil, err
 		}
 		parts.ownsDead = true

@@ -49,7 +49,7 @@ func (w *Webhook) build(ctx context.Context) (*webhookParts, error) {
 	}
 	parts := &webhookParts{sender: w.opts.Sender}
 	if parts.sender == nil {
-		sender, err := channel.OpenSender(ctx, cfg.Channel)
+		sender, err := channel.OpenSender(ctx, cfg.Channel, nil)
 		if err != nil {
 			return nil, err
 		}
