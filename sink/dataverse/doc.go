@@ -50,6 +50,7 @@
 //     Application users, New app user: pick the app, the business unit, and a security role
 //     that can read, create and write contacts (and delete them for delete=hard): a custom role
 //     with just those privileges on Contact, or for a trial "Basic User" plus contact write.
+//     Without this step every request answers 401 or 403, and the sink's error says so.
 //  7. Run with AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and
 //     HOOKLINE_SINK=dataverse://<org>.crm.dynamics.com?key=...&eventtime=...&eventid=...
 //     On Azure, use a managed identity or workload identity instead of the secret.
@@ -127,4 +128,11 @@
 // entity set names must be logical names (letters, digits, underscore), so events cannot
 // change which row or table a request addresses. Give the application user a role with the
 // least privileges it needs (step 6).
+//
+// # Testing
+//
+// No Dataverse emulator exists. The tests of this package, and of the examples that write to
+// Dataverse, run against package dataversetest, an in-repo double of the documented Web API
+// (alternate keys, upsert, If-Match and If-None-Match, ETags, error bodies, 429 with
+// Retry-After, bearer tokens, added latency); use it for tests of your own mappings too.
 package dataverse

@@ -1,5 +1,5 @@
 // Package sqlsink is a sink.Sink that keeps one row per Stripe object in SQLite (pure Go,
-// modernc.org/sqlite) or PostgreSQL (github.com/jackc/pgx/v5).
+// modernc.org/sqlite, no cgo) or PostgreSQL (github.com/jackc/pgx/v5).
 //
 // Every event writes the row of its subject (the Stripe object id) in the table stripe_objects,
 // created on first use if it does not exist:
