@@ -96,7 +96,7 @@ func newSQSHandler(t *testing.T, h channel.Handler, concurrency int) *awslambda.
 	t.Helper()
 	// No dead-letter channel: a permanent failure goes back to the queue (and, in the end, to its
 	// redrive policy's dead-letter queue).
-	p, err := channel.NewProcessor(h, &channel.ConsumerOptions{MaxAttempts: 1, MinBackoff: time.Millisecond})
+	p, err := channel.NewProcessor(h, &channel.ProcessorOptions{MaxAttempts: 1, MinBackoff: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,27 +7,29 @@ import (
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/emitter/stripehook"
-	"github.com/hookline/hookline/internal/serverless"
+	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/sink"
 )
 
 // Environment variables read on first use, the same that examples/local reads.
 const (
-	EnvChannel    = serverless.EnvChannel    // HOOKLINE_CHANNEL: topic URL the webhook sends to (required by the webhook)
-	EnvSink       = serverless.EnvSink       // HOOKLINE_SINK: sink URL the processor writes to (required by the processor)
-	EnvDeadLetter = serverless.EnvDeadLetter // HOOKLINE_DEADLETTER: topic URL for messages that cannot be processed (optional)
-	EnvSecret     = serverless.EnvSecret     // STRIPE_WEBHOOK_SECRET: Stripe signing secret(s), comma-separated (required by the webhook)
+	EnvChannel    = pipeline.EnvChannel    // HOOKLINE_CHANNEL: topic URL the webhook sends to (required by the webhook)
+	EnvSink       = pipeline.EnvSink       // HOOKLINE_SINK: sink URL the processor writes to (required by the processor)
+	EnvDeadLetter = pipeline.EnvDeadLetter // HOOKLINE_DEADLETTER: topic URL for messages that cannot be processed (optional)
+	EnvSecret     = pipeline.EnvSecret     // STRIPE_WEBHOOK_SECRET: Stripe signing secret(s), comma-separated (required by the webhook)
 )
 
-// Config is what the functions connect to, as read from the environment by [ConfigFromEnv]:
-// Channel, Sink and DeadLetter (strings, the URLs of [EnvChannel], [EnvSink] and
-// [EnvDeadLetter], trimmed) and Secrets ([]string, the comma-separated secrets of [EnvSecret]).
-type Config = serverless.Config
+// Config is what the functions connect to, as read from the environment by [ConfigFromEnv]. The
+// functions use its Channel, Sink and DeadLetter (the URLs of [EnvChannel], [EnvSink] and
+// [EnvDeadLetter], trimmed) and Secrets (the comma-separated secrets of [EnvSecret]); see
+// pipeline.Config.
+type Config = pipeline.Config
 
 // ConfigFromEnv reads the configuration from getenv (os.Getenv in a function app, where the app
-// settings are environment variables). It never fails: each function checks the parts it needs
-// when it is first invoked.
-func ConfigFromEnv(getenv func(string) string) Config { return serverless.ConfigFromEnv(getenv) }
+// settings are environment variables), as pipeline.FunctionConfigFromEnv does. It never fails:
+// each function checks the parts it needs when the app starts (and logs what can never work) and
+// again when it is first invoked.
+func ConfigFromEnv(getenv func(string) string) Config { return pipeline.FunctionConfigFromEnv(getenv) }
 
 // ConfigError reports a configuration that cannot work, such as a missing app setting. The
 // functions answer it with 500 (and log it) until the app settings are fixed; Stripe and Service
@@ -39,7 +41,7 @@ type ConfigError struct {
 func (e *ConfigError) Error() string { return "azurefunctions: configuration: " + e.Msg }
 
 // platform words the shared pipelines' errors and logs for Azure Functions.
-var platform = serverless.Platform{
+var platform = pipeline.Platform{
 	Name:          "azurefunctions",
 	Deployment:    "the function app",
 	Instance:      "the process",
@@ -65,7 +67,7 @@ type Options struct {
 	// Consumer sets the processor's rules: attempts per delivery, backoff, per-call timeout and
 	// MaxDeliveries. Its DeadLetter is set from DeadLetter or HOOKLINE_DEADLETTER; its Logger
 	// defaults to Logger.
-	Consumer *channel.ConsumerOptions
+	Consumer *channel.ProcessorOptions
 	// Sender, when set, is used by the webhook instead of opening HOOKLINE_CHANNEL (which may then
 	// be unset). The webhook does not shut it down.
 	Sender *channel.Sender
@@ -126,7 +128,7 @@ func (o *Options) withDefaults() Options {
 }
 
 // pipeline returns the options of the shared webhook and processor.
-func (o Options) pipeline() serverless.Options {
-	return serverless.Options{Getenv: o.Getenv, Logger: o.Logger, Handler: o.Handler, Stripe: o.Stripe,
+func (o Options) pipeline() pipeline.FunctionOptions {
+	return pipeline.FunctionOptions{Getenv: o.Getenv, Logger: o.Logger, Handler: o.Handler, Stripe: o.Stripe,
 		Consumer: o.Consumer, Sender: o.Sender, Sink: o.Sink, DeadLetter: o.DeadLetter}
 }

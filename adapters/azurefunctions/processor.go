@@ -7,7 +7,7 @@ import (
 	"net/http"
 
 	"github.com/hookline/hookline/channel"
-	"github.com/hookline/hookline/internal/serverless"
+	"github.com/hookline/hookline/pipeline"
 )
 
 // Processor is the processor as a Service Bus-triggered function: it writes the event of each
@@ -27,7 +27,7 @@ import (
 //
 // An abandoned message is delivered again with DeliveryCount + 1, and Service Bus moves it to
 // the queue's dead-letter subqueue after MaxDeliveryCount deliveries. Set MaxDeliveryCount above
-// ConsumerOptions.MaxDeliveries (default 10), so that the processor dead-letters first, with
+// ProcessorOptions.MaxDeliveries (default 10), so that the processor dead-letters first, with
 // its reason, to HOOKLINE_DEADLETTER.
 //
 // On the first message of the process it reads the configuration and opens the sink and the
@@ -35,7 +35,7 @@ import (
 // the next message tries again.
 type Processor struct {
 	opts Options
-	pipe *serverless.Processor
+	pipe *pipeline.Processor
 }
 
 var _ http.Handler = (*Processor)(nil)
@@ -44,7 +44,7 @@ var _ http.Handler = (*Processor)(nil)
 // [Processor].
 func NewProcessor(opts *Options) *Processor {
 	o := opts.withDefaults()
-	return &Processor{opts: o, pipe: serverless.NewProcessor(platform, o.pipeline())}
+	return &Processor{opts: o, pipe: pipeline.NewProcessor(platform, o.pipeline())}
 }
 
 // Process handles one message: its body, its application properties as metadata and its

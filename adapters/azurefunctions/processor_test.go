@@ -66,7 +66,7 @@ func processorApp(t *testing.T, s sink.Sink, dead *channel.Sender) string {
 	log, _ := testLogger(t)
 	base, _, _ := app(t, &Options{
 		Getenv: env{}.Get, Logger: log, Sink: s, DeadLetter: dead,
-		Consumer: &channel.ConsumerOptions{MaxAttempts: 2, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond, MaxDeliveries: 5},
+		Consumer: &channel.ProcessorOptions{MaxAttempts: 2, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond, MaxDeliveries: 5},
 	})
 	return base
 }

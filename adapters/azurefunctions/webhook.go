@@ -7,12 +7,12 @@ import (
 	"net/http"
 
 	"github.com/hookline/hookline/emitter"
-	"github.com/hookline/hookline/internal/serverless"
+	"github.com/hookline/hookline/pipeline"
 )
 
 // Reasons in the JSON error bodies of the functions' own answers (emitter's format).
 const (
-	ReasonNotConfigured = serverless.ReasonNotConfigured // "function not configured"
+	ReasonNotConfigured = pipeline.ReasonNotConfigured // "function not configured"
 	ReasonUnavailable   = emitter.ReasonUnavailable
 )
 
@@ -36,7 +36,7 @@ const (
 // Stripe retries both for up to three days, so no event is lost while the configuration is fixed.
 type Webhook struct {
 	opts Options
-	pipe *serverless.Webhook
+	pipe *pipeline.Webhook
 }
 
 var _ http.Handler = (*Webhook)(nil)
@@ -44,7 +44,7 @@ var _ http.Handler = (*Webhook)(nil)
 // NewWebhook returns the webhook function. It reads nothing yet and never fails: see [Webhook].
 func NewWebhook(opts *Options) *Webhook {
 	o := opts.withDefaults()
-	return &Webhook{opts: o, pipe: serverless.NewWebhook(platform, o.pipeline())}
+	return &Webhook{opts: o, pipe: pipeline.NewWebhook(platform, o.pipeline())}
 }
 
 // ServeHTTP answers a request that the host forwarded as it came (request-forwarding mode).

@@ -26,7 +26,7 @@
 // retries every event that did not reach the topic. Pub/Sub then delivers each message at least
 // once to the processor, which acknowledges it (nil error, 2xx) only after the sink wrote the
 // event or the dead-letter topic took it. Within one delivery the processor retries a failing
-// write (ConsumerOptions.MaxAttempts, backoff, per-call Timeout); after that it returns an error
+// write (ProcessorOptions.MaxAttempts, backoff, per-call Timeout); after that it returns an error
 // and Pub/Sub delivers the message again, with exponential backoff when the subscription has a
 // retry policy. A CloudEvent function is retried only when deployed with --retry; without it a
 // failed event is dropped. A permanent failure, an undecodable message or a message whose

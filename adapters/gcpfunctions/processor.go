@@ -12,7 +12,7 @@ import (
 
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter"
-	"github.com/hookline/hookline/internal/serverless"
+	"github.com/hookline/hookline/pipeline"
 )
 
 // Processor writes the events of Pub/Sub messages to the sink, with the consumer loop's rules
@@ -30,7 +30,7 @@ import (
 // failure logged) and the next message tries again.
 type Processor struct {
 	opts Options
-	pipe *serverless.Processor
+	pipe *pipeline.Processor
 }
 
 var _ http.Handler = (*Processor)(nil)
@@ -39,7 +39,7 @@ var _ http.Handler = (*Processor)(nil)
 // [Processor].
 func NewProcessor(opts *Options) *Processor {
 	o := opts.withDefaults()
-	return &Processor{opts: o, pipe: serverless.NewProcessor(platform, o.pipeline())}
+	return &Processor{opts: o, pipe: pipeline.NewProcessor(platform, o.pipeline())}
 }
 
 // Process handles one push request: the message data is the encoded event, its attributes the
@@ -84,33 +84,33 @@ func (p *Processor) HandleCloudEvent(ctx context.Context, e event.Event) error {
 // Pub/Sub acknowledges 102, 200, 201, 202 and 204 and redelivers on anything else.
 func (p *Processor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		serverless.WriteResponse(w, emitter.Response{Status: http.StatusMethodNotAllowed, Reason: emitter.ReasonMethodNotAllowed})
+		pipeline.WriteResponse(w, emitter.Response{Status: http.StatusMethodNotAllowed, Reason: emitter.ReasonMethodNotAllowed})
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.opts.MaxPushBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			serverless.WriteResponse(w, emitter.Response{Status: http.StatusRequestEntityTooLarge, Reason: emitter.ReasonBodyTooLarge})
+			pipeline.WriteResponse(w, emitter.Response{Status: http.StatusRequestEntityTooLarge, Reason: emitter.ReasonBodyTooLarge})
 			return
 		}
-		serverless.WriteResponse(w, emitter.Response{Status: http.StatusBadRequest, Reason: emitter.ReasonUnreadableBody})
+		pipeline.WriteResponse(w, emitter.Response{Status: http.StatusBadRequest, Reason: emitter.ReasonUnreadableBody})
 		return
 	}
 	req, err := DecodePushRequest(body)
 	if err != nil {
 		p.opts.Logger.LogAttrs(r.Context(), slog.LevelWarn, "gcpfunctions: push request refused", slog.String("error", err.Error()))
-		serverless.WriteResponse(w, emitter.Response{Status: http.StatusBadRequest, Reason: "not a Pub/Sub push request"})
+		pipeline.WriteResponse(w, emitter.Response{Status: http.StatusBadRequest, Reason: "not a Pub/Sub push request"})
 		return
 	}
 	if err := p.Process(r.Context(), req); err != nil {
-		resp := serverless.Failure(err)
-		if !serverless.IsConfigError(err) {
+		resp := pipeline.Failure(err)
+		if !pipeline.IsConfigError(err) {
 			p.opts.Logger.LogAttrs(r.Context(), slog.LevelWarn, "gcpfunctions: message returned to Pub/Sub",
 				slog.String("message_id", req.Message.MessageID), slog.Int("delivery_attempt", req.DeliveryAttempt),
 				slog.String("error", err.Error()))
 		}
-		serverless.WriteResponse(w, resp)
+		pipeline.WriteResponse(w, resp)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

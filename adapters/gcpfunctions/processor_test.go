@@ -16,8 +16,8 @@ import (
 )
 
 // fastRules keep retries within a delivery short.
-func fastRules() *channel.ConsumerOptions {
-	return &channel.ConsumerOptions{MaxAttempts: 2, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond,
+func fastRules() *channel.ProcessorOptions {
+	return &channel.ProcessorOptions{MaxAttempts: 2, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond,
 		Timeout: 5 * time.Second, MaxDeliveries: 5}
 }
 

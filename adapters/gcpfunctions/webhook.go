@@ -5,12 +5,12 @@ import (
 	"net/http"
 
 	"github.com/hookline/hookline/emitter"
-	"github.com/hookline/hookline/internal/serverless"
+	"github.com/hookline/hookline/pipeline"
 )
 
 // Reasons in the JSON error bodies of the functions' own answers (emitter's format).
 const (
-	ReasonNotConfigured = serverless.ReasonNotConfigured // "function not configured"
+	ReasonNotConfigured = pipeline.ReasonNotConfigured // "function not configured"
 	ReasonUnavailable   = emitter.ReasonUnavailable
 )
 
@@ -25,14 +25,14 @@ const (
 //
 // Stripe retries both for up to three days, so no event is lost while the configuration is fixed.
 type Webhook struct {
-	pipe *serverless.Webhook
+	pipe *pipeline.Webhook
 }
 
 var _ http.Handler = (*Webhook)(nil)
 
 // NewWebhook returns the webhook function. It reads nothing yet and never fails: see [Webhook].
 func NewWebhook(opts *Options) *Webhook {
-	return &Webhook{pipe: serverless.NewWebhook(platform, opts.withDefaults().pipeline())}
+	return &Webhook{pipe: pipeline.NewWebhook(platform, opts.withDefaults().pipeline())}
 }
 
 // ServeHTTP implements http.Handler.

@@ -12,8 +12,9 @@ import (
 	"github.com/hookline/hookline/adapters/gcpfunctions"
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter/stripehook"
-	"github.com/hookline/hookline/internal/localapp"
 	"github.com/hookline/hookline/internal/testsupport/pubsubtest"
+	"github.com/hookline/hookline/internal/testsupport/serverlesstest"
+	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/sink"
 )
 
@@ -94,8 +95,10 @@ func TestWebhookConfiguration(t *testing.T) {
 			http.StatusInternalServerError, gcpfunctions.EnvChannel + " is not set"},
 		{"mem channel", env{gcpfunctions.EnvSecret: testSecret, gcpfunctions.EnvChannel: "mem://stripe-events"},
 			http.StatusInternalServerError, "mem:// URL"},
-		{"unopenable channel", env{gcpfunctions.EnvSecret: testSecret, gcpfunctions.EnvChannel: "nosuchbroker://topic"},
-			http.StatusServiceUnavailable, "nosuchbroker"},
+		{"driver not linked", env{gcpfunctions.EnvSecret: testSecret, gcpfunctions.EnvChannel: "nosuchbroker://topic"},
+			http.StatusInternalServerError, "no driver linked into this program serves nosuchbroker://"},
+		{"unopenable channel", env{gcpfunctions.EnvSecret: testSecret, gcpfunctions.EnvChannel: serverlesstest.DownBroker + "://topic"},
+			http.StatusServiceUnavailable, "connection refused"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,10 +126,10 @@ func TestWebhookConfiguration(t *testing.T) {
 // The functions read the variables that examples/local reads.
 func TestEnvironmentNamesMatchLocalExample(t *testing.T) {
 	pairs := [][2]string{
-		{gcpfunctions.EnvChannel, localapp.EnvChannel},
-		{gcpfunctions.EnvSink, localapp.EnvSink},
-		{gcpfunctions.EnvDeadLetter, localapp.EnvDeadLetter},
-		{gcpfunctions.EnvSecret, localapp.EnvSecret},
+		{gcpfunctions.EnvChannel, pipeline.EnvChannel},
+		{gcpfunctions.EnvSink, pipeline.EnvSink},
+		{gcpfunctions.EnvDeadLetter, pipeline.EnvDeadLetter},
+		{gcpfunctions.EnvSecret, pipeline.EnvSecret},
 	}
 	for _, p := range pairs {
 		if p[0] != p[1] {

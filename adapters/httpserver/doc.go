@@ -5,7 +5,7 @@
 //
 //	webhook, _ := stripehook.NewHandler(secrets, sender, nil, nil)
 //	srv, err := httpserver.New(webhook, httpserver.Pipeline{
-//		Sender: sender, Receiver: receiver, Consumer: consumer, Sink: sk,
+//		Sender: sender, Consumer: consumer, Sink: sk,
 //	}, &httpserver.Options{Addr: ":8443", CertFile: "cert.pem", KeyFile: "key.pem"})
 //	...
 //	err = srv.ListenAndServe(ctx) // returns after ctx ends and everything has stopped

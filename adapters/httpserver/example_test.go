@@ -11,11 +11,13 @@ import (
 	"github.com/hookline/hookline/adapters/httpserver"
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/sink"
 )
 
-// A webhook and its consumer in one process, on an in-process channel: a signed delivery goes in
-// over HTTP and ends in the sink; canceling the context shuts everything down in order.
+// A webhook and its consumer in one process, wired by hand on an in-process channel (package
+// pipeline does all of this from a Config): a signed delivery goes in over HTTP and ends in the
+// sink; canceling the context shuts everything down in order.
 func Example() {
 	ctx := context.Background()
 	const secret = "whsec_example"
@@ -28,19 +30,20 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
+	// mem:// only: bound the events held in memory, and let shutdown wait until each accepted one
+	// was processed (package pipeline does this by itself).
+	backlog := pipeline.NewBacklog(1000)
 	mem := sink.NewMemory()
-	consumer, err := channel.NewConsumer(receiver, mem.Write, nil)
+	consumer, err := channel.NewConsumer(receiver, mem.Write, &channel.ConsumerOptions{OnAck: backlog.Release})
 	if err != nil {
 		panic(err)
 	}
-	webhook, err := stripehook.NewHandler([]string{secret}, sender, nil, nil)
+	webhook, err := stripehook.NewHandler([]string{secret}, backlog.Guard(sender), nil, nil)
 	if err != nil {
 		panic(err)
 	}
 	srv, err := httpserver.New(webhook, httpserver.Pipeline{
-		Sender: sender, Receiver: receiver, Consumer: consumer, Sink: mem,
-		// mem:// only: let the consumer process what was accepted before it stops.
-		Settle: func(ctx context.Context) error { return mem.Wait(ctx, 1) },
+		Sender: sender, Consumer: consumer, Sink: mem, Settle: backlog.Wait,
 	}, &httpserver.Options{ShutdownTimeout: 10 * time.Second})
 	if err != nil {
 		panic(err)

@@ -56,7 +56,7 @@ func (s *Server) notReady() (string, error) {
 	// failed send it stays failed until the next send reconnects it, and a probe that held traffic
 	// back on that account would keep the sender failed for good. So with a consumer running, the
 	// receiver decides; a failed sender alone only makes the webhook answer 503 until it recovers.
-	if err := s.pipe.Receiver.Health(); err != nil {
+	if err := s.pipe.Consumer.Receiver().Health(); err != nil {
 		return ReasonChannelUnavailable, err
 	}
 	if err := s.pipe.Sender.Health(); err != nil && s.ready.Load() {

@@ -72,7 +72,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	if r.webhook, err = stripehook.NewHandler([]string{r.secret}, dst, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	r.pipe = httpserver.Pipeline{Sender: r.sender, Receiver: r.recv, Consumer: consumer, Sink: r.mem,
+	r.pipe = httpserver.Pipeline{Sender: r.sender, Consumer: consumer, Sink: r.mem,
 		Settle: func(ctx context.Context) error { return waitAcked(ctx, consumer, &r.sent) }}
 	return r
 }

@@ -12,6 +12,8 @@ import (
 
 	_ "gocloud.dev/pubsub/rabbitpubsub"
 
+	_ "github.com/hookline/hookline/channel/rabbitmq" // persistent messages on rabbit://
+
 	"github.com/hookline/hookline/adapters/httpserver"
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/channel/rabbitsetup"
@@ -93,7 +95,7 @@ func rabbitRig(t *testing.T, u string) (*rig, *sink.Memory) {
 	if r.webhook, err = stripehook.NewHandler([]string{r.secret}, r.sender, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	r.pipe = httpserver.Pipeline{Sender: r.sender, Receiver: r.recv, Consumer: consumer, Sink: r.mem}
+	r.pipe = httpserver.Pipeline{Sender: r.sender, Consumer: consumer, Sink: r.mem}
 	return r, r.mem
 }
 

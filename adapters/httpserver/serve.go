@@ -99,11 +99,11 @@ func (s *Server) shutdown(srv *http.Server, stopConsuming context.CancelFunc, co
 
 func (s *Server) closePipeline(ctx context.Context) error {
 	var errs []error
-	if s.pipe.Receiver != nil {
-		errs = append(errs, s.pipe.Receiver.Shutdown(ctx))
-	}
-	if s.pipe.DeadLetter != nil {
-		errs = append(errs, s.pipe.DeadLetter.Shutdown(ctx))
+	if c := s.pipe.Consumer; c != nil {
+		errs = append(errs, c.Receiver().Shutdown(ctx))
+		if dl := c.DeadLetter(); dl != nil {
+			errs = append(errs, dl.Shutdown(ctx))
+		}
 	}
 	errs = append(errs, s.pipe.Sender.Shutdown(ctx))
 	if s.pipe.Sink != nil {

@@ -64,13 +64,10 @@ type Pipeline struct {
 	// Sender is the channel the webhook sends to. Required: readiness reports its health, and
 	// shutdown flushes it.
 	Sender *channel.Sender
-	// Consumer, when set, is run for the server's lifetime; Receiver is the receiver it was built
-	// on (required with Consumer), whose health readiness reports and whose Shutdown flushes
-	// acknowledgements after the consumer stopped.
+	// Consumer, when set, is run for the server's lifetime. The server takes the rest from it:
+	// readiness reports the health of its Receiver, whose Shutdown flushes acknowledgements after
+	// the consumer stopped, and its DeadLetter sender, if any, is shut down after it.
 	Consumer *channel.Consumer
-	Receiver *channel.Receiver
-	// DeadLetter, when set, is the consumer's dead-letter sender: shut down after the consumer.
-	DeadLetter *channel.Sender
 	// Sink, when set, is closed last.
 	Sink sink.Sink
 	// Settle, when set, is called during shutdown after the last HTTP request finished and before
@@ -102,9 +99,6 @@ func New(webhook http.Handler, p Pipeline, opts *Options) (*Server, error) {
 	}
 	if p.Sender == nil {
 		return nil, errors.New("httpserver: New: Pipeline.Sender is nil")
-	}
-	if p.Consumer != nil && p.Receiver == nil {
-		return nil, errors.New("httpserver: New: Pipeline.Consumer needs its Receiver")
 	}
 	s := &Server{pipe: p}
 	if opts != nil {

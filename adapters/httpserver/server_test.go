@@ -156,12 +156,11 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		pipe    httpserver.Pipeline
 		opts    *httpserver.Options
 	}{
-		"nil webhook":           {nil, r.pipe, nil},
-		"no sender":             {r.webhook, httpserver.Pipeline{}, nil},
-		"consumer, no receiver": {r.webhook, httpserver.Pipeline{Sender: r.sender, Consumer: r.pipe.Consumer}, nil},
-		"cert without key":      {r.webhook, r.pipe, &httpserver.Options{CertFile: "cert.pem"}},
-		"missing cert files":    {r.webhook, r.pipe, &httpserver.Options{CertFile: "nope.pem", KeyFile: "nope.key"}},
-		"TLS without cert":      {r.webhook, r.pipe, &httpserver.Options{TLSConfig: &tls.Config{}}},
+		"nil webhook":        {nil, r.pipe, nil},
+		"no sender":          {r.webhook, httpserver.Pipeline{}, nil},
+		"cert without key":   {r.webhook, r.pipe, &httpserver.Options{CertFile: "cert.pem"}},
+		"missing cert files": {r.webhook, r.pipe, &httpserver.Options{CertFile: "nope.pem", KeyFile: "nope.key"}},
+		"TLS without cert":   {r.webhook, r.pipe, &httpserver.Options{TLSConfig: &tls.Config{}}},
 		"bad allowed IP": {r.webhook, r.pipe, &httpserver.Options{
 			Allowlist: &httpserver.AllowlistOptions{IPs: []string{"3.18.12"}}}},
 		"bad proxy CIDR": {r.webhook, r.pipe, &httpserver.Options{

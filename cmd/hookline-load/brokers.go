@@ -6,9 +6,10 @@ import (
 	"os"
 	"path"
 
-	_ "gocloud.dev/pubsub/awssnssqs"    // awssqs:// and awssns://
 	_ "gocloud.dev/pubsub/rabbitpubsub" // rabbit://
 
+	_ "github.com/hookline/hookline/channel/amazonsqs" // awssqs:// and awssns://
+	_ "github.com/hookline/hookline/channel/rabbitmq"  // rabbitmq://, and persistent messages on rabbit://
 	"github.com/hookline/hookline/channel/rabbitsetup"
 )
 

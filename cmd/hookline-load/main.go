@@ -1,4 +1,4 @@
-// Command hookline-load measures the local pipeline under load: it starts the examples/local
+// Command hookline-load measures the local pipeline under load: it starts the pipeline package's
 // wiring in this process (webhook → mem:// channel → consumer → sink), drives it over loopback
 // with signed ~2 KB Stripe events on keep-alive connections, and reports accepted events/s,
 // webhook latency and webhook-to-sink latency. For comparison it measures, in the same run, a
@@ -27,10 +27,11 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/hookline/hookline/emitter/stripehook"
-	"github.com/hookline/hookline/internal/loadgen"
-	"github.com/hookline/hookline/internal/localapp"
 	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/hookline/hookline/cmd/hookline-load/internal/loadgen"
+	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/pipeline"
 )
 
 func main() {
@@ -96,9 +97,9 @@ func rateText(r int) string {
 }
 
 func runPipeline(d time.Duration, conns, rate int) (*loadgen.Result, error) {
-	secret := localapp.GenerateSecret()
-	cfg := localapp.Config{
-		Channel: os.Getenv(localapp.EnvChannel), Subscription: os.Getenv(localapp.EnvSubscription),
+	secret := pipeline.GenerateSecret()
+	cfg := pipeline.Config{
+		Channel: os.Getenv(pipeline.EnvChannel), Subscription: os.Getenv(pipeline.EnvSubscription),
 		Sink: "discard://", Secrets: []string{secret},
 	}
 	if cfg.Channel == "" {
@@ -111,7 +112,7 @@ func runPipeline(d time.Duration, conns, rate int) (*loadgen.Result, error) {
 		return nil, err
 	}
 	rec := loadgen.NewRecorder()
-	app, err := localapp.Open(context.Background(), cfg, &localapp.Options{WrapSink: rec.Wrap})
+	p, err := pipeline.Open(context.Background(), cfg, &pipeline.Options{WrapSink: rec.Wrap})
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +122,7 @@ func runPipeline(d time.Duration, conns, rate int) (*loadgen.Result, error) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- app.Serve(ctx, ln) }()
+	go func() { served <- p.Serve(ctx, ln) }()
 	res := loadgen.Drive("http://"+ln.Addr().String()+"/webhook", secret, d, conns, rate, rec)
 	res.AwaitConsumed(rec)
 	stop()
@@ -132,7 +133,7 @@ func runPipeline(d time.Duration, conns, rate int) (*loadgen.Result, error) {
 }
 
 func runBare(d time.Duration, conns, rate int) (*loadgen.Result, error) {
-	secret := localapp.GenerateSecret()
+	secret := pipeline.GenerateSecret()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 		if err != nil {
@@ -154,7 +155,7 @@ func runBare(d time.Duration, conns, rate int) (*loadgen.Result, error) {
 }
 
 func channelName() string {
-	if c := os.Getenv(localapp.EnvChannel); c != "" {
+	if c := os.Getenv(pipeline.EnvChannel); c != "" {
 		return c
 	}
 	return "mem://"

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/hookline/hookline/internal/loadgen"
+	"github.com/hookline/hookline/cmd/hookline-load/internal/loadgen"
 )
 
 // TestLoadCommandRuns drives each variant briefly: every accepted event must be consumed, and the

@@ -10,7 +10,7 @@ import (
 	"github.com/hookline/hookline/adapters/awslambda"
 	"github.com/hookline/hookline/channel"
 	_ "github.com/hookline/hookline/channel/amazonsqs" // awssqs://, awssns://, SQS receive counts
-	"github.com/hookline/hookline/internal/serverless"
+	"github.com/hookline/hookline/pipeline"
 	_ "github.com/hookline/hookline/sink/dataverse" // dataverse://
 	_ "github.com/hookline/hookline/sink/sqlsink"   // sqlite:// and postgres://
 )
@@ -29,7 +29,7 @@ const (
 )
 
 // platform words the errors of the shared configuration checks for Lambda.
-var platform = serverless.Platform{
+var platform = pipeline.Platform{
 	Name:          "lambda",
 	Deployment:    "the function",
 	Instance:      "one Lambda execution environment",
@@ -55,7 +55,7 @@ func build(ctx context.Context, getenv func(string) string, log *slog.Logger) (l
 
 // webhook checks the secret and opens the channel (refusing mem://) as the function adapters do.
 func webhook(ctx context.Context, getenv func(string) string, log *slog.Logger) (lambda.Handler, error) {
-	h, err := serverless.NewWebhook(platform, serverless.Options{Getenv: getenv, Logger: log}).Handler(ctx)
+	h, err := pipeline.NewWebhook(platform, pipeline.FunctionOptions{Getenv: getenv, Logger: log}).Handler(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func webhook(ctx context.Context, getenv func(string) string, log *slog.Logger) 
 // processor opens the sink and the dead-letter channel (refusing mem://) as the function
 // adapters do.
 func processor(ctx context.Context, getenv func(string) string, log *slog.Logger) (lambda.Handler, error) {
-	p, err := serverless.NewProcessor(platform, serverless.Options{Getenv: getenv, Logger: log}).Get(ctx)
+	p, err := pipeline.NewProcessor(platform, pipeline.FunctionOptions{Getenv: getenv, Logger: log}).Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func processor(ctx context.Context, getenv func(string) string, log *slog.Logger
 }
 
 func eventBridge(ctx context.Context, getenv func(string) string, log *slog.Logger) (lambda.Handler, error) {
-	cfg := serverless.ConfigFromEnv(getenv)
+	cfg := pipeline.FunctionConfigFromEnv(getenv)
 	if err := platform.CheckChannel(cfg); err != nil {
 		return nil, err
 	}

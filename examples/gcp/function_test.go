@@ -18,9 +18,10 @@ import (
 	"github.com/hookline/hookline/adapters/gcpfunctions"
 	"github.com/hookline/hookline/adapters/gcpfunctions/gcpfunctionstest"
 	"github.com/hookline/hookline/channel"
+	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/examples/gcp"
-	"github.com/hookline/hookline/internal/localapp"
 	"github.com/hookline/hookline/internal/testsupport/pubsubtest"
+	"github.com/hookline/hookline/pipeline"
 )
 
 var (
@@ -54,7 +55,7 @@ func TestDeployedFlow(t *testing.T) {
 	events := srv.Create(t, "gcp-example", &pubsubtest.Options{MaxDeliveryAttempts: 10})
 	dead := srv.Create(t, "gcp-example-dead", nil)
 	db := filepath.Join(t.TempDir(), "hookline.db")
-	secret := localapp.GenerateSecret()
+	secret := pipeline.GenerateSecret()
 	t.Setenv(gcpfunctions.EnvChannel, "gcppubsub://"+events.Topic)
 	t.Setenv(gcpfunctions.EnvSink, "sqlite://"+db)
 	t.Setenv(gcpfunctions.EnvDeadLetter, "gcppubsub://"+dead.Topic)
@@ -63,8 +64,8 @@ func TestDeployedFlow(t *testing.T) {
 	defer cancel()
 	client := &http.Client{Timeout: 30 * time.Second}
 
-	samples := localapp.Samples(time.Now())
-	if err := localapp.SendSamples(ctx, client, baseURL+"/"+gcp.WebhookEntryPoint, secret, samples, io.Discard); err != nil {
+	samples := stripehook.Samples(time.Now())
+	if err := stripehook.SendSamples(ctx, client, baseURL+"/"+gcp.WebhookEntryPoint, secret, samples, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 

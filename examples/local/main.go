@@ -26,7 +26,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hookline/hookline/internal/localapp"
+	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/pipeline"
 )
 
 func main() {
@@ -42,39 +43,39 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	fs := flag.NewFlagSet("local", flag.ContinueOnError)
 	fs.SetOutput(out)
 	demo := fs.Bool("demo", false, "post signed sample events to this server once it listens")
-	send := fs.String("send", "", "post signed sample events to this webhook URL and exit (uses "+localapp.EnvSecret+")")
+	send := fs.String("send", "", "post signed sample events to this webhook URL and exit (uses "+pipeline.EnvSecret+")")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := localapp.ConfigFromEnv(getenv)
+	cfg, err := pipeline.ConfigFromEnv(getenv)
 	if err != nil {
 		return err
 	}
 	client := &http.Client{Timeout: 30 * time.Second}
 	if *send != "" {
 		if cfg.SecretGenerated {
-			return fmt.Errorf("-send needs %s: set it to the secret the server printed", localapp.EnvSecret)
+			return fmt.Errorf("-send needs %s: set it to the secret the server printed", pipeline.EnvSecret)
 		}
-		return localapp.SendSamples(ctx, client, *send, cfg.Secrets[0], nil, out)
+		return stripehook.SendSamples(ctx, client, *send, cfg.Secrets[0], nil, out)
 	}
 	if cfg.SecretGenerated {
-		fmt.Fprintln(out, localapp.SecretNotice(cfg))
+		fmt.Fprintln(out, pipeline.SecretNotice(cfg))
 	}
 	log := slog.New(slog.NewTextHandler(out, nil))
-	app, err := localapp.Open(ctx, cfg, &localapp.Options{Logger: log})
+	p, err := pipeline.Open(ctx, cfg, &pipeline.Options{Logger: log})
 	if err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w (set %s to use another port)", cfg.Addr, err, localapp.EnvPort)
+		return fmt.Errorf("listen on %s: %w (set %s to use another port)", cfg.Addr, err, pipeline.EnvPort)
 	}
 	if *demo {
 		go func() {
-			if err := localapp.SendSamples(ctx, client, "http://"+ln.Addr().String()+"/webhook", cfg.Secrets[0], nil, out); err != nil {
+			if err := stripehook.SendSamples(ctx, client, "http://"+ln.Addr().String()+"/webhook", cfg.Secrets[0], nil, out); err != nil {
 				log.Error("sample sender failed", "error", err)
 			}
 		}()
 	}
-	return app.Serve(ctx, ln)
+	return p.Serve(ctx, ln)
 }

@@ -15,7 +15,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/hookline/hookline/emitter/stripehook"
-	"github.com/hookline/hookline/internal/localapp"
+	"github.com/hookline/hookline/pipeline"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's and the test's goroutines.
@@ -48,7 +48,7 @@ func freePort(t *testing.T) string {
 func TestLocalExampleEndToEnd(t *testing.T) {
 	port := freePort(t)
 	db := filepath.Join(t.TempDir(), "hookline.db")
-	secret := localapp.GenerateSecret()
+	secret := pipeline.GenerateSecret()
 	env := map[string]string{
 		"PORT": port, "HOOKLINE_SINK": "sqlite://" + db, "STRIPE_WEBHOOK_SECRET": "whsec_old," + secret,
 		"HOOKLINE_CHANNEL": "mem://e2e-local",
@@ -61,8 +61,8 @@ func TestLocalExampleEndToEnd(t *testing.T) {
 
 	base := "http://127.0.0.1:" + port
 	waitHealthy(t, base)
-	samples := localapp.Samples(time.Now())
-	if err := localapp.SendSamples(ctx, http.DefaultClient, base+"/webhook", secret, samples, &out); err != nil {
+	samples := stripehook.Samples(time.Now())
+	if err := stripehook.SendSamples(ctx, http.DefaultClient, base+"/webhook", secret, samples, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	// A forged delivery is refused and leaves no trace.

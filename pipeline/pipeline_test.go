@@ -1,4 +1,4 @@
-package localapp
+package pipeline
 
 import (
 	"bytes"
@@ -47,7 +47,7 @@ func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); retur
 func start(t *testing.T, s sink.Sink, tune func(*Config, *Options)) *harness {
 	t.Helper()
 	h := &harness{t: t, secret: GenerateSecret(), done: make(chan error, 1), logs: &lockedBuffer{}}
-	cfg := Config{Channel: fmt.Sprintf("mem://localapp-test-%d", seq.Add(1)), Sink: "discard://", Secrets: []string{h.secret}}
+	cfg := Config{Channel: fmt.Sprintf("mem://pipeline-test-%d", seq.Add(1)), Sink: "discard://", Secrets: []string{h.secret}}
 	opts := &Options{
 		Logger:   slog.New(slog.NewTextHandler(h.logs, nil)),
 		WrapSink: func(sink.Sink) sink.Sink { return s },
@@ -89,7 +89,7 @@ func (h *harness) stop() error {
 func (h *harness) post(customer string, created time.Time) int {
 	h.t.Helper()
 	body := stripehook.SampleEvent("customer.updated", customer, created)
-	status, err := post(context.Background(), http.DefaultClient, h.url, body, stripehook.Sign(body, h.secret, time.Now()))
+	status, err := postSigned(context.Background(), http.DefaultClient, h.url, body, stripehook.Sign(body, h.secret, time.Now()))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -203,8 +203,8 @@ func TestConfigFromEnv(t *testing.T) {
 func TestOpenReportsBadURLs(t *testing.T) {
 	for _, cfg := range []Config{
 		{Channel: "nosuch://x", Sink: "discard://", Secrets: []string{"whsec_x"}},
-		{Channel: "mem://localapp-bad-sink", Sink: "nosuch://x", Secrets: []string{"whsec_x"}},
-		{Channel: "mem://localapp-no-secret", Sink: "discard://"},
+		{Channel: "mem://pipeline-bad-sink", Sink: "nosuch://x", Secrets: []string{"whsec_x"}},
+		{Channel: "mem://pipeline-no-secret", Sink: "discard://"},
 	} {
 		if _, err := Open(context.Background(), cfg, nil); err == nil {
 			t.Errorf("Open(%+v) succeeded", cfg)
@@ -230,5 +230,60 @@ func TestProbes(t *testing.T) {
 	}
 	if err := h.stop(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// postSigned posts body with the Stripe-Signature header signature and returns the status.
+func postSigned(ctx context.Context, client *http.Client, url string, body []byte, signature string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set(stripehook.SignatureHeader, signature)
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// A configuration that can never work is found before anything connects, and the error says what
+// to fix: the variable at fault and, for a scheme no linked driver serves, what to import.
+func TestCheckFindsWhatCanNeverWork(t *testing.T) {
+	good := Config{Channel: "mem://pipeline-check", Sink: "discard://", Secrets: []string{"whsec_x"}}
+	if err := good.Check(); err != nil {
+		t.Fatalf("Check(%+v) = %v", good, err)
+	}
+	for name, tc := range map[string]struct {
+		mutate func(*Config)
+		want   []string
+	}{
+		"no secret":       {func(c *Config) { c.Secrets = nil }, []string{EnvSecret}},
+		"unlinked broker": {func(c *Config) { c.Channel = "kafka://orders" }, []string{EnvChannel, "kafka://", `import _ "gocloud.dev/pubsub/kafkapubsub"`}},
+		"malformed":       {func(c *Config) { c.Channel = "stripe-events" }, []string{EnvChannel, "not a topic URL"}},
+		"subscription":    {func(c *Config) { c.Subscription = "nats://x" }, []string{EnvSubscription, "nats://"}},
+		"dead letter":     {func(c *Config) { c.DeadLetter = "kafka://dl" }, []string{EnvDeadLetter, "kafka://"}},
+		"unlinked sink":   {func(c *Config) { c.Sink = "mongodb://db" }, []string{EnvSink, "mongodb://", "discard://"}},
+		"secret in URL":   {func(c *Config) { c.Sink = "nosuch://u:hunter2@db" }, []string{EnvSink}},
+	} {
+		c := good
+		tc.mutate(&c)
+		err := c.Check()
+		if err == nil {
+			t.Errorf("%s: Check accepted %+v", name, c)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %q does not say %q", name, err, w)
+			}
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: %q shows a password", name, err)
+		}
+		if _, oerr := Open(context.Background(), c, nil); oerr == nil || oerr.Error() != err.Error() {
+			t.Errorf("%s: Open = %v, want the Check error %v", name, oerr, err)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package localapp
+package pipeline
 
 import (
 	"context"
@@ -31,7 +31,7 @@ func postAll(t *testing.T, h *harness, n int, answers *sync.Map) {
 	for i := range n {
 		body := stripehook.SampleEvent("customer.created", fmt.Sprintf("cus_restart_%d", i), created)
 		for {
-			status, err := post(context.Background(), client, h.url, body, stripehook.Sign(body, h.secret, time.Now()))
+			status, err := postSigned(context.Background(), client, h.url, body, stripehook.Sign(body, h.secret, time.Now()))
 			if err != nil {
 				t.Error(err)
 				return

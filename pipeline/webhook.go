@@ -1,4 +1,4 @@
-package serverless
+package pipeline
 
 import (
 	"context"
@@ -20,8 +20,8 @@ const ReasonNotConfigured = "function not configured"
 // request.
 type Webhook struct {
 	platform Platform
-	opts     Options
-	parts    *Lazy[*webhookParts]
+	opts     FunctionOptions
+	parts    *lazy[*webhookParts]
 }
 
 type webhookParts struct {
@@ -32,21 +32,38 @@ type webhookParts struct {
 
 var _ http.Handler = (*Webhook)(nil)
 
-// NewWebhook returns the webhook of platform. It reads nothing yet and never fails.
-func NewWebhook(platform Platform, opts Options) *Webhook {
-	w := &Webhook{platform: platform, opts: opts.WithDefaults()}
-	w.parts = NewLazy(w.build)
+// NewWebhook returns the webhook of platform. It opens nothing yet and never fails, but it checks
+// the configuration at once ([Webhook.Check]) and logs at ERROR, once, what can never work (a
+// missing secret, a channel URL whose scheme no linked driver serves), so that the platform's
+// log says it when the instance starts rather than on the first delivery. Such a webhook answers
+// every delivery 500 "function not configured" until the settings are fixed.
+func NewWebhook(platform Platform, opts FunctionOptions) *Webhook {
+	w := &Webhook{platform: platform, opts: opts.withDefaults()}
+	w.parts = newLazy(w.build)
+	if err := w.Check(); err != nil {
+		w.opts.Logger.Error(platform.Name+": webhook is not configured", slog.String("error", err.Error()))
+	}
 	return w
 }
 
-func (w *Webhook) build(ctx context.Context) (*webhookParts, error) {
-	cfg := ConfigFromEnv(w.opts.Getenv)
+// Check reads the configuration and reports, without connecting to anything, what can never
+// work: a configuration error ([IsConfigError]) or nil.
+func (w *Webhook) Check() error {
+	cfg := FunctionConfigFromEnv(w.opts.Getenv)
 	if err := w.platform.CheckWebhook(cfg, w.opts.Sender != nil); err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := stripehook.New(cfg.Secrets, w.opts.Stripe); err != nil {
-		return nil, w.platform.configError(EnvSecret + ": " + err.Error())
+		return w.platform.configError(EnvSecret + ": " + err.Error())
 	}
+	return nil
+}
+
+func (w *Webhook) build(ctx context.Context) (*webhookParts, error) {
+	if err := w.Check(); err != nil {
+		return nil, err
+	}
+	cfg := FunctionConfigFromEnv(w.opts.Getenv)
 	parts := &webhookParts{sender: w.opts.Sender}
 	if parts.sender == nil {
 		sender, err := channel.OpenSender(ctx, cfg.Channel, nil)

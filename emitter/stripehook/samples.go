@@ -1,4 +1,4 @@
-package localapp
+package stripehook
 
 import (
 	"bytes"
@@ -7,11 +7,9 @@ import (
 	"io"
 	"net/http"
 	"time"
-
-	"github.com/hookline/hookline/emitter/stripehook"
 )
 
-// Sample is one signed delivery the sample sender posts, and what the pipeline should make of it.
+// Sample is one signed delivery that [SendSamples] posts, and what a pipeline should make of it.
 type Sample struct {
 	Type, Customer string
 	Created        time.Time
@@ -33,36 +31,38 @@ func Samples(now time.Time) []Sample {
 	}
 }
 
-// SendSamples posts samples (nil: Samples(time.Now())) to webhookURL, each signed with secret,
-// and writes one line per delivery to out. It fails on the first answer that is not 2xx.
+// SendSamples posts samples (nil: Samples(time.Now())) to webhookURL, each a [SampleEvent]
+// signed with secret ([Sign]), and writes one line per delivery to out. It fails on the first
+// answer that is not 2xx. It is the sample sender of examples/local, for trying a pipeline
+// without a Stripe account.
 func SendSamples(ctx context.Context, client *http.Client, webhookURL, secret string, samples []Sample, out io.Writer) error {
 	if samples == nil {
 		samples = Samples(time.Now())
 	}
 	for _, s := range samples {
-		body := stripehook.SampleEvent(s.Type, s.Customer, s.Created)
-		status, err := post(ctx, client, webhookURL, body, stripehook.Sign(body, secret, time.Now()))
+		body := SampleEvent(s.Type, s.Customer, s.Created)
+		status, err := postSigned(ctx, client, webhookURL, body, Sign(body, secret, time.Now()))
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "%s %-17s %-15s -> %d  (%s)\n", s.Created.Format("15:04:05"), s.Type, s.Customer, status, s.Note)
 		if status/100 != 2 {
-			return fmt.Errorf("localapp: %s answered %d for %s: check that %s matches the server's", webhookURL, status, s.Type, EnvSecret)
+			return fmt.Errorf("stripehook: %s answered %d for %s: check that the signing secret matches the server's", webhookURL, status, s.Type)
 		}
 	}
 	return nil
 }
 
-func post(ctx context.Context, client *http.Client, url string, body []byte, signature string) (int, error) {
+func postSigned(ctx context.Context, client *http.Client, url string, body []byte, signature string) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	req.Header.Set(stripehook.SignatureHeader, signature)
+	req.Header.Set(SignatureHeader, signature)
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("localapp: post to %s: %w (is the server running?)", url, err)
+		return 0, fmt.Errorf("stripehook: post to %s: %w (is the server running?)", url, err)
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()

@@ -1,8 +1,9 @@
-package serverless
+package pipeline
 
 import (
 	"context"
 	"errors"
+	"log/slog"
 
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/sink"
@@ -14,8 +15,8 @@ import (
 // failed start is tried again on the next message.
 type Processor struct {
 	platform Platform
-	opts     Options
-	parts    *Lazy[*processorParts]
+	opts     FunctionOptions
+	parts    *lazy[*processorParts]
 }
 
 type processorParts struct {
@@ -26,18 +27,31 @@ type processorParts struct {
 	ownsDead bool
 }
 
-// NewProcessor returns the processor of platform. It reads nothing yet and never fails.
-func NewProcessor(platform Platform, opts Options) *Processor {
-	p := &Processor{platform: platform, opts: opts.WithDefaults()}
-	p.parts = NewLazy(p.build)
+// NewProcessor returns the processor of platform. It opens nothing yet and never fails, but it
+// checks the configuration at once ([Processor.Check]) and logs at ERROR, once, what can never
+// work (no sink, a URL whose scheme no linked sink or driver serves, an in-memory dead-letter
+// channel), so that the platform's log says it when the instance starts.
+func NewProcessor(platform Platform, opts FunctionOptions) *Processor {
+	p := &Processor{platform: platform, opts: opts.withDefaults()}
+	p.parts = newLazy(p.build)
+	if err := p.Check(); err != nil {
+		p.opts.Logger.Error(platform.Name+": processor is not configured", slog.String("error", err.Error()))
+	}
 	return p
 }
 
+// Check reads the configuration and reports, without connecting to anything, what can never
+// work: a configuration error ([IsConfigError]) or nil.
+func (p *Processor) Check() error {
+	cfg := FunctionConfigFromEnv(p.opts.Getenv)
+	return p.platform.CheckProcessor(cfg, p.opts.Sink != nil, p.opts.DeadLetter != nil)
+}
+
 func (p *Processor) build(ctx context.Context) (_ *processorParts, err error) {
-	cfg := ConfigFromEnv(p.opts.Getenv)
-	if err := p.platform.CheckProcessor(cfg, p.opts.Sink != nil, p.opts.DeadLetter != nil); err != nil {
+	if err := p.Check(); err != nil {
 		return nil, err
 	}
+	cfg := FunctionConfigFromEnv(p.opts.Getenv)
 	parts := &processorParts{sink: p.opts.Sink, dead: p.opts.DeadLetter}
 	defer func() {
 		if err != nil {
@@ -59,7 +73,7 @@ func (p *Processor) build(ctx context.Context) (_ *processorParts, err error) {
 	if parts.dead == nil {
 		p.opts.Logger.Warn(p.platform.Name + ": " + EnvDeadLetter + " is not set: messages that cannot be processed are " + p.platform.NoDeadLetter)
 	}
-	var copts channel.ConsumerOptions
+	var copts channel.ProcessorOptions
 	if p.opts.Consumer != nil {
 		copts = *p.opts.Consumer
 	}

@@ -1,4 +1,4 @@
-package localapp
+package pipeline
 
 import (
 	"net/http"

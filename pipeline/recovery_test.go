@@ -2,9 +2,9 @@
 
 // The broker restart tests stop and start the local RabbitMQ, so they must not run beside other
 // tests that use it: they are built only with -tags restart, and .ci/run runs them on their own,
-// after the main suite (go test -race -tags restart -run Restart ./internal/localapp).
+// after the main suite (go test -race -tags restart -run Restart ./pipeline).
 
-package localapp
+package pipeline
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package localapp
+package main
 
 import (
 	"context"
@@ -12,17 +12,18 @@ import (
 	_ "github.com/hookline/hookline/channel/amazonsqs"
 	_ "github.com/hookline/hookline/channel/googlepubsub"
 	"github.com/hookline/hookline/channel/rabbitsetup"
-	"github.com/hookline/hookline/internal/loadgen"
+	"github.com/hookline/hookline/cmd/hookline-load/internal/loadgen"
 	"github.com/hookline/hookline/internal/testsupport/fauxqs"
 	"github.com/hookline/hookline/internal/testsupport/pubsubtest"
 	"github.com/hookline/hookline/internal/testsupport/testenv"
+	"github.com/hookline/hookline/pipeline"
 )
 
 // The broker benchmarks drive the local wiring through the webhook over loopback, with each
 // broker that is real here as its channel and a counting no-op sink, for a fixed time: once as
 // fast as 64 connections go, once at a fixed 500 events/s. Run them one at a time:
 //
-//	go test -run '^$' -bench Broker -benchtime 1x ./internal/localapp
+//	go test -run '^$' -bench Broker -benchtime 1x ./cmd/hookline-load
 //
 // Each reports accepted and consumed events/s and webhook-to-sink latency p50/p99 (ms).
 
@@ -72,9 +73,9 @@ func benchBroker(b *testing.B, topicURL, subURL string) {
 
 func driveBroker(b *testing.B, topicURL, subURL string, rate int) *loadgen.Result {
 	rec := loadgen.NewRecorder()
-	secret := GenerateSecret()
-	app, err := Open(context.Background(), Config{Channel: topicURL, Subscription: subURL, Sink: "discard://",
-		Secrets: []string{secret}}, &Options{WrapSink: rec.Wrap})
+	secret := pipeline.GenerateSecret()
+	app, err := pipeline.Open(context.Background(), pipeline.Config{Channel: topicURL, Subscription: subURL, Sink: "discard://",
+		Secrets: []string{secret}}, &pipeline.Options{WrapSink: rec.Wrap})
 	if err != nil {
 		b.Fatal(err)
 	}

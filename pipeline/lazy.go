@@ -1,4 +1,4 @@
-package serverless
+package pipeline
 
 import (
 	"context"
@@ -6,24 +6,24 @@ import (
 	"sync/atomic"
 )
 
-// Lazy builds a value on first use and keeps it for the life of the process. A failed build is
+// lazy builds a value on first use and keeps it for the life of the process. A failed build is
 // not kept: the next call tries again, so a broker or sink that was unreachable at the first
 // invocation is used once it is back, and every failing invocation logs why.
-type Lazy[T any] struct {
+type lazy[T any] struct {
 	build func(ctx context.Context) (T, error)
 	mu    sync.Mutex
 	val   atomic.Pointer[T]
 }
 
-// NewLazy returns a Lazy that builds its value with build.
-func NewLazy[T any](build func(ctx context.Context) (T, error)) *Lazy[T] {
-	return &Lazy[T]{build: build}
+// newLazy returns a lazy that builds its value with build.
+func newLazy[T any](build func(ctx context.Context) (T, error)) *lazy[T] {
+	return &lazy[T]{build: build}
 }
 
 // Get returns the value, building it if no build has succeeded yet. The build runs with a
 // context that is not canceled with ctx: the value outlives the invocation that built it, and
 // its connections must not end with it.
-func (l *Lazy[T]) Get(ctx context.Context) (T, error) {
+func (l *lazy[T]) Get(ctx context.Context) (T, error) {
 	if v := l.val.Load(); v != nil {
 		return *v, nil
 	}
@@ -42,7 +42,7 @@ func (l *Lazy[T]) Get(ctx context.Context) (T, error) {
 }
 
 // Built returns the value if it was built, without building it.
-func (l *Lazy[T]) Built() (T, bool) {
+func (l *lazy[T]) Built() (T, bool) {
 	if v := l.val.Load(); v != nil {
 		return *v, true
 	}

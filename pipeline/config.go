@@ -1,7 +1,4 @@
-// Package localapp is the wiring of examples/local: a Stripe webhook, a channel and a sink in one
-// process, configured from environment variables. The load command and the end-to-end tests use
-// the same wiring, so what they measure and prove is what users run.
-package localapp
+package pipeline
 
 import (
 	"crypto/rand"
@@ -11,10 +8,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/sink"
 )
 
-// Environment variables read by [ConfigFromEnv].
+// Environment variables read by [ConfigFromEnv] and [FunctionConfigFromEnv]: the one place their
+// names are defined.
 const (
 	EnvPort         = "PORT"
 	EnvChannel      = "HOOKLINE_CHANNEL"
@@ -24,14 +24,15 @@ const (
 	EnvSecret       = "STRIPE_WEBHOOK_SECRET"
 )
 
-// Defaults used when the environment leaves a setting empty.
+// Defaults that [ConfigFromEnv] and [Open] use when a setting is empty (the function halves have
+// none: see [FunctionConfigFromEnv]).
 const (
 	DefaultPort    = "8080"
 	DefaultChannel = "mem://stripe-events"
 	DefaultSink    = "sqlite://hookline.db"
 )
 
-// Config says what to connect. Zero fields take the defaults above.
+// Config says what to connect. For [Open], zero fields take the defaults above.
 type Config struct {
 	Addr         string // host:port to listen on; default 127.0.0.1:$PORT
 	Channel      string // topic URL the webhook sends to
@@ -49,7 +50,11 @@ type Config struct {
 	MaxPending int
 }
 
-// ConfigFromEnv reads the configuration from getenv (os.Getenv in a real process).
+// ConfigFromEnv reads the configuration of a whole pipeline in one process from getenv
+// (os.Getenv in a real process), with the defaults above: with nothing set, a mem:// channel, a
+// SQLite file and a webhook secret generated for this run (SecretGenerated; [SecretNotice] tells
+// the user how to use it). It fails only on a PORT that is not a port number; [Config.Check]
+// finds URLs that cannot work.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
 		Channel:      getenv(EnvChannel),
@@ -63,7 +68,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		port = DefaultPort
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		return c, fmt.Errorf("localapp: %s=%q is not a TCP port number", EnvPort, port)
+		return c, fmt.Errorf("pipeline: %s=%q is not a TCP port number", EnvPort, port)
 	}
 	c.Addr = net.JoinHostPort("127.0.0.1", port)
 	if len(c.Secrets) == 0 {
@@ -95,7 +100,49 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-func isMem(u string) bool { return strings.HasPrefix(u, "mem://") }
+func isMem(u string) bool { return IsMem(u) }
+
+// Check reports, without connecting to anything, a configuration that can never work: no
+// webhook secret, or a channel, subscription, dead-letter or sink URL that is malformed or whose
+// scheme no driver linked into this program serves. [Open] calls it first; a program may call it
+// earlier, to say so before anything else.
+func (c Config) Check() error { return c.check(true) }
+
+// check is Check, leaving out the sink URL when a sink is given instead (withSink false).
+func (c Config) check(withSink bool) error {
+	c = c.withDefaults()
+	if len(c.Secrets) == 0 {
+		return fmt.Errorf("pipeline: no webhook secret: set %s to the endpoint's whsec_... signing secret", EnvSecret)
+	}
+	for _, u := range []struct{ env, url string }{{EnvChannel, c.Channel}, {EnvDeadLetter, c.DeadLetter}} {
+		if u.url != "" {
+			if err := checkTopicURL(u.env, u.url); err != nil {
+				return err
+			}
+		}
+	}
+	if err := channel.CheckSubscriptionURL(c.Subscription); err != nil {
+		return fmt.Errorf("pipeline: %s: %w", EnvSubscription, err)
+	}
+	if !withSink {
+		return nil
+	}
+	return checkSinkURL(c.Sink)
+}
+
+func checkTopicURL(env, u string) error {
+	if err := channel.CheckTopicURL(u); err != nil {
+		return fmt.Errorf("pipeline: %s: %w", env, err)
+	}
+	return nil
+}
+
+func checkSinkURL(u string) error {
+	if err := sink.CheckURL(u); err != nil {
+		return fmt.Errorf("pipeline: %s: %w", EnvSink, err)
+	}
+	return nil
+}
 
 // GenerateSecret returns a random webhook signing secret in Stripe's whsec_ format.
 func GenerateSecret() string {

@@ -1,4 +1,4 @@
-package localapp
+package main
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 // (rabbitmq://, package channel/rabbitmq) instead of gocloud's rabbit://, on the same kind of
 // queue (quorum, persistent messages, publisher confirms). Run both in one session to compare:
 //
-//	go test -run '^$' -bench 'BrokerRabbitMQ' -benchtime 1x ./internal/localapp
+//	go test -run '^$' -bench 'BrokerRabbitMQ' -benchtime 1x ./cmd/hookline-load
 func BenchmarkBrokerRabbitMQDriver(b *testing.B) {
 	server := testenv.Getenv("RABBIT_SERVER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 	b.Setenv("RABBIT_SERVER_URL", server)

@@ -1,9 +1,4 @@
-// Package serverless is what the function adapters (adapters/azurefunctions,
-// adapters/gcpfunctions) and examples/aws share: the configuration read from the environment,
-// the webhook and the processor opened on the first invocation and kept for the life of the
-// instance, and the answers they give while they cannot start. Each adapter describes itself
-// with a [Platform], which words its errors and log lines.
-package serverless
+package pipeline
 
 import (
 	"errors"
@@ -17,25 +12,12 @@ import (
 	"github.com/hookline/hookline/sink"
 )
 
-// Environment variables read on first use, the same that examples/local reads.
-const (
-	EnvChannel    = "HOOKLINE_CHANNEL"      // topic URL the webhook sends to (required by the webhook)
-	EnvSink       = "HOOKLINE_SINK"         // sink URL the processor writes to (required by the processor)
-	EnvDeadLetter = "HOOKLINE_DEADLETTER"   // topic URL for messages that cannot be processed (optional)
-	EnvSecret     = "STRIPE_WEBHOOK_SECRET" // Stripe signing secret(s), comma-separated (required by the webhook)
-)
-
-// Config is what the functions connect to, as read from the environment by [ConfigFromEnv].
-type Config struct {
-	Channel    string
-	Sink       string
-	DeadLetter string
-	Secrets    []string
-}
-
-// ConfigFromEnv reads the configuration from getenv. It never fails: each function checks the
-// parts it needs when it is first invoked.
-func ConfigFromEnv(getenv func(string) string) Config {
+// FunctionConfigFromEnv reads the configuration of the function halves ([NewWebhook],
+// [NewProcessor]) from getenv: the same variables as [ConfigFromEnv], trimmed, with no defaults
+// (a function has no in-memory channel to fall back on, nor a local database) and no generated
+// secret. It never fails: each half checks the parts it needs, at start ([Webhook.Check],
+// [Processor.Check]) and again when it opens them.
+func FunctionConfigFromEnv(getenv func(string) string) Config {
 	return Config{
 		Channel:    strings.TrimSpace(getenv(EnvChannel)),
 		Sink:       strings.TrimSpace(getenv(EnvSink)),
@@ -44,8 +26,9 @@ func ConfigFromEnv(getenv func(string) string) Config {
 	}
 }
 
-// Platform describes the adapter that runs the functions: how its errors and log lines are
-// prefixed and how its configuration errors tell the operator what to fix.
+// Platform describes the runtime that runs the function halves: how its errors and log lines are
+// prefixed and how its configuration errors tell the operator what to fix. Each function adapter
+// (adapters/awslambda's example, adapters/azurefunctions, adapters/gcpfunctions) has one.
 type Platform struct {
 	// Name prefixes log lines and errors, e.g. "azurefunctions".
 	Name string
@@ -72,7 +55,8 @@ type configFailure struct{ err error }
 func (c *configFailure) Error() string { return c.err.Error() }
 func (c *configFailure) Unwrap() error { return c.err }
 
-// IsConfigError reports whether err is, or wraps, a configuration error of a pipeline.
+// IsConfigError reports whether err is, or wraps, a configuration error: one that no retry can
+// fix, such as a missing secret or a URL whose scheme no linked driver serves.
 func IsConfigError(err error) bool {
 	var cf *configFailure
 	return errors.As(err, &cf)
@@ -97,13 +81,17 @@ func (p *Platform) CheckWebhook(c Config, hasSender bool) error {
 	return p.CheckChannel(c)
 }
 
-// CheckChannel reports what is wrong with the channel URL in c: unset, or in-memory.
+// CheckChannel reports what is wrong with the channel URL in c: unset, in-memory, malformed, or
+// of a scheme that no driver linked into this program serves.
 func (p *Platform) CheckChannel(c Config) error {
 	switch {
 	case c.Channel == "":
 		return p.configError(EnvChannel + " is not set: give " + p.Deployment + " " + p.ChannelAdvice)
 	case IsMem(c.Channel):
 		return p.configError(EnvChannel + " is a mem:// URL: an in-memory topic does not leave " + p.Instance + ", so every event would be lost")
+	}
+	if err := checkTopicURL(EnvChannel, c.Channel); err != nil {
+		return p.configError(err.Error())
 	}
 	return nil
 }
@@ -117,30 +105,41 @@ func (p *Platform) CheckProcessor(c Config, hasSink, hasDeadLetter bool) error {
 	case !hasDeadLetter && IsMem(c.DeadLetter):
 		return p.configError(EnvDeadLetter + " is a mem:// URL: an in-memory topic does not leave " + p.Instance + ", so dead letters would be lost")
 	}
+	if !hasSink {
+		if err := checkSinkURL(c.Sink); err != nil {
+			return p.configError(err.Error())
+		}
+	}
+	if !hasDeadLetter && c.DeadLetter != "" {
+		if err := checkTopicURL(EnvDeadLetter, c.DeadLetter); err != nil {
+			return p.configError(err.Error())
+		}
+	}
 	return nil
 }
 
 // IsMem reports whether u is an in-memory (mem://) URL.
 func IsMem(u string) bool { return strings.HasPrefix(strings.ToLower(u), "mem://") }
 
-// Options configures [NewWebhook] and [NewProcessor]. The adapters fill it from their own
-// Options, whose fields of the same names document it for users. Getenv defaults to os.Getenv
-// and Logger to slog.Default(); the Logger of Handler and of Consumer default to Logger, and
-// Consumer's DeadLetter is always replaced. Sender, Sink and DeadLetter, when set, replace what
-// the environment names and are never closed by the pipelines.
-type Options struct {
+// FunctionOptions configures [NewWebhook] and [NewProcessor]. The function adapters fill it from
+// their own Options, whose fields of the same names document it for users. Getenv defaults to
+// os.Getenv and Logger to slog.Default(); the Logger of Handler and of Consumer default to
+// Logger, and Consumer's DeadLetter is always replaced. Sender, Sink and DeadLetter, when set,
+// replace what the environment names and are never closed by the halves. The webhook uses
+// Getenv, Logger, Handler, Stripe and Sender; the processor Getenv, Logger, Consumer, Sink and
+// DeadLetter.
+type FunctionOptions struct {
 	Getenv     func(string) string
 	Logger     *slog.Logger
 	Handler    *emitter.HandlerOptions
 	Stripe     *stripehook.Options
-	Consumer   *channel.ConsumerOptions
+	Consumer   *channel.ProcessorOptions
 	Sender     *channel.Sender
 	Sink       sink.Sink
 	DeadLetter *channel.Sender
 }
 
-// WithDefaults returns o with Getenv and Logger set.
-func (o Options) WithDefaults() Options {
+func (o FunctionOptions) withDefaults() FunctionOptions {
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}

@@ -1,4 +1,4 @@
-package localapp
+package pipeline
 
 import (
 	"context"
@@ -16,19 +16,26 @@ import (
 	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/internal/redact"
 	"github.com/hookline/hookline/sink"
-	_ "github.com/hookline/hookline/sink/dataverse" // dataverse://
-	_ "github.com/hookline/hookline/sink/sqlsink"   // sqlite:// and postgres://
 )
 
-// Options are the parts of the wiring that tests and the load command change.
+// Options configures [Open]. A nil *Options and zero fields mean the documented defaults.
 type Options struct {
+	// Logger receives the pipeline's logs: one line per stored event, dead letters, failed
+	// sends, readiness changes. Default: none.
 	Logger *slog.Logger
-	// WrapSink, when set, wraps the sink opened from the configured URL.
+	// Sink, when set, is written to instead of the sink that Config.Sink names (which is then
+	// not opened); the pipeline does not close it. A unit test passes a *sink.Memory here.
+	Sink sink.Sink
+	// WrapSink, when set, wraps the sink (for example to count or to fail writes in a test).
 	WrapSink func(sink.Sink) sink.Sink
-	// Consumer and Handler tune the consumer loop and the webhook (nil: defaults).
+	// Consumer tunes the consumer loop (attempts, backoff, concurrency, MaxDeliveries). Its
+	// DeadLetter and OnAck are the pipeline's own and replaced; its Logger defaults to Logger
+	// and its DrainTimeout to DrainTimeout.
 	Consumer *channel.ConsumerOptions
-	Handler  *emitter.HandlerOptions
-	Stripe   *stripehook.Options
+	// Handler tunes the webhook (body limit, send timeout). Its Logger defaults to Logger.
+	Handler *emitter.HandlerOptions
+	// Stripe tunes verification (tolerance, event types, test mode).
+	Stripe *stripehook.Options
 	// DrainTimeout bounds shutdown. Default 30s.
 	DrainTimeout time.Duration
 	// ReconnectInterval is the least time between two attempts to reopen a failed topic or
@@ -36,8 +43,8 @@ type Options struct {
 	ReconnectInterval time.Duration
 }
 
-// App is the running pipeline: webhook → channel → consumer → sink.
-type App struct {
+// Pipeline is the whole flow in one process: webhook → channel → consumer → sink.
+type Pipeline struct {
 	cfg      Config
 	log      *slog.Logger
 	sender   *channel.Sender
@@ -45,22 +52,27 @@ type App struct {
 	dlSender *channel.Sender
 	dlRecv   *channel.Receiver // only for the in-process mem:// dead-letter topic
 	sink     sink.Sink
+	ownsSink bool // opened from Config.Sink, so closed with the pipeline
 	consumer *channel.Consumer
-	pending  *pending // nil unless the channel is mem://
+	pending  *Backlog // nil unless the channel is mem://
 	srv      *httpserver.Server
 	drain    time.Duration
 	every    time.Duration // reconnect interval
 }
 
-// Open connects everything in the order that loses nothing: the topic, then its subscription
-// (mempubsub drops messages sent before one exists), the dead-letter topic, the sink, and only
-// then the webhook that accepts events.
-func Open(ctx context.Context, cfg Config, opts *Options) (_ *App, err error) {
+// Open checks cfg ([Config.Check]; the sink URL only when Options.Sink is nil) and connects everything in the order that loses nothing: the
+// topic, then its subscription (mempubsub drops messages sent before one exists), the
+// dead-letter topic, the sink, and only then the webhook that accepts events. Nothing is
+// received or accepted until [Pipeline.Serve].
+func Open(ctx context.Context, cfg Config, opts *Options) (_ *Pipeline, err error) {
 	if opts == nil {
 		opts = &Options{}
 	}
 	cfg = cfg.withDefaults()
-	a := &App{cfg: cfg, log: opts.Logger, drain: opts.DrainTimeout, every: opts.ReconnectInterval}
+	if err := cfg.check(opts.Sink == nil); err != nil {
+		return nil, err
+	}
+	a := &Pipeline{cfg: cfg, log: opts.Logger, drain: opts.DrainTimeout, every: opts.ReconnectInterval}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -75,8 +87,11 @@ func Open(ctx context.Context, cfg Config, opts *Options) (_ *App, err error) {
 	if err = a.openChannels(ctx); err != nil {
 		return nil, err
 	}
-	if a.sink, err = sink.Open(ctx, cfg.Sink); err != nil {
-		return nil, err
+	if a.sink = opts.Sink; a.sink == nil {
+		if a.sink, err = sink.Open(ctx, cfg.Sink); err != nil {
+			return nil, err
+		}
+		a.ownsSink = true
 	}
 	if opts.WrapSink != nil {
 		a.sink = opts.WrapSink(a.sink)
@@ -87,7 +102,7 @@ func Open(ctx context.Context, cfg Config, opts *Options) (_ *App, err error) {
 	return a, a.newServer(opts)
 }
 
-func (a *App) openChannels(ctx context.Context) error {
+func (a *Pipeline) openChannels(ctx context.Context) error {
 	var err error
 	sopts, ropts := &channel.SenderOptions{ReconnectInterval: a.every}, &channel.ReceiverOptions{ReconnectInterval: a.every}
 	if a.sender, err = channel.OpenSender(ctx, a.cfg.Channel, sopts); err != nil {
@@ -97,7 +112,7 @@ func (a *App) openChannels(ctx context.Context) error {
 		return err
 	}
 	if isMem(a.cfg.Channel) {
-		a.pending = newPending(a.cfg.MaxPending)
+		a.pending = NewBacklog(a.cfg.MaxPending)
 	}
 	if a.cfg.DeadLetter == "" {
 		a.log.Warn("no dead-letter channel configured: events that cannot be processed stay in the broker; set " + EnvDeadLetter)
@@ -115,7 +130,7 @@ func (a *App) openChannels(ctx context.Context) error {
 	return nil
 }
 
-func (a *App) newConsumer(base *channel.ConsumerOptions) error {
+func (a *Pipeline) newConsumer(base *channel.ConsumerOptions) error {
 	var o channel.ConsumerOptions
 	if base != nil {
 		o = *base
@@ -125,7 +140,7 @@ func (a *App) newConsumer(base *channel.ConsumerOptions) error {
 		o.Logger = a.log
 	}
 	if a.pending != nil {
-		o.OnAck = a.pending.release
+		o.OnAck = a.pending.Release
 	}
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = a.drain
@@ -136,7 +151,7 @@ func (a *App) newConsumer(base *channel.ConsumerOptions) error {
 }
 
 // store writes one event to the sink and logs it.
-func (a *App) store(ctx context.Context, ev hookline.Event) error {
+func (a *Pipeline) store(ctx context.Context, ev hookline.Event) error {
 	if err := a.sink.Write(ctx, ev); err != nil {
 		return err
 	}
@@ -145,21 +160,26 @@ func (a *App) store(ctx context.Context, ev hookline.Event) error {
 }
 
 // newServer builds the webhook and the server that runs it with the consumer.
-func (a *App) newServer(opts *Options) error {
+func (a *Pipeline) newServer(opts *Options) error {
 	var dst emitter.Sender = a.sender
 	if a.pending != nil {
-		dst = a.pending.guard(a.sender)
+		dst = a.pending.Guard(a.sender)
 	}
-	hopts := emitter.HandlerOptions{Logger: a.log}
+	var hopts emitter.HandlerOptions
 	if opts.Handler != nil {
 		hopts = *opts.Handler
+	}
+	if hopts.Logger == nil {
+		hopts.Logger = a.log
 	}
 	h, err := stripehook.NewHandler(a.cfg.Secrets, dst, opts.Stripe, &hopts)
 	if err != nil {
 		return err
 	}
-	p := httpserver.Pipeline{Sender: a.sender, Receiver: a.recv, Consumer: a.consumer,
-		DeadLetter: a.dlSender, Sink: a.sink}
+	p := httpserver.Pipeline{Sender: a.sender, Consumer: a.consumer}
+	if a.ownsSink {
+		p.Sink = a.sink
+	}
 	if a.pending != nil {
 		p.Settle = a.settle
 	}
@@ -173,24 +193,25 @@ func (a *App) newServer(opts *Options) error {
 }
 
 // settle waits until every event the in-process channel accepted was processed.
-func (a *App) settle(ctx context.Context) error {
-	if err := a.pending.wait(ctx); err != nil {
-		return fmt.Errorf("localapp: %d accepted events not processed before the drain deadline: %w", a.pending.count(), err)
+func (a *Pipeline) settle(ctx context.Context) error {
+	if err := a.pending.Wait(ctx); err != nil {
+		return fmt.Errorf("pipeline: %d accepted events not processed before the drain deadline: %w", a.pending.Len(), err)
 	}
 	return nil
 }
 
-// Handler serves POST /webhook, GET /healthz and GET /readyz.
-func (a *App) Handler() http.Handler { return a.srv.Handler() }
+// Handler serves POST /webhook, GET /healthz and GET /readyz. Use it to mount the pipeline in a
+// server of your own; [Pipeline.Serve] runs the consumer and the shutdown order around it.
+func (a *Pipeline) Handler() http.Handler { return a.srv.Handler() }
 
 // Consumer returns the consumer loop, for its statistics.
-func (a *App) Consumer() *channel.Consumer { return a.consumer }
+func (a *Pipeline) Consumer() *channel.Consumer { return a.consumer }
 
 // Serve accepts webhooks on ln and processes events until ctx ends, then shuts down in the order
 // that loses nothing (adapters/httpserver does it): stop accepting requests and let those in
 // flight finish; for an in-process channel wait until every accepted event was processed; stop
 // the consumer after its in-flight work; flush acknowledgements and sends; close the sink.
-func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+func (a *Pipeline) Serve(ctx context.Context, ln net.Listener) error {
 	dlCtx, stopDeadLetters := context.WithCancel(context.WithoutCancel(ctx))
 	dlDone := make(chan struct{})
 	go func() {
@@ -213,7 +234,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // close shuts down what Open opened when Open fails; after Serve, the server has done it.
-func (a *App) close(ctx context.Context) error {
+func (a *Pipeline) close(ctx context.Context) error {
 	var errs []error
 	for _, f := range []func(context.Context) error{
 		shutdownOf(a.recv), shutdownOf(a.dlRecv), sendShutdownOf(a.sender), sendShutdownOf(a.dlSender),
@@ -222,7 +243,7 @@ func (a *App) close(ctx context.Context) error {
 			errs = append(errs, f(ctx))
 		}
 	}
-	if a.sink != nil {
+	if a.sink != nil && a.ownsSink {
 		errs = append(errs, a.sink.Close())
 	}
 	return errors.Join(errs...)
@@ -243,7 +264,7 @@ func sendShutdownOf(s *channel.Sender) func(context.Context) error {
 }
 
 // logDeadLetters logs what lands on the in-process dead-letter topic, so it is not silent.
-func (a *App) logDeadLetters(ctx context.Context) {
+func (a *Pipeline) logDeadLetters(ctx context.Context) {
 	for {
 		m, err := a.dlRecv.Subscription().Receive(ctx)
 		if err != nil {

@@ -1,0 +1,78 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/emitter"
+)
+
+// Backlog bounds the events an in-process channel holds and tells when they are all processed.
+// gocloud's mem:// queues without limit, so under a load the consumer cannot keep up with, memory
+// would grow until the process dies; with a Backlog a send waits for room within its budget and
+// the webhook answers 503, which Stripe retries. And since a mem:// message dies with the
+// process, shutdown must wait until every accepted event was processed: [Backlog.Wait].
+//
+// [Open] uses one for every mem:// channel (Config.MaxPending). A program that wires the parts
+// itself uses it like this:
+//
+//	backlog := pipeline.NewBacklog(10000)
+//	consumer, _ := channel.NewConsumer(receiver, sink.Write, &channel.ConsumerOptions{OnAck: backlog.Release})
+//	webhook, _ := stripehook.NewHandler(secrets, backlog.Guard(sender), nil, nil)
+//	srv, _ := httpserver.New(webhook, httpserver.Pipeline{Sender: sender, Consumer: consumer, Settle: backlog.Wait}, nil)
+type Backlog struct {
+	slots chan struct{}
+}
+
+// NewBacklog returns a Backlog of at most n events (n < 1 means 1).
+func NewBacklog(n int) *Backlog { return &Backlog{slots: make(chan struct{}, max(n, 1))} }
+
+// Guard returns a Sender that takes a slot before each send, waiting for one until ctx ends, and
+// gives it back if the send fails.
+func (b *Backlog) Guard(s emitter.Sender) emitter.Sender { return guarded{b, s} }
+
+type guarded struct {
+	b *Backlog
+	s emitter.Sender
+}
+
+func (g guarded) Send(ctx context.Context, ev hookline.Event) error {
+	select {
+	case g.b.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := g.s.Send(ctx, ev); err != nil {
+		g.b.Release()
+		return err
+	}
+	return nil
+}
+
+// Release frees the slot of one settled event: set it as the consumer's ConsumerOptions.OnAck,
+// which is called once per message acknowledged (processed, or dead-lettered).
+func (b *Backlog) Release() {
+	select {
+	case <-b.slots:
+	default:
+	}
+}
+
+// Len returns the number of events accepted and not yet settled.
+func (b *Backlog) Len() int { return len(b.slots) }
+
+// Wait returns nil once no accepted event is left unsettled, or ctx's error: an
+// httpserver.Pipeline's Settle.
+func (b *Backlog) Wait(ctx context.Context) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for b.Len() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}

@@ -1,0 +1,66 @@
+// Package pipeline assembles the whole hookline flow — Stripe webhook → channel → consumer →
+// sink — from a [Config] of URLs and webhook secrets. It is what every example, adapter and
+// command of this module builds on, so whatever they do an importer can do too: a main of about
+// twenty lines ([Example]), a unit test of a Stripe flow on the in-memory channel
+// ([Example_unitTest]), or the two halves a serverless runtime runs ([NewWebhook],
+// [NewProcessor]).
+//
+// # Configuration
+//
+// [ConfigFromEnv] reads these environment variables, the one place their names and defaults are
+// defined (the function halves read the same ones through [FunctionConfigFromEnv], without
+// defaults):
+//
+//	PORT                   8080                      listen on 127.0.0.1:$PORT
+//	HOOKLINE_CHANNEL       mem://stripe-events       topic URL the webhook sends to
+//	HOOKLINE_SUBSCRIPTION  the channel URL           subscription URL the consumer receives from
+//	HOOKLINE_SINK          sqlite://hookline.db      sink URL (sqlite://, postgres://, dataverse://, stdout://, discard://)
+//	HOOKLINE_DEADLETTER    mem://<channel>-deadletter for a mem:// channel, else none
+//	                                                 topic URL for events that cannot be processed
+//	STRIPE_WEBHOOK_SECRET  generated for the run     the endpoint's whsec_... secret; comma-separated while rolling one
+//
+// A URL scheme works when the program links its driver: gocloud's mem:// always; a broker or a
+// sink by a blank import of its package (channel/rabbitmq, channel/amazonsqs,
+// channel/googlepubsub, channel/azureservicebus, sink/sqlsink, sink/dataverse). A configuration
+// that can never work — a malformed URL, a scheme no linked driver serves, no secret — is found
+// before anything connects ([Config.Check], [Webhook.Check], [Processor.Check]) and said once,
+// with what to fix, when the program starts.
+//
+// # Delivery semantics
+//
+// [Open] opens the topic, then its subscription (gocloud's mem:// drops what is sent before a
+// subscription exists), the dead-letter topic, the sink, and only then the webhook, so nothing
+// is accepted that could not be carried. The webhook answers 2xx only after the channel accepted
+// the event; the consumer acknowledges a message only once the sink stored it or it was
+// dead-lettered with its reason.
+//
+// On an in-process (mem://) channel the pipeline also does what a broker would: it bounds the
+// events accepted but not yet processed (Config.MaxPending, default 10,000; past it the webhook
+// answers 503 and Stripe retries), it gives the dead letters a default in-memory topic whose
+// messages are logged at ERROR, and [Pipeline.Serve], once its context ends, stops accepting,
+// waits until every accepted event was processed (within Options.DrainTimeout), then stops the
+// consumer, flushes acknowledgements and closes the sink. Nothing answered 2xx is lost on
+// SIGTERM.
+//
+// # Functions
+//
+// A serverless runtime runs the flow as two functions: the webhook sends to a real broker, and a
+// processor triggered by that broker writes to the sink. [NewWebhook] and [NewProcessor] are
+// those halves, opened on first use and kept for the life of the instance; a [Platform] words
+// their errors for the runtime (adapters/azurefunctions, adapters/gcpfunctions, examples/aws).
+// They refuse a mem:// channel or dead-letter URL, which would not leave the instance.
+//
+// # Errors
+//
+// Errors start with "pipeline: " (or the platform's name for the function halves) and name the
+// variable at fault. A function half answers 500 "function not configured" while its
+// configuration cannot work ([IsConfigError]) and 503 with Retry-After while its broker or sink
+// cannot be reached, so Stripe and the broker retry until it is fixed.
+//
+// # Security
+//
+// The webhook always verifies Stripe's signature ([stripehook]); there is no option to skip it.
+// URLs are logged and quoted in errors with their passwords and token-like query values masked.
+// The secret generated for a local run is printed once ([SecretNotice]) because the user needs
+// it to sign requests; configured secrets are never logged.
+package pipeline
