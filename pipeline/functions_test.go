@@ -80,7 +80,7 @@ func TestWebhookAnswersWhileItCannotStart(t *testing.T) {
 		"unavailable": {serverlesstest.Env{pipeline.EnvSecret: "whsec_x", pipeline.EnvChannel: serverlesstest.DownBroker + "://t"},
 			http.StatusServiceUnavailable},
 	} {
-		w := pipeline.NewWebhook(platform, pipeline.FunctionOptions{Getenv: tc.env.Get, Logger: log})
+		w := pipeline.NewWebhook(platform, pipeline.WebhookOptions{Getenv: tc.env.Get, Logger: log})
 		rec := httptest.NewRecorder()
 		w.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
 		if rec.Code != tc.status {
@@ -104,7 +104,7 @@ func TestWebhookAnswersWhileItCannotStart(t *testing.T) {
 func TestProcessorKeepsGivenSink(t *testing.T) {
 	log, logs := serverlesstest.Logger(t)
 	mem := sink.NewMemory()
-	p := pipeline.NewProcessor(platform, pipeline.FunctionOptions{Getenv: serverlesstest.Env{}.Get, Logger: log, Sink: mem})
+	p := pipeline.NewProcessor(platform, pipeline.ProcessorOptions{Getenv: serverlesstest.Env{}.Get, Logger: log, Sink: mem})
 	cp, err := p.Get(t.Context())
 	if err != nil {
 		t.Fatal(err)

@@ -121,30 +121,35 @@ func (p *Platform) CheckProcessor(c Config, hasSink, hasDeadLetter bool) error {
 // IsMem reports whether u is an in-memory (mem://) URL.
 func IsMem(u string) bool { return strings.HasPrefix(strings.ToLower(u), "mem://") }
 
-// FunctionOptions configures [NewWebhook] and [NewProcessor]. The function adapters fill it from
-// their own Options, whose fields of the same names document it for users. Getenv defaults to
-// os.Getenv and Logger to slog.Default(); the Logger of Handler and of Consumer default to
-// Logger, and Consumer's DeadLetter is always replaced. Sender, Sink and DeadLetter, when set,
-// replace what the environment names and are never closed by the halves. The webhook uses
-// Getenv, Logger, Handler, Stripe and Sender; the processor Getenv, Logger, Consumer, Sink and
-// DeadLetter.
-type FunctionOptions struct {
+// WebhookOptions configures [NewWebhook]. Getenv defaults to os.Getenv and Logger to
+// slog.Default(); Handler's Logger defaults to Logger. Sender, when set, replaces the channel
+// that the environment names and is never shut down by the webhook.
+type WebhookOptions struct {
+	Getenv  func(string) string
+	Logger  *slog.Logger
+	Handler *emitter.HandlerOptions
+	Stripe  *stripehook.Options
+	Sender  *channel.Sender
+}
+
+// ProcessorOptions configures [NewProcessor]. Getenv defaults to os.Getenv and Logger to
+// slog.Default(); Consumer's Logger defaults to Logger and its DeadLetter is always replaced.
+// Sink and DeadLetter, when set, replace what the environment names and are never closed by the
+// processor.
+type ProcessorOptions struct {
 	Getenv     func(string) string
 	Logger     *slog.Logger
-	Handler    *emitter.HandlerOptions
-	Stripe     *stripehook.Options
 	Consumer   *channel.ProcessorOptions
-	Sender     *channel.Sender
 	Sink       sink.Sink
 	DeadLetter *channel.Sender
 }
 
-func (o FunctionOptions) withDefaults() FunctionOptions {
-	if o.Getenv == nil {
-		o.Getenv = os.Getenv
+func defaultEnv(getenv func(string) string, log *slog.Logger) (func(string) string, *slog.Logger) {
+	if getenv == nil {
+		getenv = os.Getenv
 	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
+	if log == nil {
+		log = slog.Default()
 	}
-	return o
+	return getenv, log
 }

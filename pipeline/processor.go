@@ -15,7 +15,7 @@ import (
 // failed start is tried again on the next message.
 type Processor struct {
 	platform Platform
-	opts     FunctionOptions
+	opts     ProcessorOptions
 	parts    *lazy[*processorParts]
 }
 
@@ -31,8 +31,9 @@ type processorParts struct {
 // checks the configuration at once ([Processor.Check]) and logs at ERROR, once, what can never
 // work (no sink, a URL whose scheme no linked sink or driver serves, an in-memory dead-letter
 // channel), so that the platform's log says it when the instance starts.
-func NewProcessor(platform Platform, opts FunctionOptions) *Processor {
-	p := &Processor{platform: platform, opts: opts.withDefaults()}
+func NewProcessor(platform Platform, opts ProcessorOptions) *Processor {
+	p := &Processor{platform: platform, opts: opts}
+	p.opts.Getenv, p.opts.Logger = defaultEnv(opts.Getenv, opts.Logger)
 	p.parts = newLazy(p.build)
 	if err := p.Check(); err != nil {
 		p.opts.Logger.Error(platform.Name+": processor is not configured", slog.String("error", err.Error()))

@@ -20,7 +20,7 @@ const ReasonNotConfigured = "function not configured"
 // request.
 type Webhook struct {
 	platform Platform
-	opts     FunctionOptions
+	opts     WebhookOptions
 	parts    *lazy[*webhookParts]
 }
 
@@ -37,8 +37,9 @@ var _ http.Handler = (*Webhook)(nil)
 // missing secret, a channel URL whose scheme no linked driver serves), so that the platform's
 // log says it when the instance starts rather than on the first delivery. Such a webhook answers
 // every delivery 500 "function not configured" until the settings are fixed.
-func NewWebhook(platform Platform, opts FunctionOptions) *Webhook {
-	w := &Webhook{platform: platform, opts: opts.withDefaults()}
+func NewWebhook(platform Platform, opts WebhookOptions) *Webhook {
+	w := &Webhook{platform: platform, opts: opts}
+	w.opts.Getenv, w.opts.Logger = defaultEnv(opts.Getenv, opts.Logger)
 	w.parts = newLazy(w.build)
 	if err := w.Check(); err != nil {
 		w.opts.Logger.Error(platform.Name+": webhook is not configured", slog.String("error", err.Error()))

@@ -127,8 +127,12 @@ func (o *Options) withDefaults() Options {
 	return c
 }
 
-// pipeline returns the options of the shared webhook and processor.
-func (o Options) pipeline() pipeline.FunctionOptions {
-	return pipeline.FunctionOptions{Getenv: o.Getenv, Logger: o.Logger, Handler: o.Handler, Stripe: o.Stripe,
-		Consumer: o.Consumer, Sender: o.Sender, Sink: o.Sink, DeadLetter: o.DeadLetter}
+// webhookOptions returns the options of the shared webhook.
+func (o Options) webhookOptions() pipeline.WebhookOptions {
+	return pipeline.WebhookOptions{Getenv: o.Getenv, Logger: o.Logger, Handler: o.Handler, Stripe: o.Stripe, Sender: o.Sender}
+}
+
+// processorOptions returns the options of the shared processor.
+func (o Options) processorOptions() pipeline.ProcessorOptions {
+	return pipeline.ProcessorOptions{Getenv: o.Getenv, Logger: o.Logger, Consumer: o.Consumer, Sink: o.Sink, DeadLetter: o.DeadLetter}
 }

@@ -96,10 +96,14 @@ func (o *Options) withDefaults() Options {
 	return c
 }
 
-// pipeline returns the options of the shared webhook and processor.
-func (o Options) pipeline() pipeline.FunctionOptions {
-	return pipeline.FunctionOptions{Getenv: o.Getenv, Logger: o.Logger, Handler: o.Handler, Stripe: o.Stripe,
-		Consumer: o.Consumer, Sink: o.Sink}
+// webhookOptions returns the options of the shared webhook.
+func (o Options) webhookOptions() pipeline.WebhookOptions {
+	return pipeline.WebhookOptions{Getenv: o.Getenv, Logger: o.Logger, Handler: o.Handler, Stripe: o.Stripe}
+}
+
+// processorOptions returns the options of the shared processor.
+func (o Options) processorOptions() pipeline.ProcessorOptions {
+	return pipeline.ProcessorOptions{Getenv: o.Getenv, Logger: o.Logger, Consumer: o.Consumer, Sink: o.Sink}
 }
 
 // NewLogHandler returns a slog.Handler that writes one JSON object per line in the shape Cloud

@@ -55,7 +55,7 @@ func build(ctx context.Context, getenv func(string) string, log *slog.Logger) (l
 
 // webhook checks the secret and opens the channel (refusing mem://) as the function adapters do.
 func webhook(ctx context.Context, getenv func(string) string, log *slog.Logger) (lambda.Handler, error) {
-	h, err := pipeline.NewWebhook(platform, pipeline.FunctionOptions{Getenv: getenv, Logger: log}).Handler(ctx)
+	h, err := pipeline.NewWebhook(platform, pipeline.WebhookOptions{Getenv: getenv, Logger: log}).Handler(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func webhook(ctx context.Context, getenv func(string) string, log *slog.Logger) 
 // processor opens the sink and the dead-letter channel (refusing mem://) as the function
 // adapters do.
 func processor(ctx context.Context, getenv func(string) string, log *slog.Logger) (lambda.Handler, error) {
-	p, err := pipeline.NewProcessor(platform, pipeline.FunctionOptions{Getenv: getenv, Logger: log}).Get(ctx)
+	p, err := pipeline.NewProcessor(platform, pipeline.ProcessorOptions{Getenv: getenv, Logger: log}).Get(ctx)
 	if err != nil {
 		return nil, err
 	}

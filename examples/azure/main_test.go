@@ -115,11 +115,17 @@ func freePort(t *testing.T) string {
 // startApp runs the example as the host would (FUNCTIONS_CUSTOMHANDLER_PORT set) and returns
 // its base URL once it listens.
 func startApp(t *testing.T, env map[string]string) string {
+	base, _ := startAppLogging(t, env)
+	return base
+}
+
+// startAppLogging is startApp that also returns what the app logs.
+func startAppLogging(t *testing.T, env map[string]string) (string, *syncWriter) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	logs := &strings.Builder{}
-	go func() { done <- run(ctx, func(k string) string { return env[k] }, &syncWriter{b: logs}) }()
+	logs := &syncWriter{b: &strings.Builder{}}
+	go func() { done <- run(ctx, func(k string) string { return env[k] }, logs) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -130,11 +136,29 @@ func startApp(t *testing.T, env map[string]string) string {
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			return "http://" + addr
+			return "http://" + addr, logs
 		}
 	}
 	t.Fatalf("the handler does not listen on %s", addr)
-	return ""
+	return "", nil
+}
+
+// A channel URL whose driver this binary does not link (hookline's rabbitmq://) can never work:
+// the app says so in its log when it starts, before any delivery, and answers deliveries 500
+// "function not configured" rather than 503 as if the broker were down (issue 9).
+func TestUnlinkedBrokerIsSaidAtStart(t *testing.T) {
+	const secret = "whsec_azure_unlinked"
+	base, logs := startAppLogging(t, map[string]string{"FUNCTIONS_CUSTOMHANDLER_PORT": freePort(t),
+		"HOOKLINE_CHANNEL": "rabbitmq://stripe-events", "HOOKLINE_SINK": "sqlite://" + t.TempDir() + "/x.db",
+		"STRIPE_WEBHOOK_SECRET": secret})
+	want := "no driver linked into this program serves rabbitmq:// URLs"
+	if got := logs.String(); !strings.Contains(got, "azurefunctions: webhook is not configured") || !strings.Contains(got, want) {
+		t.Fatalf("startup log does not say the channel cannot work:\n%s", got)
+	}
+	payload := stripehook.SampleEvent("customer.created", "cus_unlinked", time.Now())
+	if status := postForwarded(t, base, payload, secret); status != http.StatusInternalServerError {
+		t.Errorf("delivery answered %d, want 500", status)
+	}
 }
 
 func TestRunNeedsThePort(t *testing.T) {
