@@ -1,27 +1,46 @@
 // Package channel carries events between an emitter and a sink over a message broker, opened from
-// a gocloud.dev/pubsub URL.
+// a gocloud.dev/pubsub URL, and runs the consumer loop that hands them to a sink. It imports no
+// broker client: each broker is supported by a package of its own, which a program imports for its
+// side effects.
 //
 // # URLs
 //
 // [OpenSender] takes a topic URL and [OpenReceiver] a subscription URL, exactly as
-// gocloud.dev/pubsub's OpenTopic and OpenSubscription do. mem:// works out of the box; other
-// brokers are enabled the gocloud way, by importing their driver for its side effect:
+// gocloud.dev/pubsub's OpenTopic and OpenSubscription do. mem:// works out of the box; every other
+// scheme needs its package, imported in the main package:
 //
-//	mem://stripe-events                            in-process (gocloud.dev/pubsub/mempubsub)
-//	rabbitmq://exchange  /  rabbitmq://queue       RabbitMQ (channel/rabbitmq; RABBIT_SERVER_URL)
-//	rabbit://exchange  /  rabbit://queue           RabbitMQ, gocloud's driver (gocloud.dev/pubsub/rabbitpubsub)
-//	awssqs://sqs.us-east-2.amazonaws.com/123/q?region=us-east-2   SQS (channel/amazonsqs)
-//	awssns:///arn:aws:sns:us-east-2:123:topic?region=us-east-2    SNS (channel/amazonsqs)
-//	azuresbqueue://queue (send and receive)                        Service Bus queue (channel/azureservicebus)
-//	azuresb://topic  /  azuresb://topic?subscription=name          Service Bus topic (channel/azureservicebus)
-//	gcppubsub://projects/p/topics/t  /  gcppubsub://projects/p/subscriptions/s   (channel/googlepubsub)
+//	import _ "github.com/hookline/hookline/channel/rabbitmq"
 //
-// RabbitMQ needs its exchange, queue and binding declared first (package channel/rabbitsetup does
-// it). Sends to a rabbit:// topic are published persistent (delivery mode 2), so a durable queue
-// keeps them over a broker restart, with the event id as the AMQP message id.
+//	built in                 mem://stripe-events (in process, gocloud.dev/pubsub/mempubsub)
+//	channel/rabbitmq         rabbitmq://exchange, rabbitmq://queue (hookline's RabbitMQ driver);
+//	                         rabbit://exchange, rabbit://queue (gocloud's rabbitpubsub)
+//	channel/amazonsqs        awssqs://sqs.us-east-2.amazonaws.com/123456789012/queue?region=us-east-2,
+//	                         awssns:///arn:aws:sns:us-east-2:123456789012:topic?region=us-east-2
+//	channel/azureservicebus  azuresbqueue://queue, azuresb://topic, azuresb://topic?subscription=s
+//	channel/googlepubsub     gcppubsub://projects/p/topics/t, gcppubsub://projects/p/subscriptions/s
+//
+// Each package's doc is the reference for its URL forms and query parameters, provisioning
+// (gocloud creates no broker entities: declare them first), delivery semantics, errors and
+// security; channel/rabbitsetup declares RabbitMQ exchanges and queues. Opening a scheme whose
+// package is not linked fails with an error naming the package to import. A rabbit:// sender
+// also fails without channel/rabbitmq even when gocloud's driver is linked some other way,
+// because that driver alone publishes transient messages, which a broker restart drops. A topic
+// given to [NewSender] is recognised through its As; nothing can tell there that a package is
+// missing.
 //
 // With mem://, the subscription must be opened right after the topic and before anything is sent:
-// mempubsub drops a message sent while its topic has no subscription.
+// mempubsub drops a message sent while its topic has no subscription. mempubsub also polls an
+// empty subscription every 250 ms, so an in-memory round trip can take that long.
+//
+// # Brokers
+//
+// A broker package registers what package channel needs to know about its broker beyond the
+// gocloud driver with [RegisterBroker]: a [Broker] recognises the broker's topics, maps the
+// broker-native [SenderOptions] (Deduplicate, OrderBySubject) onto its messages, adapts every
+// message sent (RabbitMQ: persistent, the event id as message id), and reads its delivery counts
+// for [DeliveryCount]. Each feature is optional. A new broker plugs in the same way: a gocloud
+// driver registered on pubsub.DefaultURLMux, a Broker, and a run of the conformance suite
+// (package channel/channeltest) next to the driver.
 //
 // # Wire format
 //
@@ -34,20 +53,40 @@
 // Delivery is at least once. [Consumer] acknowledges a message exactly once and only after the
 // handler succeeded or the message was dead-lettered; a transient failure is retried with
 // exponential backoff and jitter, then returned to the broker (nack where the driver can, otherwise
-// left to its visibility timeout). Sinks must therefore be idempotent (see package sink).
+// left to its visibility timeout). Sinks must therefore be idempotent (see package sink). A
+// message delivered more than ConsumerOptions.MaxDeliveries times is dead-lettered: the count is
+// the broker's where its package reports one ([DeliveryCount]), else the consumer's own count
+// within the process. Where a runtime pushes messages instead (a function trigger), a
+// [Processor] applies the same rules.
+//
+// A [Sender] or [Receiver] opened from a URL reopens its topic or subscription after a failure,
+// so a broker that restarts or drops the connection is used again once it is back, without
+// restarting the process. A sender tries at most once per [SenderOptions].ReconnectInterval
+// (default 1s), and sends in between fail at once, so a webhook answers 503 (and Stripe retries)
+// while the broker is away; a receiver waits between attempts. Errors that reopening cannot fix
+// (a missing queue, access denied) are not retried. Health on either tells a readiness probe the
+// state. Messages in flight during a restart may be delivered again; the sinks absorb that.
+// Shut a receiver down after its consumer returned: gocloud batches acknowledgements and only
+// Shutdown flushes them.
 //
 // # Errors
 //
 // Errors start with "channel:" and name the URL with any password redacted. Send errors keep
 // gocloud's code (gcerrors.Code) in their chain; the emitter answers them with 503 so the source
-// retries.
+// retries. A message the broker's package refuses to send (say, an id a FIFO queue cannot take)
+// fails as permanent (hookline.Code).
+//
+// # Security
+//
+// URLs and errors quoted from drivers are shown with passwords and token-like query values
+// masked. Credentials belong in the environment the broker's package reads (its doc says which),
+// not in URLs.
 package channel
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/url"
 	"strings"
 	"time"
@@ -68,14 +107,17 @@ import (
 // process. Until then every send fails, and the webhook answers 503.
 type Sender struct {
 	link     link[*pubsub.Topic]
+	broker   *Broker // the registered broker that claims the topic, or nil
 	opts     SenderOptions
-	features *Features // set by OpenSender
+	features bool // opts asks for broker-native features and broker has Prepare
 }
 
 // OpenSender opens the topic at urlstr. A nil opts means the defaults: no broker-native features
-// and reopening at most once per [DefaultReconnectInterval]. It fails when opts asks for a
-// broker-native feature and no registered [Features] knows the broker (import the package that
-// supports it).
+// and reopening at most once per [DefaultReconnectInterval]. The registered [Broker] that claims
+// the topic, if any, adapts every message sent. OpenSender fails when opts asks for a
+// broker-native feature and no registered broker claims the topic, and for a rabbit:// URL
+// without package channel/rabbitmq (see the package doc, # URLs): import the package that
+// supports the broker.
 func OpenSender(ctx context.Context, urlstr string, opts *SenderOptions) (*Sender, error) {
 	var o SenderOptions
 	if opts != nil {
@@ -86,10 +128,11 @@ func OpenSender(ctx context.Context, urlstr string, opts *SenderOptions) (*Sende
 		return nil, err
 	}
 	s := &Sender{}
-	s.link.init(t, urlstr, openTopic, (*pubsub.Topic).Shutdown, o.ReconnectInterval)
-	if err := s.useFeatures(ctx, urlstr, o); err != nil {
-		return nil, err
+	if err := s.useBroker(t, urlstr, o); err != nil {
+		t.Shutdown(ctx)
+		return nil, fmt.Errorf("channel: open sender %s: %w", redact.String(urlstr), err)
 	}
+	s.link.init(t, urlstr, openTopic, (*pubsub.Topic).Shutdown, o.ReconnectInterval)
 	return s, nil
 }
 
@@ -102,9 +145,12 @@ func openTopic(ctx context.Context, urlstr string) (*pubsub.Topic, error) {
 }
 
 // NewSender wraps a topic opened by other means (for example a driver's constructor). It cannot
-// reopen the topic after a failure.
+// reopen the topic after a failure. The registered [Broker] that recognises t through t.As, if
+// any, adapts every message sent, as for [OpenSender]; NewSender cannot tell that a broker's
+// package is missing. In particular, a topic of gocloud's rabbitpubsub sends transient messages
+// unless package channel/rabbitmq is imported.
 func NewSender(t *pubsub.Topic) *Sender {
-	s := &Sender{}
+	s := &Sender{broker: brokerFor(t, "")}
 	s.link.init(t, "", nil, (*pubsub.Topic).Shutdown, 0)
 	return s
 }
@@ -121,27 +167,23 @@ func (s *Sender) Send(ctx context.Context, ev hookline.Event) error {
 		md["ce_subject"] = ev.Subject
 	}
 	m := &pubsub.Message{Body: body, Metadata: md}
-	if err := s.prepare(ev, m); err != nil {
+	if err := s.adapt(m, func() hookline.Event { return ev }); err != nil {
 		return err
 	}
 	return s.send(ctx, m)
 }
 
 // SendMessage sends an already encoded message, as the consumer does when it dead-letters one.
-// To a RabbitMQ topic it publishes a persistent message whose message id is the "ce_id" metadata
-// (see package doc, # URLs); m's BeforeSend, if any, runs after that and may override it. The
-// broker features of [OpenSender] apply as for Send, taking the event's id and
-// subject from the "ce_id" and "ce_subject" metadata (a message without them, such as an
-// undecodable one, is identified by a hash of its body), so a FIFO or session-enabled
-// dead-letter channel accepts dead-lettered messages too.
+// The sender's broker adapts it as it does for Send (for RabbitMQ: persistent, with the "ce_id"
+// metadata as message id), on a copy, so m itself is not changed; m's BeforeSend, if any, runs
+// after the broker's and may override it. The broker features of [OpenSender] apply too, taking
+// the event's id and subject from the "ce_id" and "ce_subject" metadata (a message without them,
+// such as an undecodable one, is identified by a hash of its body), so a FIFO or session-enabled
+// dead-letter channel accepts dead-lettered messages.
 func (s *Sender) SendMessage(ctx context.Context, m *pubsub.Message) error {
-	if s.features != nil {
-		ev := hookline.Event{ID: m.Metadata["ce_id"], Subject: m.Metadata["ce_subject"], Type: m.Metadata["ce_type"]}
-		if ev.ID == "" { // not one of ours (an undecodable message): identify it by its content
-			sum := sha256.Sum256(m.Body)
-			ev.ID = "sha256-" + hex.EncodeToString(sum[:16])
-		}
-		if err := s.prepare(ev, m); err != nil {
+	if s.broker != nil {
+		m = &pubsub.Message{Body: m.Body, Metadata: maps.Clone(m.Metadata), BeforeSend: m.BeforeSend, AfterSend: m.AfterSend}
+		if err := s.adapt(m, func() hookline.Event { return forwardedEvent(m) }); err != nil {
 			return err
 		}
 	}
@@ -152,9 +194,6 @@ func (s *Sender) send(ctx context.Context, m *pubsub.Message) error {
 	t, err := s.link.get(ctx)
 	if err != nil {
 		return hookline.MarkTransient(fmt.Errorf("channel: send to %s: %w", s.link.url, err))
-	}
-	if isRabbitTopic(t) {
-		m = rabbitMessage(m)
 	}
 	if err := t.Send(ctx, m); err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
@@ -303,7 +342,8 @@ func scrub(err error, urlstr string) error {
 }
 
 var driverPackages = map[string]string{
-	"rabbit":       "gocloud.dev/pubsub/rabbitpubsub",
+	"rabbit":       "github.com/hookline/hookline/channel/rabbitmq",
+	"rabbitmq":     "github.com/hookline/hookline/channel/rabbitmq",
 	"awssqs":       "github.com/hookline/hookline/channel/amazonsqs",
 	"awssns":       "github.com/hookline/hookline/channel/amazonsqs",
 	"azuresb":      "github.com/hookline/hookline/channel/azureservicebus",
@@ -322,5 +362,5 @@ func driverHint(urlstr string, err error) string {
 	if pkg, ok := driverPackages[scheme]; ok {
 		return fmt.Sprintf(` (import _ %q in your main package to enable %s://)`, pkg, scheme)
 	}
-	return " (supported schemes: mem, rabbit, awssqs, awssns, azuresb, gcppubsub)"
+	return " (supported schemes: mem, rabbitmq, rabbit, awssqs, awssns, azuresb, azuresbqueue, gcppubsub)"
 }

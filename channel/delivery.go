@@ -2,22 +2,15 @@ package channel
 
 import (
 	"sync"
-	"sync/atomic"
 
 	"gocloud.dev/pubsub"
 )
 
 // DeliveryCount returns how many times the broker has delivered msg, counting this delivery, when
-// the driver reports it exactly; ok is false when it does not.
-//
-// Per driver:
-//   - mem:// reports nothing; the consumer counts deliveries itself.
-//   - rabbit:// with a quorum queue: exact, from the x-delivery-count header (header + 1; a first
-//     delivery has no header and is 1).
-//   - rabbit:// with a classic queue: 1 for a first delivery; a redelivery is only flagged as such,
-//     so DeliveryCount reports nothing and the consumer counts, starting from 2, the
-//     redeliveries it sees. Its count restarts with the process: prefer quorum queues.
-//   - other drivers: what a function added with [RegisterDeliveryCounter] reports.
+// the driver reports it exactly; ok is false when it does not. The count comes from the
+// registered [Broker] whose DeliveryCount knows msg: import the package of your broker (see the
+// package doc, # URLs), whose doc says what its count means. mem:// reports nothing. Where no
+// exact count is known, the consumer counts the deliveries it sees itself.
 //
 // msg must come from a subscription's Receive: gocloud's Message.As panics on other messages.
 func DeliveryCount(msg *pubsub.Message) (n int, ok bool) {
@@ -26,43 +19,6 @@ func DeliveryCount(msg *pubsub.Message) (n int, ok bool) {
 		return 0, false
 	}
 	return n, true
-}
-
-// deliveries returns msg's delivery count and whether it is exact; when it is not, n is a lower
-// bound (at least 1) to which the consumer adds its own count.
-func deliveries(msg *pubsub.Message) (n int, exact bool) {
-	if n, exact, ok := rabbitDeliveries(msg); ok {
-		return n, exact
-	}
-	if fs := counters.Load(); fs != nil {
-		for _, f := range *fs {
-			if n, ok := f(msg); ok {
-				return n, true
-			}
-		}
-	}
-	return 1, false
-}
-
-// counters holds the functions added with RegisterDeliveryCounter, replaced as a whole on change.
-var (
-	counters   atomic.Pointer[[]func(*pubsub.Message) (int, bool)]
-	countersMu sync.Mutex
-)
-
-// RegisterDeliveryCounter makes [DeliveryCount], and so the consumer's MaxDeliveries, use f. f
-// reads the count through msg.As and returns ok=false for messages of drivers it does not know;
-// the first function that reports a count wins. Call it from an init function of the package
-// that enables a driver. It is safe for concurrent use.
-func RegisterDeliveryCounter(f func(msg *pubsub.Message) (n int, ok bool)) {
-	countersMu.Lock()
-	defer countersMu.Unlock()
-	var fs []func(*pubsub.Message) (int, bool)
-	if old := counters.Load(); old != nil {
-		fs = append(fs, *old...)
-	}
-	fs = append(fs, f)
-	counters.Store(&fs)
 }
 
 // deliveryCounter counts deliveries of messages whose driver does not report a count, keyed by

@@ -12,12 +12,16 @@ import (
 	"github.com/hookline/hookline/channel"
 )
 
-func TestRegisterDeliveryCounter(t *testing.T) {
+func TestRegisteredDeliveryCount(t *testing.T) {
 	const key = "hookline-test-registered-count"
-	channel.RegisterDeliveryCounter(func(m *pubsub.Message) (int, bool) {
-		n, err := strconv.Atoi(m.Metadata[key])
-		return n, err == nil
+	channel.RegisterBroker(channel.Broker{
+		Name: "test-delivery-count",
+		DeliveryCount: func(m *pubsub.Message) (int, bool, bool) {
+			n, err := strconv.Atoi(m.Metadata[key])
+			return n, err == nil, err == nil
+		},
 	})
+	t.Cleanup(func() { channel.UnregisterBroker("test-delivery-count") })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	name := fmt.Sprintf("mem://registered-counter-%d", time.Now().UnixNano())

@@ -1,9 +1,10 @@
 package channel
 
 import (
-	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
-	"sync"
+	"strings"
 	"time"
 
 	"gocloud.dev/pubsub"
@@ -13,7 +14,9 @@ import (
 
 // SenderOptions configures [OpenSender]. A nil *SenderOptions and zero fields mean the documented
 // defaults. The broker-native features (Deduplicate, OrderBySubject) are off by default: each
-// changes what the broker does with messages and needs the broker entity set up for it.
+// changes what the broker does with messages and needs the broker entity set up for it. They
+// need the package that supports the broker (its registered [Broker]); each broker package's
+// doc says what they become there.
 type SenderOptions struct {
 	// Deduplicate uses the event id as the id the broker deduplicates by, so a webhook retried
 	// by Stripe is stored once by the broker itself: Service Bus MessageID (on an entity with
@@ -32,80 +35,61 @@ type SenderOptions struct {
 	ReconnectInterval time.Duration
 }
 
-// Features adapts a [Sender] to one broker's native features. A package that supports a broker
-// registers one with [RegisterFeatures] from its init function.
-type Features struct {
-	// Name names the broker in errors, e.g. "awssqs".
-	Name string
-	// Detect reports whether t is a topic of this broker (usually through t.As) or of this URL
-	// scheme (urlScheme is "" for topics opened by other means than a URL).
-	Detect func(t *pubsub.Topic, urlScheme string) bool
-	// Prepare sets m up for ev according to opts, through m.Metadata or m.BeforeSend (keeping
-	// any BeforeSend already set). It is called for every Send with options in effect.
-	Prepare func(ev hookline.Event, opts SenderOptions, m *pubsub.Message) error
-}
-
-var featureRegistry struct {
-	sync.Mutex
-	list []Features
-}
-
-// RegisterFeatures adds f to the brokers whose native features Senders use. It panics if f has
-// no Detect or Prepare.
-func RegisterFeatures(f Features) {
-	if f.Detect == nil || f.Prepare == nil {
-		panic("channel: RegisterFeatures needs Detect and Prepare")
-	}
-	featureRegistry.Lock()
-	defer featureRegistry.Unlock()
-	featureRegistry.list = append(featureRegistry.list, f)
-}
-
-func featuresFor(t *pubsub.Topic, scheme string) *Features {
-	featureRegistry.Lock()
-	defer featureRegistry.Unlock()
-	for i := range featureRegistry.list {
-		if featureRegistry.list[i].Detect(t, scheme) {
-			f := featureRegistry.list[i]
-			return &f
-		}
-	}
-	return nil
-}
-
-// useFeatures turns on the broker-native features o asks for, shutting s down when no
-// registered [Features] knows the broker.
-func (s *Sender) useFeatures(ctx context.Context, urlstr string, o SenderOptions) error {
-	if !o.Deduplicate && !o.OrderBySubject {
-		return nil
-	}
+// useBroker finds the registered broker that claims t, opened from urlstr, and checks that it
+// can do what o asks.
+func (s *Sender) useBroker(t *pubsub.Topic, urlstr string, o SenderOptions) error {
 	scheme := schemeOf(urlstr)
-	f := featuresFor(s.Topic(), scheme)
-	if f == nil {
-		s.Shutdown(ctx)
-		return fmt.Errorf("channel: open sender %s: no broker features registered for %q; "+
-			"Deduplicate and OrderBySubject need the package that supports the broker", s.link.url, scheme)
+	b := brokerFor(t, scheme)
+	if err := checkBroker(b, scheme); err != nil {
+		return err
 	}
-	s.opts, s.features = o, f
+	features := o.Deduplicate || o.OrderBySubject
+	if features && b == nil {
+		return fmt.Errorf("no broker features registered for %q; "+
+			"Deduplicate and OrderBySubject need the package that supports the broker", scheme)
+	}
+	s.broker, s.opts = b, o
+	s.features = features && b.Prepare != nil
 	return nil
 }
 
-// prepare applies the sender's broker features to m for ev.
-func (s *Sender) prepare(ev hookline.Event, m *pubsub.Message) error {
-	if s.features == nil {
+// adapt applies the sender's broker to m, which carries ev: Prepare when the sender's options
+// ask for features, then OnSend.
+func (s *Sender) adapt(m *pubsub.Message, ev func() hookline.Event) error {
+	if s.broker == nil {
 		return nil
 	}
-	if err := s.features.Prepare(ev, s.opts, m); err != nil {
-		return hookline.MarkPermanent(fmt.Errorf("channel: %s: %w", s.features.Name, err))
+	if s.features {
+		if err := s.broker.Prepare(ev(), s.opts, m); err != nil {
+			return hookline.MarkPermanent(fmt.Errorf("channel: %s: %w", s.broker.Name, err))
+		}
+	}
+	if s.broker.OnSend != nil {
+		if err := s.broker.OnSend(m); err != nil {
+			return hookline.MarkPermanent(fmt.Errorf("channel: %s: %w", s.broker.Name, err))
+		}
 	}
 	return nil
 }
 
-func schemeOf(urlstr string) string {
-	for i := 0; i < len(urlstr); i++ {
-		if urlstr[i] == ':' {
-			return urlstr[:i]
-		}
+// forwardedEvent identifies an already encoded message for Prepare: id, subject and type from
+// its "ce_id", "ce_subject" and "ce_type" metadata, or, for a message without an id (an
+// undecodable one), a hash of its body as id.
+func forwardedEvent(m *pubsub.Message) hookline.Event {
+	ev := hookline.Event{ID: m.Metadata["ce_id"], Subject: m.Metadata["ce_subject"], Type: m.Metadata["ce_type"]}
+	if ev.ID == "" {
+		sum := sha256.Sum256(m.Body)
+		ev.ID = "sha256-" + hex.EncodeToString(sum[:16])
 	}
-	return ""
+	return ev
+}
+
+// schemeOf returns the scheme of urlstr in lower case, as url.Parse and so gocloud's URL mux
+// read it.
+func schemeOf(urlstr string) string {
+	scheme, _, found := strings.Cut(urlstr, ":")
+	if !found {
+		return ""
+	}
+	return strings.ToLower(scheme)
 }

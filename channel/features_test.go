@@ -26,7 +26,7 @@ func TestSenderOptionsNeedRegisteredFeatures(t *testing.T) {
 }
 
 func TestSenderAppliesRegisteredFeatures(t *testing.T) {
-	RegisterFeatures(Features{
+	RegisterBroker(Broker{
 		Name:   "testmem",
 		Detect: func(_ *pubsub.Topic, scheme string) bool { return scheme == "mem" },
 		Prepare: func(ev hookline.Event, o SenderOptions, m *pubsub.Message) error {
@@ -36,11 +36,7 @@ func TestSenderAppliesRegisteredFeatures(t *testing.T) {
 			return nil
 		},
 	})
-	t.Cleanup(func() {
-		featureRegistry.Lock()
-		featureRegistry.list = featureRegistry.list[:len(featureRegistry.list)-1]
-		featureRegistry.Unlock()
-	})
+	t.Cleanup(func() { unregisterBroker("testmem") })
 	ctx := context.Background()
 	s, err := OpenSender(ctx, "mem://features-on", &SenderOptions{OrderBySubject: true})
 	if err != nil {

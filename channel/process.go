@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"time"
 )
 
 // Processor applies the consumer loop's rules to messages that a runtime pushes instead of a
@@ -17,17 +19,51 @@ import (
 // message delivered more than MaxDeliveries times go to the DeadLetter channel with the reason
 // in its metadata and are then done. Without a DeadLetter channel, or when the dead-letter send
 // fails, they are returned to the runtime (and so, in the end, to the broker's own dead-letter
-// queue). Concurrency and DrainTimeout do not apply: the runtime decides both.
+// queue).
 type Processor struct {
 	c *Consumer
 }
 
-// NewProcessor returns a Processor that hands decoded events to h.
-func NewProcessor(h Handler, opts *ConsumerOptions) (*Processor, error) {
+// ProcessorOptions tunes a [Processor]. It holds the rules of [ConsumerOptions] that apply to
+// pushed messages, with the same meanings and defaults; how many messages run at once, how
+// shutdown drains them and when a message is acknowledged are the runtime's to decide. A nil
+// *ProcessorOptions and zero fields mean the defaults.
+type ProcessorOptions struct {
+	// Timeout is the deadline of one handler call. Default 30s.
+	Timeout time.Duration
+	// MaxAttempts is how many times one delivery is tried before Process returns an error, so
+	// that the runtime delivers the message again. Default 3.
+	MaxAttempts int
+	// MinBackoff and MaxBackoff bound the exponential backoff between attempts (full jitter).
+	// Defaults 100ms and 5s. A failure that carries a Retry-After waits at least that long.
+	MinBackoff, MaxBackoff time.Duration
+	// MaxDeliveries dead-letters a message the runtime reports as delivered more than this many
+	// times. Default 10.
+	MaxDeliveries int
+	// DeadLetter receives permanent failures, undecodable messages and messages past
+	// MaxDeliveries. When nil, Process returns such messages to the runtime with an error.
+	DeadLetter *Sender
+	// Logger receives the processor's logs. Default: none.
+	Logger *slog.Logger
+}
+
+// consumerOptions returns the consumer rules o stands for.
+func (o *ProcessorOptions) consumerOptions() *ConsumerOptions {
+	if o == nil {
+		return nil
+	}
+	return &ConsumerOptions{
+		Timeout: o.Timeout, MaxAttempts: o.MaxAttempts, MinBackoff: o.MinBackoff, MaxBackoff: o.MaxBackoff,
+		MaxDeliveries: o.MaxDeliveries, DeadLetter: o.DeadLetter, Logger: o.Logger,
+	}
+}
+
+// NewProcessor returns a Processor that hands decoded events to h. A nil opts means the defaults.
+func NewProcessor(h Handler, opts *ProcessorOptions) (*Processor, error) {
 	if h == nil {
 		return nil, errors.New("channel: NewProcessor needs a handler")
 	}
-	return &Processor{c: &Consumer{handle: h, opts: opts.withDefaults(), counts: newDeliveryCounter()}}, nil
+	return &Processor{c: &Consumer{handle: h, opts: opts.consumerOptions().withDefaults(), counts: newDeliveryCounter()}}, nil
 }
 
 // Process handles one pushed message: body and metadata as the broker delivered them (message

@@ -23,7 +23,7 @@ func TestProcessorOutcomes(t *testing.T) {
 	dl, nextDead := deadLetters(t)
 	calls := 0
 	var fail error
-	p, err := NewProcessor(func(ctx context.Context, ev hookline.Event) error { calls++; return fail }, &ConsumerOptions{
+	p, err := NewProcessor(func(ctx context.Context, ev hookline.Event) error { calls++; return fail }, &ProcessorOptions{
 		MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond, DeadLetter: dl, MaxDeliveries: 5,
 	})
 	if err != nil {

@@ -140,8 +140,13 @@ import (
 )
 
 func init() {
-	channel.RegisterDeliveryCounter(DeliveryCount)
-	channel.RegisterFeatures(channel.Features{Name: "awssnssqs", Detect: detect, Prepare: prepare})
+	channel.RegisterBroker(channel.Broker{
+		Name: "awssnssqs", Detect: detect, Prepare: prepare,
+		DeliveryCount: func(msg *pubsub.Message) (int, bool, bool) {
+			n, ok := DeliveryCount(msg)
+			return n, ok, ok
+		},
+	})
 }
 
 // DeliveryCount returns the ApproximateReceiveCount of a message received from SQS; ok is false
@@ -207,7 +212,7 @@ func prepare(ev hookline.Event, opts channel.SenderOptions, m *pubsub.Message) e
 		case as(&n):
 			n.MessageGroupId, n.MessageDeduplicationId = group, dedup
 		default:
-			return errors.New("awsfeatures: the driver offers neither an SQS nor an SNS request entry")
+			return errors.New("amazonsqs: the driver offers neither an SQS nor an SNS request entry")
 		}
 		if next != nil {
 			return next(as)

@@ -133,7 +133,7 @@ type envOpener struct{}
 func (envOpener) opener() (*QueueURLOpener, error) {
 	cs, host := os.Getenv("SERVICEBUS_CONNECTION_STRING"), os.Getenv("AZURE_SERVICEBUS_HOSTNAME")
 	if cs == "" && host == "" {
-		return nil, errors.New("servicebus: neither SERVICEBUS_CONNECTION_STRING nor AZURE_SERVICEBUS_HOSTNAME is set")
+		return nil, errors.New("azureservicebus: neither SERVICEBUS_CONNECTION_STRING nor AZURE_SERVICEBUS_HOSTNAME is set")
 	}
 	return &QueueURLOpener{ConnectionString: cs, ServiceBusHostname: host}, nil
 }
@@ -159,20 +159,20 @@ func (o *QueueURLOpener) client() (*azservicebus.Client, error) {
 	case o.ConnectionString != "":
 		c, err := azuresb.NewClientFromConnectionString(o.ConnectionString, o.ClientOptions)
 		if err != nil {
-			return nil, fmt.Errorf("servicebus: invalid connection string: %w", redactedError{err, o.ConnectionString})
+			return nil, fmt.Errorf("azureservicebus: invalid connection string: %w", redactedError{err, o.ConnectionString})
 		}
 		return c, nil
 	case o.ServiceBusHostname != "":
 		return azuresb.NewClientFromServiceBusHostname(o.ServiceBusHostname, o.ClientOptions)
 	}
-	return nil, errors.New("servicebus: QueueURLOpener needs ConnectionString or ServiceBusHostname")
+	return nil, errors.New("azureservicebus: QueueURLOpener needs ConnectionString or ServiceBusHostname")
 }
 
 // queueName returns the queue named by u's host and path.
 func queueName(u *url.URL) (string, error) {
 	name := strings.Trim(path.Join(u.Host, u.Path), "/")
 	if name == "" {
-		return "", fmt.Errorf("servicebus: %s: no queue name", u.Redacted())
+		return "", fmt.Errorf("azureservicebus: %s: no queue name", u.Redacted())
 	}
 	return name, nil
 }
@@ -184,7 +184,7 @@ func (o *QueueURLOpener) OpenTopicURL(ctx context.Context, u *url.URL) (*pubsub.
 		return nil, err
 	}
 	for p := range u.Query() {
-		return nil, fmt.Errorf("servicebus: open sender %s: invalid query parameter %q", u.Redacted(), p)
+		return nil, fmt.Errorf("azureservicebus: open sender %s: invalid query parameter %q", u.Redacted(), p)
 	}
 	c, err := o.client()
 	if err != nil {
@@ -192,7 +192,7 @@ func (o *QueueURLOpener) OpenTopicURL(ctx context.Context, u *url.URL) (*pubsub.
 	}
 	s, err := c.NewSender(name, nil)
 	if err != nil {
-		return nil, fmt.Errorf("servicebus: open sender for queue %q: %w", name, err)
+		return nil, fmt.Errorf("azureservicebus: open sender for queue %q: %w", name, err)
 	}
 	return azuresb.OpenTopic(ctx, s, nil)
 }
@@ -213,7 +213,7 @@ func (o *QueueURLOpener) OpenSubscriptionURL(ctx context.Context, u *url.URL) (*
 	}
 	r, err := c.NewReceiverForQueue(name, rcvOpts)
 	if err != nil {
-		return nil, fmt.Errorf("servicebus: open receiver for queue %q: %w", name, err)
+		return nil, fmt.Errorf("azureservicebus: open receiver for queue %q: %w", name, err)
 	}
 	return azuresb.OpenSubscription(ctx, c, r, subOpts)
 }
@@ -229,7 +229,7 @@ func (o *QueueURLOpener) receiveOptions(u *url.URL) (*azuresb.SubscriptionOption
 		rcvOpts = *o.ReceiverOptions
 	}
 	bad := func(p, v string, err error) error {
-		return fmt.Errorf("servicebus: open receiver %s: invalid %s %q: %w", u.Redacted(), p, v, err)
+		return fmt.Errorf("azureservicebus: open receiver %s: invalid %s %q: %w", u.Redacted(), p, v, err)
 	}
 	for p, vs := range u.Query() {
 		v := vs[0]
@@ -252,7 +252,7 @@ func (o *QueueURLOpener) receiveOptions(u *url.URL) (*azuresb.SubscriptionOption
 			}
 			rcvOpts.SubQueue = azservicebus.SubQueueDeadLetter
 		default:
-			return nil, nil, fmt.Errorf("servicebus: open receiver %s: invalid query parameter %q", u.Redacted(), p)
+			return nil, nil, fmt.Errorf("azureservicebus: open receiver %s: invalid query parameter %q", u.Redacted(), p)
 		}
 	}
 	return &subOpts, &rcvOpts, nil

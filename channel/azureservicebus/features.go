@@ -9,8 +9,13 @@ import (
 )
 
 func init() {
-	channel.RegisterFeatures(channel.Features{Name: "azuresb", Detect: detect, Prepare: prepare})
-	channel.RegisterDeliveryCounter(DeliveryCount)
+	channel.RegisterBroker(channel.Broker{
+		Name: "azuresb", Detect: detect, Prepare: prepare,
+		DeliveryCount: func(msg *pubsub.Message) (int, bool, bool) {
+			n, ok := DeliveryCount(msg)
+			return n, ok, ok
+		},
+	})
 }
 
 // detect reports whether t sends to Service Bus: by URL scheme, or, for topics opened by other
@@ -20,7 +25,7 @@ func detect(t *pubsub.Topic, scheme string) bool {
 		return true
 	}
 	var s *azservicebus.Sender
-	return t.As(&s)
+	return t != nil && t.As(&s)
 }
 
 const azuresbScheme = "azuresb"
@@ -55,8 +60,8 @@ func prepare(ev hookline.Event, opts channel.SenderOptions, m *pubsub.Message) e
 
 // DeliveryCount returns how many times Service Bus has delivered msg, this delivery included,
 // when msg was received through gocloud's azuresb driver (azuresb:// or azuresbqueue://). It is
-// registered with [channel.RegisterDeliveryCounter], so [channel.DeliveryCount] and the
-// consumer's MaxDeliveries use it.
+// registered with [channel.RegisterBroker], so [channel.DeliveryCount] and the consumer's
+// MaxDeliveries use it.
 func DeliveryCount(msg *pubsub.Message) (int, bool) {
 	var rm *azservicebus.ReceivedMessage
 	if !msg.As(&rm) || rm == nil || rm.DeliveryCount == 0 {

@@ -2,19 +2,21 @@
 // driver, opened through package channel, carries events intact and settles messages the way the
 // consumer loop relies on.
 //
+// Each broker runs it next to its own driver, in its package's tests (TestConformance... in
+// channel, channel/rabbitmq, channel/amazonsqs, channel/googlepubsub, channel/azureservicebus).
 // Run it from a test of your own, with a [Harness] that opens a fresh topic and subscription on
 // the broker and says what the driver can do:
 //
-//	func TestMyBroker(t *testing.T) {
+//	func TestConformanceMyBroker(t *testing.T) {
 //		channeltest.Run(t, channeltest.Harness{
 //			Name: "mybroker",
 //			Open: func(t *testing.T) (*channel.Sender, *channel.Receiver) {
 //				name := createTopicAndSubscription(t) // your provisioning, removed in t.Cleanup
-//				s, err := channel.OpenSender(context.Background(), "mybroker://"+name)
+//				s, err := channel.OpenSender(context.Background(), "mybroker://"+name, nil)
 //				if err != nil {
 //					t.Fatal(err)
 //				}
-//				r, err := channel.OpenReceiver(context.Background(), "mybroker://"+name+"?sub=1")
+//				r, err := channel.OpenReceiver(context.Background(), "mybroker://"+name+"?sub=1", nil)
 //				if err != nil {
 //					t.Fatal(err)
 //				}
@@ -24,6 +26,9 @@
 //			AckDeadline:   30 * time.Second,
 //			CanNack:       true,
 //			DeliveryCount: true,
+//			MissingTopic: func(ctx context.Context, name string) error {
+//				return channeltest.SendOnce(ctx, "mybroker://"+name)
+//			},
 //		})
 //	}
 //
@@ -228,6 +233,33 @@ func shutdown(t *testing.T, r *channel.Receiver) {
 	if err := r.Shutdown(ctx); err != nil {
 		t.Fatalf("receiver shutdown: %v", err)
 	}
+}
+
+// SendOnce opens a sender on urlstr, sends one event and returns the first error, shutting the
+// sender down. It is the usual [Harness].MissingTopic of a driver opened by URL.
+func SendOnce(ctx context.Context, urlstr string) error {
+	s, err := channel.OpenSender(ctx, urlstr, nil)
+	if err != nil {
+		return err
+	}
+	defer s.Shutdown(ctx)
+	return s.Send(ctx, hookline.Event{ID: "evt_missing", Source: "stripe", Type: "customer.created"})
+}
+
+// ReceiveOnce opens a receiver on urlstr, receives once and returns the first error, shutting the
+// receiver down. It is the usual [Harness].MissingSubscription of a driver opened by URL.
+func ReceiveOnce(ctx context.Context, urlstr string) error {
+	r, err := channel.OpenReceiver(ctx, urlstr, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		r.Shutdown(ctx)
+	}()
+	_, err = r.Receive(ctx)
+	return err
 }
 
 // checkClear fails t unless err is a non-context error that says what went wrong.

@@ -106,8 +106,13 @@ import (
 )
 
 func init() {
-	channel.RegisterFeatures(channel.Features{Name: gcppubsub.Scheme, Detect: detect, Prepare: prepare})
-	channel.RegisterDeliveryCounter(deliveryAttempt)
+	channel.RegisterBroker(channel.Broker{
+		Name: gcppubsub.Scheme, Detect: detect, Prepare: prepare,
+		DeliveryCount: func(msg *pubsub.Message) (int, bool, bool) {
+			n, ok := deliveryAttempt(msg)
+			return n, ok, ok
+		},
+	})
 }
 
 // detect reports whether t is a gocloud gcppubsub topic: only that driver's As accepts a
@@ -130,13 +135,13 @@ func prepare(ev hookline.Event, opts channel.SenderOptions, m *pubsub.Message) e
 		return nil
 	}
 	if len(ev.Subject) > maxOrderingKey {
-		return errors.New("gcpfeatures: subject longer than the 1024 bytes of a Pub/Sub ordering key")
+		return errors.New("googlepubsub: subject longer than the 1024 bytes of a Pub/Sub ordering key")
 	}
 	key, next := ev.Subject, m.BeforeSend
 	m.BeforeSend = func(as func(any) bool) error {
 		var pm *pubsubpb.PubsubMessage
 		if !as(&pm) {
-			return errors.New("gcpfeatures: OrderBySubject needs a gcppubsub topic")
+			return errors.New("googlepubsub: OrderBySubject needs a gcppubsub topic")
 		}
 		pm.OrderingKey = key
 		if next != nil {

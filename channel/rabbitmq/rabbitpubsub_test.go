@@ -1,4 +1,4 @@
-package channel_test
+package rabbitmq_test
 
 import (
 	"context"
@@ -9,26 +9,31 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"gocloud.dev/pubsub"
-	_ "gocloud.dev/pubsub/rabbitpubsub"
+	"gocloud.dev/pubsub/rabbitpubsub"
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/channel/rabbitsetup"
-	"github.com/hookline/hookline/internal/testsupport/testenv"
 )
 
-// rabbitPair declares a fresh exchange and queue of queueType and opens them by URL.
+// The channel package's support for gocloud's rabbit:// driver, which this package registers: what
+// a channel.Sender publishes there and what channel.DeliveryCount reads.
+
+// rabbitPair declares a fresh exchange and queue of queueType and opens them by rabbit:// URL.
 func rabbitPair(t *testing.T, queueType string) (*channel.Sender, *channel.Receiver) {
 	t.Helper()
-	server := testenv.Getenv("RABBIT_SERVER_URL", "amqp://guest:guest@localhost:5672/")
-	t.Setenv("RABBIT_SERVER_URL", server)
+	s, r, _ := rabbitPairNamed(t, queueType)
+	return s, r
+}
+
+// rabbitPairNamed is rabbitPair that also returns the name of the exchange and the queue.
+func rabbitPairNamed(t *testing.T, queueType string) (*channel.Sender, *channel.Receiver, string) {
+	t.Helper()
+	srv := server(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := rabbitsetup.Dial(ctx, server)
-	testenv.Require(t, "RabbitMQ", err)
-	conn.Close()
 	name := fmt.Sprintf("hookline-channel-test-%d-%d", os.Getpid(), time.Now().UnixNano())
-	if err := rabbitsetup.Declare(ctx, server, name, name, &rabbitsetup.Options{QueueType: queueType}); err != nil {
+	if err := rabbitsetup.Declare(ctx, srv, name, name, &rabbitsetup.Options{QueueType: queueType}); err != nil {
 		t.Fatal(err)
 	}
 	s, err := channel.OpenSender(ctx, "rabbit://"+name, nil)
@@ -44,11 +49,11 @@ func rabbitPair(t *testing.T, queueType string) (*channel.Sender, *channel.Recei
 		defer cancel()
 		r.Shutdown(ctx)
 		s.Shutdown(ctx)
-		if err := rabbitsetup.Delete(ctx, server, name, name); err != nil {
+		if err := rabbitsetup.Delete(ctx, srv, name, name); err != nil {
 			t.Error(err)
 		}
 	})
-	return s, r
+	return s, r, name
 }
 
 func receiveDelivery(t *testing.T, r *channel.Receiver) (*pubsub.Message, amqp.Delivery) {
@@ -137,5 +142,28 @@ func TestRabbitClassicDeliveryCount(t *testing.T) {
 	}
 	if n, ok := channel.DeliveryCount(m); ok {
 		t.Errorf("redelivery on a classic queue: DeliveryCount = %d, true; want unknown", n)
+	}
+}
+
+// A rabbitpubsub topic opened by other means than a URL is recognised through As, so NewSender
+// publishes persistent messages to it too.
+func TestRabbitNewSenderIsPersistent(t *testing.T) {
+	_, r, name := rabbitPairNamed(t, rabbitsetup.Quorum)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := rabbitsetup.Dial(ctx, server(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	s := channel.NewSender(rabbitpubsub.OpenTopic(conn, name, nil))
+	defer s.Shutdown(ctx)
+	if err := s.Send(ctx, hookline.Event{ID: "evt_new_sender", Source: "stripe", Type: "customer.created"}); err != nil {
+		t.Fatal(err)
+	}
+	m, d := receiveDelivery(t, r)
+	m.Ack()
+	if d.DeliveryMode != amqp.Persistent || d.MessageId != "evt_new_sender" {
+		t.Errorf("DeliveryMode = %d, MessageId = %q; want persistent with the event id", d.DeliveryMode, d.MessageId)
 	}
 }

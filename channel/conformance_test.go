@@ -1,4 +1,4 @@
-package channeltest_test
+package channel_test
 
 import (
 	"context"
@@ -7,14 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/channel/channeltest"
 )
 
 var memSeq atomic.Int64
 
-func TestMem(t *testing.T) {
+// TestConformanceMem runs the conformance suite on mem://.
+func TestConformanceMem(t *testing.T) {
 	channeltest.Run(t, channeltest.Harness{
 		Name: "mem",
 		Open: func(t *testing.T) (*channel.Sender, *channel.Receiver) {
@@ -39,17 +39,7 @@ func TestMem(t *testing.T) {
 		AckDeadline: time.Second,
 		CanNack:     true,
 		MissingSubscription: func(ctx context.Context, name string) error {
-			r, err := channel.OpenReceiver(ctx, "mem://"+name, nil)
-			if err != nil {
-				return err
-			}
-			defer r.Shutdown(ctx)
-			_, err = r.Receive(ctx)
-			return err
+			return channeltest.ReceiveOnce(ctx, "mem://"+name)
 		},
 	})
-}
-
-func newEventForMissing() hookline.Event {
-	return hookline.Event{ID: "evt_missing", Source: "stripe", Type: "customer.created"}
 }

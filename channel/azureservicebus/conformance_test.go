@@ -1,4 +1,4 @@
-package channeltest_test
+package azureservicebus_test
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/channel"
-	_ "github.com/hookline/hookline/channel/azureservicebus" // azuresb:// and azuresbqueue://
 	"github.com/hookline/hookline/channel/channeltest"
 	"github.com/hookline/hookline/internal/testsupport/sbdouble"
 )
@@ -23,9 +22,9 @@ func sbName(kind string) string {
 	return fmt.Sprintf("hookline-ct-%s-%d-%d", kind, os.Getpid(), sbSeq.Add(1))
 }
 
-// TestServiceBusQueue runs the suite on a Service Bus queue in the test double, sending and
-// receiving through azuresbqueue:// URLs.
-func TestServiceBusQueue(t *testing.T) {
+// TestConformanceServiceBusQueue runs the suite on a Service Bus queue in the test double,
+// sending and receiving through azuresbqueue:// URLs.
+func TestConformanceServiceBusQueue(t *testing.T) {
 	d := sbdouble.Shared(t, nil)
 	channeltest.Run(t, sbHarness(t, "servicebus-queue", func(t *testing.T) (string, string) {
 		q := sbName("q")
@@ -37,9 +36,9 @@ func TestServiceBusQueue(t *testing.T) {
 	}, func(name string) string { return "azuresbqueue://" + name }))
 }
 
-// TestServiceBusTopic runs the suite on a topic and one subscription in the test double,
-// through gocloud's azuresb:// URLs.
-func TestServiceBusTopic(t *testing.T) {
+// TestConformanceServiceBusTopic runs the suite on a topic and one subscription in the test
+// double, through gocloud's azuresb:// URLs.
+func TestConformanceServiceBusTopic(t *testing.T) {
 	d := sbdouble.Shared(t, nil)
 	channeltest.Run(t, sbHarness(t, "servicebus-topic", func(t *testing.T) (string, string) {
 		topic := sbName("t")
@@ -91,21 +90,10 @@ func sbHarness(t *testing.T, name string, entity func(t *testing.T) (send, recei
 		CanNack:       true,
 		DeliveryCount: true,
 		MissingTopic: func(ctx context.Context, name string) error {
-			s, err := channel.OpenSender(ctx, "azuresb://"+name, nil)
-			if err != nil {
-				return err
-			}
-			defer s.Shutdown(ctx)
-			return s.Send(ctx, newEventForMissing())
+			return channeltest.SendOnce(ctx, "azuresb://"+name)
 		},
 		MissingSubscription: func(ctx context.Context, name string) error {
-			r, err := channel.OpenReceiver(ctx, missing(name), nil)
-			if err != nil {
-				return err
-			}
-			defer shutdownQuietly(r)
-			_, err = r.Receive(ctx)
-			return err
+			return channeltest.ReceiveOnce(ctx, missing(name))
 		},
 	}
 }

@@ -1,4 +1,4 @@
-package channeltest_test
+package amazonsqs_test
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/channel"
-	_ "github.com/hookline/hookline/channel/amazonsqs" // awssqs://, awssns://, SQS delivery counts
 	"github.com/hookline/hookline/channel/channeltest"
 	"github.com/hookline/hookline/internal/testsupport/fauxqs"
 )
@@ -19,18 +18,18 @@ const sqsVisibility = 2 * time.Second
 
 var sqsSeq atomic.Int64
 
-// TestSQS runs the suite on SQS queues through the fauxqs emulator: send to and receive from
-// awssqs://.
-func TestSQS(t *testing.T) {
+// TestConformanceSQS runs the suite on SQS queues through the fauxqs emulator: send to and
+// receive from awssqs://.
+func TestConformanceSQS(t *testing.T) {
 	srv := fauxqs.Start(t, nil)
 	channeltest.Run(t, sqsHarness(srv, "sqs", func(t *testing.T, q fauxqs.Queue) string {
 		return srv.QueueURL(q)
 	}).Harness)
 }
 
-// TestSNSToSQS runs the suite on SNS fan-out: send to awssns://, receive from an SQS queue
-// subscribed to the topic with raw message delivery.
-func TestSNSToSQS(t *testing.T) {
+// TestConformanceSNSToSQS runs the suite on SNS fan-out: send to awssns://, receive from an SQS
+// queue subscribed to the topic with raw message delivery.
+func TestConformanceSNSToSQS(t *testing.T) {
 	srv := fauxqs.Start(t, nil)
 	channeltest.Run(t, sqsHarness(srv, "sns-raw", func(t *testing.T, q fauxqs.Queue) string {
 		arn := srv.CreateTopic(t, q.Name, nil)
@@ -39,9 +38,10 @@ func TestSNSToSQS(t *testing.T) {
 	}).Harness)
 }
 
-// TestSNSToSQSEnvelope is TestSNSToSQS without raw message delivery: SQS receives SNS's JSON
-// envelope, which gocloud unwraps (body and attributes) when it claims the expected topic.
-func TestSNSToSQSEnvelope(t *testing.T) {
+// TestConformanceSNSToSQSEnvelope is TestConformanceSNSToSQS without raw message delivery: SQS
+// receives SNS's JSON envelope, which gocloud unwraps (body and attributes) when it claims the
+// expected topic.
+func TestConformanceSNSToSQSEnvelope(t *testing.T) {
 	srv := fauxqs.Start(t, nil)
 	var topics sync.Map // queue name -> topic ARN
 	h := sqsHarness(srv, "sns-envelope", func(t *testing.T, q fauxqs.Queue) string {
@@ -97,13 +97,7 @@ func sqsHarness(srv *fauxqs.Server, name string, topic func(*testing.T, fauxqs.Q
 		CanNack:       true,
 		DeliveryCount: true,
 		MissingSubscription: func(ctx context.Context, name string) error {
-			r, err := channel.OpenReceiver(ctx, srv.QueueURL(srv.QueueNamed(name)), nil)
-			if err != nil {
-				return err
-			}
-			defer shutdownQuietly(r)
-			_, err = r.Receive(ctx)
-			return err
+			return channeltest.ReceiveOnce(ctx, srv.QueueURL(srv.QueueNamed(name)))
 		},
 	}
 	viaSNS := name != "sqs"
@@ -112,12 +106,13 @@ func sqsHarness(srv *fauxqs.Server, name string, topic func(*testing.T, fauxqs.Q
 		if viaSNS {
 			u = srv.TopicURL(fauxqs.TopicARN(name))
 		}
-		s, err := channel.OpenSender(ctx, u, nil)
-		if err != nil {
-			return err
-		}
-		defer s.Shutdown(ctx)
-		return s.Send(ctx, newEventForMissing())
+		return channeltest.SendOnce(ctx, u)
 	}
 	return h
+}
+
+func shutdownQuietly(r *channel.Receiver) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r.Shutdown(ctx)
 }

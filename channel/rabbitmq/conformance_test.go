@@ -1,4 +1,4 @@
-package channeltest_test
+package rabbitmq_test
 
 import (
 	"context"
@@ -14,38 +14,47 @@ import (
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/channel/channeltest"
 	"github.com/hookline/hookline/channel/rabbitsetup"
-	"github.com/hookline/hookline/internal/testsupport/testenv"
 )
 
-// rabbitServer returns the server URL (RABBIT_SERVER_URL, or the local default) and sets it for
-// the rabbit:// URL opener, skipping t (failing it in CI) when the server cannot be reached.
-func rabbitServer(t *testing.T) string {
-	t.Helper()
-	u := testenv.Getenv("RABBIT_SERVER_URL", "amqp://guest:guest@localhost:5672/")
-	t.Setenv("RABBIT_SERVER_URL", u)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := rabbitsetup.Dial(ctx, u)
-	testenv.Require(t, "RabbitMQ", err)
-	conn.Close()
-	return u
+// The suite on both RabbitMQ drivers, each with both queue types.
+
+func TestConformanceRabbitMQQuorum(t *testing.T) {
+	channeltest.Run(t, rabbitmqHarness(t, rabbitsetup.Quorum))
 }
 
-func TestRabbitQuorum(t *testing.T) {
+func TestConformanceRabbitMQClassic(t *testing.T) {
+	channeltest.Run(t, rabbitmqHarness(t, rabbitsetup.Classic))
+}
+
+func TestConformanceRabbitQuorum(t *testing.T) {
 	channeltest.Run(t, rabbitHarness(t, rabbitsetup.Quorum))
 }
 
-func TestRabbitClassic(t *testing.T) {
+func TestConformanceRabbitClassic(t *testing.T) {
 	channeltest.Run(t, rabbitHarness(t, rabbitsetup.Classic))
 }
 
-// rabbitHarness declares a fresh exchange and queue of queueType per Open. The sender is opened by
-// URL (rabbit://exchange, through RABBIT_SERVER_URL); each receiver gets a connection of its own,
-// so that Reopen can close it and make the broker return what it had not acknowledged.
+// rabbitmqHarness opens both ends of this package's driver by URL. Every rabbitmq://
+// subscription has a connection of its own, so Reopen closes it (the broker returns what was not
+// acknowledged) and opens the queue again by URL.
+func rabbitmqHarness(t *testing.T, queueType string) channeltest.Harness {
+	return amqpHarness(t, "rabbitmq", queueType, "?maxhandlers=4", func(t *testing.T, queue string) *channel.Receiver {
+		r, err := channel.OpenReceiver(context.Background(), "rabbitmq://"+queue+"?prefetch=64", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { shutdownQuietly(r) })
+		return r
+	})
+}
+
+// rabbitHarness is for gocloud's driver: the sender is opened by URL (rabbit://exchange, through
+// RABBIT_SERVER_URL); each receiver gets a connection of its own, so that Reopen can close it and
+// make the broker return what it had not acknowledged.
 func rabbitHarness(t *testing.T, queueType string) channeltest.Harness {
-	server := rabbitServer(t)
+	srv := server(t)
 	return amqpHarness(t, "rabbit", queueType, "", func(t *testing.T, queue string) *channel.Receiver {
-		conn, err := rabbitsetup.Dial(context.Background(), server)
+		conn, err := rabbitsetup.Dial(context.Background(), srv)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,7 +68,7 @@ func rabbitHarness(t *testing.T, queueType string) channeltest.Harness {
 // senderQuery is appended to the sender's URL, and openReceiver opens a receiver on a queue
 // with a connection of its own.
 func amqpHarness(t *testing.T, scheme, queueType, senderQuery string, openReceiver func(*testing.T, string) *channel.Receiver) channeltest.Harness {
-	server := rabbitServer(t)
+	srv := server(t)
 	var queues sync.Map // *channel.Receiver -> queue name
 	open := func(t *testing.T, queue string) *channel.Receiver {
 		r := openReceiver(t, queue)
@@ -69,7 +78,7 @@ func amqpHarness(t *testing.T, scheme, queueType, senderQuery string, openReceiv
 	return channeltest.Harness{
 		Name: scheme + "-" + queueType,
 		Open: func(t *testing.T) (*channel.Sender, *channel.Receiver) {
-			name := declareRabbit(t, server, queueType)
+			name := declareRabbit(t, srv, queueType)
 			s, err := channel.OpenSender(context.Background(), scheme+"://"+name+senderQuery, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -89,21 +98,10 @@ func amqpHarness(t *testing.T, scheme, queueType, senderQuery string, openReceiv
 		CanNack:       true,
 		DeliveryCount: queueType == rabbitsetup.Quorum,
 		MissingTopic: func(ctx context.Context, name string) error {
-			s, err := channel.OpenSender(ctx, scheme+"://"+name, nil)
-			if err != nil {
-				return err
-			}
-			defer s.Shutdown(ctx)
-			return s.Send(ctx, newEventForMissing())
+			return channeltest.SendOnce(ctx, scheme+"://"+name)
 		},
 		MissingSubscription: func(ctx context.Context, name string) error {
-			r, err := channel.OpenReceiver(ctx, scheme+"://"+name, nil)
-			if err != nil {
-				return err
-			}
-			defer shutdownQuietly(r)
-			_, err = r.Receive(ctx)
-			return err
+			return channeltest.ReceiveOnce(ctx, scheme+"://"+name)
 		},
 	}
 }

@@ -1,4 +1,4 @@
-package channeltest_test
+package googlepubsub_test
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/channel/channeltest"
-	_ "github.com/hookline/hookline/channel/googlepubsub"
 	"github.com/hookline/hookline/internal/testsupport/pubsubtest"
 )
 
@@ -19,20 +18,20 @@ import (
 // service's minimum is 10s, which would only make the cases that wait for it slower.
 const pubsubAckDeadline = 2 * time.Second
 
-// TestPubSub runs the suite on Google's in-process Pub/Sub fake with subscriptions that have a
-// dead-letter policy, so Pub/Sub reports delivery attempts. Topics and subscriptions are opened
+// TestConformancePubSub runs the suite on Google's in-process Pub/Sub fake with subscriptions that have
+// a dead-letter policy, so Pub/Sub reports delivery attempts. Topics and subscriptions are opened
 // by URL (through PUBSUB_EMULATOR_HOST); a reopened receiver is built on a gRPC connection.
-func TestPubSub(t *testing.T) {
+func TestConformancePubSub(t *testing.T) {
 	h := pubsubHarness(t, &pubsubtest.Options{AckDeadline: pubsubAckDeadline, MaxDeliveryAttempts: 5}, false)
 	h.Name = "pubsub"
 	h.DeliveryCount = true
 	channeltest.Run(t, h)
 }
 
-// TestPubSubWithoutDeadLetterPolicy runs the suite on subscriptions without a dead-letter
+// TestConformancePubSubWithoutDeadLetterPolicy runs the suite on subscriptions without a dead-letter
 // policy: Pub/Sub reports no delivery attempt there, so the consumer counts deliveries itself.
 // It uses the short URL forms.
-func TestPubSubWithoutDeadLetterPolicy(t *testing.T) {
+func TestConformancePubSubWithoutDeadLetterPolicy(t *testing.T) {
 	h := pubsubHarness(t, &pubsubtest.Options{AckDeadline: pubsubAckDeadline}, true)
 	h.Name = "pubsub-no-deadletter-policy"
 	channeltest.Run(t, h)
@@ -78,10 +77,14 @@ func pubsubHarness(t *testing.T, opts *pubsubtest.Options, shortURLs bool) chann
 			t.Cleanup(func() { shutdownQuietly(nr) })
 			return nr
 		},
-		AckDeadline:         pubsubAckDeadline,
-		CanNack:             true,
-		MissingTopic:        pubsubMissingTopic,
-		MissingSubscription: pubsubMissingSubscription,
+		AckDeadline: pubsubAckDeadline,
+		CanNack:     true,
+		MissingTopic: func(ctx context.Context, name string) error {
+			return channeltest.SendOnce(ctx, "gcppubsub://projects/"+pubsubtest.Project+"/topics/"+name)
+		},
+		MissingSubscription: func(ctx context.Context, name string) error {
+			return channeltest.ReceiveOnce(ctx, "gcppubsub://projects/"+pubsubtest.Project+"/subscriptions/"+name)
+		},
 	}
 }
 
@@ -92,21 +95,8 @@ func shortPubSubURL(path string) string {
 	return "gcppubsub://" + parts[1] + "/" + parts[3]
 }
 
-func pubsubMissingTopic(ctx context.Context, name string) error {
-	s, err := channel.OpenSender(ctx, "gcppubsub://projects/"+pubsubtest.Project+"/topics/"+name, nil)
-	if err != nil {
-		return err
-	}
-	defer s.Shutdown(ctx)
-	return s.Send(ctx, newEventForMissing())
-}
-
-func pubsubMissingSubscription(ctx context.Context, name string) error {
-	r, err := channel.OpenReceiver(ctx, "gcppubsub://projects/"+pubsubtest.Project+"/subscriptions/"+name, nil)
-	if err != nil {
-		return err
-	}
-	defer shutdownQuietly(r)
-	_, err = r.Receive(ctx)
-	return err
+func shutdownQuietly(r *channel.Receiver) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r.Shutdown(ctx)
 }

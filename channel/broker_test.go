@@ -1,0 +1,185 @@
+package channel
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gocloud.dev/pubsub"
+
+	"github.com/hookline/hookline"
+)
+
+func TestRegisterBrokerRefusesBadBrokers(t *testing.T) {
+	detect := func(*pubsub.Topic, string) bool { return false }
+	RegisterBroker(Broker{Name: "test-taken", Detect: detect})
+	t.Cleanup(func() { unregisterBroker("test-taken") })
+	for name, b := range map[string]Broker{
+		"no name":                {Detect: detect},
+		"Prepare without Detect": {Name: "test-p", Prepare: func(hookline.Event, SenderOptions, *pubsub.Message) error { return nil }},
+		"OnSend without Detect":  {Name: "test-o", OnSend: func(*pubsub.Message) error { return nil }},
+		"a name taken":           {Name: "test-taken", Detect: detect},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: RegisterBroker did not panic", name)
+				}
+			}()
+			RegisterBroker(b)
+		}()
+	}
+}
+
+// fakeRabbit serves rabbit:// URLs with in-memory topics, standing in for gocloud's rabbitpubsub,
+// which package channel's tests do not link.
+type fakeRabbit struct{}
+
+func (fakeRabbit) OpenTopicURL(ctx context.Context, u *url.URL) (*pubsub.Topic, error) {
+	return pubsub.OpenTopic(ctx, "mem://"+u.Host)
+}
+
+var registerFakeRabbit sync.Once
+
+// A rabbit:// sender must not publish through gocloud's driver alone (transient messages): without
+// a registered broker that claims the scheme, opening fails and names the package to import.
+func TestRabbitSenderNeedsItsBroker(t *testing.T) {
+	registerFakeRabbit.Do(func() { pubsub.DefaultURLMux().RegisterTopic("rabbit", fakeRabbit{}) })
+	ctx := context.Background()
+	for _, u := range []string{"rabbit://refused", "RABBIT://refused"} {
+		_, err := OpenSender(ctx, u, nil)
+		if err == nil || !strings.Contains(err.Error(), `import _ "github.com/hookline/hookline/channel/rabbitmq"`) {
+			t.Errorf("OpenSender(%s) without the broker: err = %v; want one naming channel/rabbitmq", u, err)
+		}
+	}
+	RegisterBroker(Broker{
+		Name:   "test-rabbit",
+		Detect: func(_ *pubsub.Topic, scheme string) bool { return scheme == "rabbit" },
+		OnSend: func(m *pubsub.Message) error {
+			m.Metadata["persistent"] = "yes, " + m.Metadata["ce_id"]
+			return nil
+		},
+	})
+	t.Cleanup(func() { unregisterBroker("test-rabbit") })
+	// A broker without Prepare has no native features: the options are accepted and do nothing.
+	name := fmt.Sprintf("needs-broker-%d", time.Now().UnixNano())
+	s, err := OpenSender(ctx, "rabbit://"+name, &SenderOptions{Deduplicate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(ctx)
+	r, err := OpenReceiver(ctx, "mem://"+name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Shutdown(ctx)
+	if err := s.Send(ctx, testEvent(1)); err != nil {
+		t.Fatal(err)
+	}
+	forwarded := &pubsub.Message{Body: []byte("raw"), Metadata: map[string]string{"ce_id": "evt_fwd"}}
+	if err := s.SendMessage(ctx, forwarded); err != nil {
+		t.Fatal(err)
+	}
+	if len(forwarded.Metadata) != 1 {
+		t.Errorf("SendMessage changed the caller's message: metadata %v", forwarded.Metadata)
+	}
+	for _, want := range []string{"yes, " + testEvent(1).ID, "yes, evt_fwd"} {
+		m, err := r.Receive(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Ack()
+		if got := m.Metadata["persistent"]; got != want {
+			t.Errorf("OnSend: metadata %q = %q, want %q", "persistent", got, want)
+		}
+	}
+}
+
+// NewSender finds the broker that recognises a topic opened by other means.
+func TestNewSenderUsesTheBrokerThatDetectsTheTopic(t *testing.T) {
+	ctx := context.Background()
+	name := fmt.Sprintf("mem://new-sender-broker-%d", time.Now().UnixNano())
+	topic, err := pubsub.OpenTopic(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	RegisterBroker(Broker{
+		Name:   "test-new-sender",
+		Detect: func(t *pubsub.Topic, scheme string) bool { return scheme == "" && t == topic },
+		OnSend: func(m *pubsub.Message) error { m.Metadata["seen"] = "1"; return nil },
+	})
+	t.Cleanup(func() { unregisterBroker("test-new-sender") })
+	s := NewSender(topic)
+	defer s.Shutdown(ctx)
+	r, err := OpenReceiver(ctx, name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Shutdown(ctx)
+	if err := s.Send(ctx, testEvent(2)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := r.Receive(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Ack()
+	if m.Metadata["seen"] != "1" {
+		t.Errorf("metadata %v: the detected broker's OnSend did not run", m.Metadata)
+	}
+}
+
+// A count that is only a lower bound is not reported by DeliveryCount, and the consumer adds the
+// deliveries it sees to it.
+func TestLowerBoundDeliveryCount(t *testing.T) {
+	RegisterBroker(Broker{
+		Name: "test-lower-bound",
+		DeliveryCount: func(m *pubsub.Message) (int, bool, bool) {
+			if m.Metadata["redelivered"] == "" {
+				return 0, false, false
+			}
+			return 2, false, true
+		},
+	})
+	t.Cleanup(func() { unregisterBroker("test-lower-bound") })
+	m := &pubsub.Message{Metadata: map[string]string{"redelivered": "true"}}
+	if n, exact := deliveries(m); n != 2 || exact {
+		t.Errorf("deliveries = %d, %t; want 2, false", n, exact)
+	}
+	if n, ok := DeliveryCount(m); ok {
+		t.Errorf("DeliveryCount = %d, true for a lower bound", n)
+	}
+	if n, exact := deliveries(&pubsub.Message{}); n != 1 || exact {
+		t.Errorf("deliveries of a message no broker knows = %d, %t; want 1, false", n, exact)
+	}
+}
+
+// Every ProcessorOptions field is a consumer rule that the Processor passes on.
+func TestProcessorOptionsAreConsumerRules(t *testing.T) {
+	var po ProcessorOptions
+	pv := reflect.ValueOf(&po).Elem()
+	for i := range pv.NumField() {
+		f := pv.Field(i)
+		switch f.Kind() {
+		case reflect.Int, reflect.Int64:
+			f.SetInt(int64(i + 1))
+		case reflect.Pointer:
+			f.Set(reflect.New(f.Type().Elem()))
+		default:
+			t.Fatalf("field %s: kind %s not covered by this test", pv.Type().Field(i).Name, f.Kind())
+		}
+	}
+	cv := reflect.ValueOf(po.consumerOptions()).Elem()
+	for i := range pv.NumField() {
+		name := pv.Type().Field(i).Name
+		got := cv.FieldByName(name)
+		if !got.IsValid() || !reflect.DeepEqual(got.Interface(), pv.Field(i).Interface()) {
+			t.Errorf("ProcessorOptions.%s is not passed on to the consumer rules", name)
+		}
+	}
+}
