@@ -21,8 +21,8 @@ type Broker struct {
 	Name string
 
 	// Detect reports whether t is a topic of this broker. urlScheme is the scheme of the URL t
-	// was opened from, or "" for a topic given to [NewSender]. Detect recognises a topic by its
-	// scheme or through t.As. A [Sender] uses the first registered broker that claims its topic,
+	// was opened from, or "" for a topic given to [NewSender]; t is nil when [CheckTopicURL] asks
+	// about a URL alone. Detect recognises a topic by its scheme or through t.As. A [Sender] uses the first registered broker that claims its topic,
 	// for Prepare and OnSend. Nil: the broker claims no topic (it may still count deliveries).
 	Detect func(t *pubsub.Topic, urlScheme string) bool
 

@@ -56,6 +56,9 @@ func TestRabbitSenderNeedsItsBroker(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), `import _ "github.com/hookline/hookline/channel/rabbitmq"`) {
 			t.Errorf("OpenSender(%s) without the broker: err = %v; want one naming channel/rabbitmq", u, err)
 		}
+		if err := CheckTopicURL(u); err == nil || !strings.Contains(err.Error(), "channel/rabbitmq") {
+			t.Errorf("CheckTopicURL(%s) without the broker: err = %v; want one naming channel/rabbitmq", u, err)
+		}
 	}
 	RegisterBroker(Broker{
 		Name:   "test-rabbit",
@@ -66,6 +69,9 @@ func TestRabbitSenderNeedsItsBroker(t *testing.T) {
 		},
 	})
 	t.Cleanup(func() { unregisterBroker("test-rabbit") })
+	if err := CheckTopicURL("rabbit://checked"); err != nil {
+		t.Errorf("CheckTopicURL with the broker registered: %v", err)
+	}
 	// A broker without Prepare has no native features: the options are accepted and do nothing.
 	name := fmt.Sprintf("needs-broker-%d", time.Now().UnixNano())
 	s, err := OpenSender(ctx, "rabbit://"+name, &SenderOptions{Deduplicate: true})

@@ -12,12 +12,20 @@ import (
 )
 
 // CheckTopicURL reports, without connecting to anything, whether [OpenSender] could ever open
-// urlstr: it must be a URL with a scheme that a driver linked into this program serves. A
+// urlstr: it must be a URL with a scheme that a driver linked into this program serves, and
+// whose broker package is linked where OpenSender requires it (rabbit://). A
 // program calls it when it starts, so that a configuration that can never work is said at once,
 // and not as a broker outage on the first event. The error says what to fix (for a scheme whose
 // driver is not linked, which package to import).
 func CheckTopicURL(urlstr string) error {
-	return checkURL(urlstr, "topic", pubsub.DefaultURLMux().ValidTopicScheme)
+	if err := checkURL(urlstr, "topic", pubsub.DefaultURLMux().ValidTopicScheme); err != nil {
+		return err
+	}
+	scheme := schemeOf(urlstr)
+	if err := checkBroker(brokerFor(nil, scheme), scheme); err != nil {
+		return fmt.Errorf("channel: %s: %w", redact.String(urlstr), err)
+	}
+	return nil
 }
 
 // CheckSubscriptionURL is [CheckTopicURL] for [OpenReceiver].

@@ -1,13 +1,13 @@
-// Package awsfeatures makes package channel work fully on AWS SQS and SNS. Import it for its side
+// Package amazonsqs makes package channel work fully on AWS SQS and SNS. Import it for its side
 // effects in your main package:
 //
 //	import _ "github.com/hookline/hookline/channel/amazonsqs"
 //
-// It enables awssqs:// and awssns:// URLs (it imports gocloud.dev/pubsub/awssnssqs), reports
-// SQS's ApproximateReceiveCount as [channel.DeliveryCount], and sets the SQS/SNS FIFO message
-// group and deduplication ids when a sender is opened with [channel.SenderOptions]. It lives
-// apart from package channel because the AWS SDK is large; programs that do not use AWS do not
-// link it.
+// It enables awssqs:// and awssns:// URLs (it imports gocloud.dev/pubsub/awssnssqs) and registers
+// a [channel.Broker] that reports SQS's ApproximateReceiveCount as [channel.DeliveryCount] and
+// sets the SQS/SNS FIFO message group and deduplication ids when a sender is opened with
+// [channel.SenderOptions]. It lives apart from package channel because the AWS SDK is large;
+// programs that do not use AWS do not link it.
 //
 // # URLs
 //
@@ -33,7 +33,9 @@
 // Query parameters are gocloud's; any other is an error. region= and endpoint= on every URL
 // (endpoint= sends requests to another address, such as an emulator, instead of AWS); on
 // receiving URLs also raw=, snstopicarn=, waittime= (long polling, e.g. 20s) and nacklazy=true
-// (Nack does nothing; the message comes back after its visibility timeout). For an emulator on
+// (Nack does nothing; the message comes back after its visibility timeout). These four are
+// receive-only: a send URL that carries one is refused, so a queue's send and receive URLs
+// differ when the receiving one needs them. For an emulator on
 // this machine (fauxqs, LocalStack), keep the queue URL it returned and add its endpoint:
 //
 //	awssqs://sqs.us-east-1.localhost:4566/000000000000/stripe-events?region=us-east-1&endpoint=http://127.0.0.1:4566
@@ -120,6 +122,30 @@
 //
 // The sending role needs sqs:SendMessage (or sns:Publish); the receiving one sqs:ReceiveMessage,
 // sqs:DeleteMessage and sqs:ChangeMessageVisibility.
+//
+// # Errors
+//
+// Errors from SQS and SNS keep the AWS API error in their chain, wrapped by package channel;
+// gocloud's gcerrors.Code maps them: a missing queue (QueueDoesNotExist) or topic (NotFound) is
+// NotFound, AuthorizationError and KMS access errors are PermissionDenied, throttling is
+// ResourceExhausted. A receiver does not reopen after NotFound or PermissionDenied: the consumer
+// stops with the error. A FIFO group or
+// deduplication id SQS would refuse (see # FIFO queues and topics) fails the send before it
+// reaches AWS, as permanent, with an error that says which id and why.
+//
+// # Security
+//
+// Credentials never appear in URLs: they come from the SDK's chain (# URLs), and profile= names a
+// profile, not a secret. Prefer a role (instance, task or web identity) with only the
+// permissions listed under # Provisioning over long-lived access keys. endpoint= sends every
+// request, signed with those credentials, to the address it names: use it for an emulator on
+// this machine, not to point at an address you do not control.
+//
+// # Testing
+//
+// The tests run the conformance suite (package channel/channeltest) on SQS, on SNS fan-out with
+// and without raw delivery, and the FIFO features, against the fauxqs emulator
+// (internal/testsupport/fauxqs; scripts/install-fauxqs.sh installs it).
 package amazonsqs
 
 import (

@@ -1,7 +1,8 @@
-// Package servicebus makes package channel work on Azure Service Bus queues, topics and
+// Package azureservicebus makes package channel work on Azure Service Bus queues, topics and
 // subscriptions: it enables gocloud's azuresb:// driver, adds the azuresbqueue:// scheme that
-// receives from (and sends to) a queue, reads Service Bus delivery counts, and maps
-// [channel.SenderOptions] onto MessageID and SessionID. Import it for its side effects:
+// receives from (and sends to) a queue, and registers a [channel.Broker] that reads Service Bus
+// delivery counts and maps [channel.SenderOptions] onto MessageID and SessionID. Import it for
+// its side effects:
 //
 //	import _ "github.com/hookline/hookline/channel/azureservicebus"
 //
@@ -75,15 +76,30 @@
 // # Errors
 //
 // Errors come from gocloud's azuresb driver (gcerrors codes: NotFound for a missing entity,
-// PermissionDenied for a bad key) wrapped by package channel. Connection strings never appear
-// in errors: the key is redacted.
+// PermissionDenied for a bad key) wrapped by package channel; this package's own (URL and
+// environment errors) start with "azureservicebus:". Connection strings never appear in errors:
+// the key is redacted.
 //
 // # Security
 //
 // The connection string is a secret: keep it in the environment or a key vault, not in URLs
 // (the URL forms above have no place for it). TLS is always used for real namespaces; only a
 // connection string with UseDevelopmentEmulator=true (the Service Bus emulator, or this
-// project's test double) connects without it.
+// project's test double) connects without it. With AZURE_SERVICEBUS_HOSTNAME instead, the
+// identity the runtime gives (a managed identity) signs in and there is no secret to keep:
+// assign it the Azure Service Bus Data Sender role for the emitter and Data Receiver for the
+// consumer.
+//
+// # Testing
+//
+// Nothing runs Service Bus offline, so the tests run the conformance suite (package
+// channel/channeltest) on a queue and on a topic subscription against an AMQP 1.0 double of the
+// broker (internal/testsupport/sbdouble, on the npm library rhea, which
+// scripts/install-rhea.sh installs) that follows Microsoft's AMQP 1.0 guide for Service Bus: CBS
+// token put, $management operations, peek-lock, complete, abandon, lock expiry, delivery counts,
+// dead-lettering. TestLive runs against a real namespace when SERVICEBUS_CONNECTION_STRING and
+// HOOKLINE_SB_QUEUE are set (and on a topic subscription when HOOKLINE_SB_TOPIC and
+// HOOKLINE_SB_SUBSCRIPTION are set too); use entities dedicated to it.
 package azureservicebus
 
 import (

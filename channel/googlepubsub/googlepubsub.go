@@ -1,12 +1,13 @@
-// Package gcpfeatures makes package channel work fully on Google Cloud Pub/Sub. Import it for
+// Package googlepubsub makes package channel work fully on Google Cloud Pub/Sub. Import it for
 // its side effects in your main package:
 //
 //	import _ "github.com/hookline/hookline/channel/googlepubsub"
 //
-// It enables gcppubsub:// URLs (it imports gocloud.dev/pubsub/gcppubsub), reports Pub/Sub's
-// delivery attempt as [channel.DeliveryCount], and sets the Pub/Sub ordering key when a sender
-// is opened with [channel.SenderOptions].OrderBySubject. It lives apart from package channel
-// because Google's client libraries are large; programs that do not use Pub/Sub do not link them.
+// It enables gcppubsub:// URLs (it imports gocloud.dev/pubsub/gcppubsub) and registers a
+// [channel.Broker] that reports Pub/Sub's delivery attempt as [channel.DeliveryCount] and sets
+// the Pub/Sub ordering key when a sender is opened with [channel.SenderOptions].OrderBySubject.
+// It lives apart from package channel because Google's client libraries are large; programs that
+// do not use Pub/Sub do not link them.
 //
 // # URLs
 //
@@ -90,7 +91,24 @@
 // # Errors
 //
 // Errors from Pub/Sub keep their gRPC status in the chain (gocloud's gcerrors.Code maps it):
-// a missing topic or subscription is NotFound, missing permissions PermissionDenied.
+// a missing topic or subscription is NotFound, missing permissions PermissionDenied. A receiver
+// does not reopen after either: the consumer stops with the error. A subject too long for an
+// ordering key fails the send before it reaches Pub/Sub, as permanent; errors of this package
+// start with "googlepubsub:".
+//
+// # Security
+//
+// Credentials never appear in URLs: they are Application Default Credentials (# URLs). Prefer the
+// identity the runtime gives (a service account attached to the function or VM, workload
+// identity) over a key file, and grant it only the roles under # Provisioning. Never set
+// PUBSUB_EMULATOR_HOST in production: it turns TLS and authentication off for every gcppubsub://
+// URL of the process.
+//
+// # Testing
+//
+// The tests run the conformance suite (package channel/channeltest), with and without a
+// dead-letter policy, and the ordering key against Google's in-process fake pstest
+// (internal/testsupport/pubsubtest); no account is needed.
 package googlepubsub
 
 import (

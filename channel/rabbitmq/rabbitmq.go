@@ -1,13 +1,52 @@
-// Package rabbitmq is hookline's own RabbitMQ driver for gocloud.dev/pubsub, built directly on
-// github.com/rabbitmq/amqp091-go. Import it for its side effect:
+// Package rabbitmq makes package channel work on RabbitMQ. Import it for its side effects in your
+// main package:
 //
 //	import _ "github.com/hookline/hookline/channel/rabbitmq"
 //
-// It registers the scheme rabbitmq:// on pubsub.DefaultURLMux, so channel.OpenSender,
-// channel.OpenReceiver and the consumer use it like any other gocloud driver. gocloud's own
-// rabbit:// (gocloud.dev/pubsub/rabbitpubsub) keeps working beside it.
+// It registers hookline's own driver for gocloud.dev/pubsub under the scheme rabbitmq:// (built
+// directly on github.com/rabbitmq/amqp091-go), enables gocloud's driver under rabbit://
+// (gocloud.dev/pubsub/rabbitpubsub) and registers both with [channel.RegisterBroker]: messages
+// sent through either are persistent and carry the event id as message id, and
+// [channel.DeliveryCount] reads RabbitMQ's delivery counts. A rabbit:// sender refuses to open
+// without this package, even when gocloud's driver is linked: alone, that driver publishes
+// transient messages, which a broker restart drops.
 //
-// # When to prefer it over rabbit://
+// # URLs
+//
+// Both drivers take the same shape: the exchange to send to, the queue to receive from.
+//
+//	rabbitmq://exchange?maxhandlers=16&batch=64   send: publishes to the exchange
+//	rabbitmq://queue?prefetch=256                 receive: consumes from the queue
+//	rabbit://exchange?key_name=k                  send, through gocloud's driver
+//	rabbit://queue?prefetch_count=256             receive, through gocloud's driver
+//
+// Exchanges and queues have separate namespaces, so one name can serve both ends. The server
+// comes from the environment variable RABBIT_SERVER_URL (amqp://user:password@host:5672/vhost,
+// or amqps:// for TLS), for both schemes. Query parameters:
+//
+//   - maxhandlers (rabbitmq:// send): batches in flight at once, each on its own AMQP channel.
+//     Default 16.
+//   - batch (rabbitmq:// send): most messages in one batch. Default 64.
+//   - prefetch (rabbitmq:// receive): the consumer's prefetch (basic.qos): how many
+//     unacknowledged messages the broker hands out ahead. Default 256.
+//   - key_name (rabbit:// send): the metadata key whose value becomes the routing key.
+//   - prefetch_count (rabbit:// receive): the consumer's prefetch. Default: no limit.
+//
+// Any other parameter is an error. Each rabbitmq:// topic and subscription has a connection of
+// its own, closed with it; all rabbit:// URLs of a process share one connection, dialled at the
+// first open and again after it closed, and a rabbit:// topic or subscription re-creates its
+// AMQP channel but never its connection. Either way, after a broker restart the topic or
+// subscription fails, and package channel reopens it from its URL (see channel's package doc,
+// # Delivery semantics). The restart test (go test -tags restart -run Restart ./pipeline) streams
+// 2,000 events through a RabbitMQ restart, on each driver, and stores every one exactly once.
+//
+// Nothing is declared: create the exchange, queue and binding first, with package
+// channel/rabbitsetup (its doc also gives the rabbitmqadmin commands). A send to an exchange
+// without a bound queue fails (NO_ROUTE). Topics opened by other means (gocloud's
+// rabbitpubsub.OpenTopic on a connection of your own) and wrapped with channel.NewSender are
+// recognised too, through their As, as long as this package is imported.
+//
+// # Which driver
 //
 // Prefer rabbitmq:// whenever latency matters, which for a webhook is always. rabbitpubsub
 // v0.48 has two limits that set hookline's RabbitMQ figures:
@@ -32,58 +71,65 @@
 // on that VM, for either driver, because the machine is the limit there: the broker and the
 // benchmark process (load generator, webhook, consumer) each used about one core. Compare the
 // two on your broker with go test -run '^$' -bench 'BrokerRabbitMQ' -benchtime 1x
-// ./internal/localapp.
-//
-// # URLs
-//
-//	rabbitmq://exchange?maxhandlers=16&batch=64   a topic: publishes to the exchange
-//	rabbitmq://queue?prefetch=256                 a subscription: consumes from the queue
-//
-// The server comes from the environment variable RABBIT_SERVER_URL
-// (amqp://user:password@host:5672/vhost), as for rabbit://. Each opened topic and subscription
-// has a connection of its own; when it dies (broker restart, network), the topic or subscription
-// fails with errors and package channel reopens it from its URL. Query parameters:
-//
-//   - maxhandlers (topic): batches in flight at once, each on its own AMQP channel. Default 16.
-//   - batch (topic): most messages in one batch. Default 64.
-//   - prefetch (subscription): the consumer's prefetch (basic.qos): how many unacknowledged
-//     messages the broker hands out ahead. Default 256.
-//
-// Any other parameter is an error. Nothing is declared: create the exchange, queue and binding
-// first (package channel/rabbitsetup).
+// ./cmd/hookline-load.
 //
 // # Delivery semantics
 //
-// Messages are published persistent (delivery mode 2), mandatory, and confirmed by the broker: a
+// Messages are published persistent (delivery mode 2), so a durable queue keeps them over a
+// broker restart. The message id is the "ce_id" metadata (the event id), so the id a consumer
+// sees stays the same across redeliveries; other metadata travels as AMQP headers, except the
+// broker's own x-delivery-count, which is dropped so that a forwarded message (a dead letter)
+// starts counting afresh. A message's BeforeSend gets an **amqp.Publishing after all that and
+// may change any of it. rabbitmq:// does this itself, and publishes mandatory and confirmed: a
 // send succeeds only once the broker has confirmed the message, which for a durable queue means
-// it is on disk. The message id is the "ce_id" metadata (the event id); other metadata travels as
-// AMQP headers with string values, except the broker's own x-delivery-count, which is dropped
-// so that a forwarded message (a dead letter) starts counting afresh. A message's BeforeSend
-// gets an **amqp.Publishing and may change any of this.
+// it is on disk. For rabbit://, package channel adds it to every message through the registered
+// broker (gocloud's driver alone sends transient messages without a message id).
 //
 // Received messages are acknowledged with basic.ack; Nack is basic.nack with requeue, so the
-// broker delivers the message again and a quorum queue counts the delivery. Each received
-// message's As accepts an *amqp.Delivery, so channel.DeliveryCount works as for rabbit://: exact
-// for quorum queues (the x-delivery-count header), first deliveries only for classic queues.
-// Unacknowledged messages return to the queue when the subscription closes.
+// broker delivers the message again at once and a quorum queue counts the delivery.
+// Unacknowledged messages return to the queue when the subscription or its connection closes.
+// Each received message's As accepts an *amqp.Delivery, and [channel.DeliveryCount] reads it:
 //
-// As on a subscription accepts a **amqp.Connection (its own connection). As on a topic accepts
-// nothing: in particular not the **amqp.Connection by which package channel recognises
-// rabbitpubsub topics, because this driver already does natively what channel adds for them.
+//   - quorum queues: exact, from the x-delivery-count header (header + 1; a first delivery has
+//     no header and is 1), kept by the broker across consumers and restarts;
+//   - classic queues: 1 for a first delivery; a redelivery is only flagged as such, so
+//     DeliveryCount reports nothing and the consumer counts, from 2, the redeliveries it sees
+//     itself, a count that restarts with the process.
+//
+// Use quorum queues, so that ConsumerOptions.MaxDeliveries dead-letters exactly. As a
+// broker-side safety net, a quorum queue can drop or dead-letter a message returned too often
+// (rabbitsetup.Options.DeliveryLimit and DeadLetterExchange, or a delivery-limit policy; see
+// package channel/rabbitsetup): set the limit above MaxDeliveries, so that the consumer's
+// dead-lettering, which keeps the reason, comes first.
+//
+// As on a rabbitmq:// subscription accepts a **amqp.Connection (its own connection). As on a
+// rabbitmq:// topic accepts nothing: in particular not the **amqp.Connection by which this
+// package recognises rabbitpubsub topics, whose messages it adapts.
 //
 // # Errors
 //
-// Errors start with "rabbitmq:" and name the exchange or queue. gcerrors.Code maps AMQP reply
-// codes: NOT_FOUND (a missing exchange or queue) is NotFound, ACCESS_REFUSED and NOT_ALLOWED are
-// PermissionDenied; NO_ROUTE (a send to an exchange without a bound queue: the message is
-// returned, and the send fails), a closed connection or channel and CONNECTION_FORCED (the
-// broker is stopping) are FailedPrecondition, which package channel answers by reopening.
-// Nothing is retried inside the driver.
+// Errors of rabbitmq:// start with "rabbitmq:" and name the exchange or queue. gcerrors.Code maps
+// AMQP reply codes: NOT_FOUND (a missing exchange or queue) is NotFound, ACCESS_REFUSED and
+// NOT_ALLOWED are PermissionDenied; NO_ROUTE (a send to an exchange without a bound queue: the
+// message is returned, and the send fails), a closed connection or channel and
+// CONNECTION_FORCED (the broker is stopping) are FailedPrecondition, which package channel
+// answers by reopening. Nothing is retried inside the driver. Errors of rabbit:// come from
+// gocloud's rabbitpubsub, with its gcerrors codes. Opening a rabbit:// sender without this
+// package fails with an error from package channel that names it.
 //
 // # Security
 //
-// RABBIT_SERVER_URL carries a password; errors show the server URL redacted. Use amqps:// across
-// untrusted networks.
+// RABBIT_SERVER_URL carries a password; errors show the server URL redacted. Use amqps://
+// across untrusted networks. Give hookline a RabbitMQ user of its own rather than an
+// administrator: sending needs write permission on the exchange, receiving read permission on
+// the queue, and only declaring (package channel/rabbitsetup) needs configure permission.
+//
+// # Testing
+//
+// Both drivers pass the conformance suite (package channel/channeltest) on quorum and classic
+// queues, against the RabbitMQ at RABBIT_SERVER_URL (default amqp://guest:guest@127.0.0.1:5672/);
+// the tests are skipped when it cannot be reached, and fail when CI or HOOKLINE_REQUIRE_SERVICES
+// is set.
 package rabbitmq
 
 import (

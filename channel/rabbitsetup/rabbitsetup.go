@@ -1,17 +1,24 @@
 // Package rabbitsetup declares the RabbitMQ exchange, queue and binding that a hookline channel
 // needs, and deletes them again.
 //
-// gocloud's rabbitpubsub driver does not declare anything: rabbit://exchange sends to an existing
-// exchange, rabbit://queue receives from an existing queue, and a send to an exchange with no
-// bound queue fails with NO_ROUTE. [Declare] creates the usual shape once, idempotently: a
+// Neither RabbitMQ driver declares anything (see package channel/rabbitmq): a sender publishes to
+// an existing exchange, a receiver consumes from an existing queue, and a send to an exchange
+// with no bound queue fails with NO_ROUTE. [Declare] creates the usual shape once, idempotently: a
 // durable fanout exchange, a durable queue and a binding between them.
 //
 //	err := rabbitsetup.Declare(ctx, os.Getenv("RABBIT_SERVER_URL"), "stripe-events", "stripe-events",
 //		&rabbitsetup.Options{QueueType: rabbitsetup.Quorum})
 //
-// Then send to rabbit://stripe-events (the exchange) and receive from rabbit://stripe-events (the
-// queue); exchanges and queues have separate namespaces, so one name can serve both. Declare a
-// second pair the same way for the consumer's dead-letter channel.
+// Declare a second pair the same way for the consumer's dead-letter channel (say
+// "stripe-dead-letter").
+//
+// # URLs
+//
+// The functions take the AMQP server URL, amqp://user:password@host:5672/vhost (amqps:// for
+// TLS), usually the RABBIT_SERVER_URL that the drivers read. After Declare(ctx, server,
+// "stripe-events", "stripe-events", ...), send to rabbitmq://stripe-events (the exchange) and
+// receive from rabbitmq://stripe-events (the queue), or the same with rabbit://: exchanges and
+// queues have separate namespaces, so one name serves both.
 //
 // # Without Go
 //
@@ -34,14 +41,25 @@
 // Prefer quorum queues: they survive a node failure and report each message's delivery count
 // (the x-delivery-count header), which hookline's consumer uses to dead-letter a message after
 // ConsumerOptions.MaxDeliveries. Classic queues only say whether a message was delivered before,
-// so the consumer has to count redeliveries itself (see channel.DeliveryCount). Durable queues
-// keep only persistent messages over a broker restart; channel.Sender publishes persistent
-// messages to rabbit:// topics.
+// so the consumer has to count redeliveries itself, a count that restarts with the process (see
+// channel.DeliveryCount). Durable queues keep only persistent messages over a broker restart;
+// hookline publishes persistent messages through both drivers (package channel/rabbitmq). The
+// broker's own limits ([Options].DeliveryLimit, DeadLetterExchange, or the delivery-limit policy
+// above) are a safety net behind the consumer's: set them above MaxDeliveries.
+//
+// # Errors
+//
+// Errors start with "rabbitsetup:" and name the exchange or queue; the AMQP error (an
+// *amqp.Error with RabbitMQ's reply code, for example PRECONDITION_FAILED when a queue exists
+// with other arguments, or ACCESS_REFUSED) stays in the chain. Declaring what already exists
+// with the same arguments succeeds.
 //
 // # Security
 //
 // The server URL (amqp://user:password@host:5672/vhost) carries a password: errors from this
-// package show it redacted.
+// package show it redacted. Declaring needs RabbitMQ's configure permission on the exchange and
+// queue, which the user that runs hookline itself does not need: run setup as a separate,
+// more privileged user if you split them.
 package rabbitsetup
 
 import (
