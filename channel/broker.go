@@ -21,9 +21,10 @@ type Broker struct {
 	Name string
 
 	// Detect reports whether t is a topic of this broker. urlScheme is the scheme of the URL t
-	// was opened from, or "" for a topic given to [NewSender]; t is nil when [CheckTopicURL] asks
-	// about a URL alone. Detect recognises a topic by its scheme or through t.As. A [Sender] uses the first registered broker that claims its topic,
-	// for Prepare and OnSend. Nil: the broker claims no topic (it may still count deliveries).
+	// was opened from, or "" for a topic given to [NewSender]; t is nil when [CheckTopicURL]
+	// asks about a URL alone. Detect recognises a topic by its scheme or through t.As. A
+	// [Sender] uses the first registered broker that claims its topic, for Prepare and OnSend.
+	// Nil: the broker claims no topic (it may still count deliveries).
 	Detect func(t *pubsub.Topic, urlScheme string) bool
 
 	// Prepare sets m up for ev according to the broker-native features opts asks for
@@ -37,7 +38,8 @@ type Broker struct {
 	// OnSend adapts every message a sender of this broker sends, whatever its options, in the
 	// same way as Prepare and after it (RabbitMQ through gocloud's driver: persistent delivery
 	// mode, the event id as message id). m's "ce_id" metadata is the event id when it has one.
-	// An error fails the send as permanent.
+	// m is the sender's own message (a copy, for [Sender.SendMessage]). An error fails the send
+	// as permanent.
 	OnSend func(m *pubsub.Message) error
 
 	// DeliveryCount reads how many times the broker has delivered msg, counting this delivery,
