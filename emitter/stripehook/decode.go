@@ -269,6 +269,13 @@ func newTypeFilter(types []string) (typeFilter, error) {
 	return f, nil
 }
 
+// CheckTypes reports whether types is a valid [Options].Types: exact event types, prefix
+// wildcards like "customer.*", or "*".
+func CheckTypes(types []string) error {
+	_, err := newTypeFilter(types)
+	return err
+}
+
 func (f typeFilter) allows(typ string) bool {
 	if f.all || f.exact[typ] {
 		return true

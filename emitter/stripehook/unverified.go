@@ -12,7 +12,8 @@ import "github.com/hookline/hookline"
 //
 // Whoever can put bytes in body can make this function produce any event they like. Call it only
 // for events whose authenticity some other party has established, and only after checking that
-// party's evidence. Its one use in this module is Stripe's Amazon EventBridge event destination:
+// party's evidence. Its uses in this module: events listed from Stripe's API with the account's key (package
+// recovery), and Stripe's Amazon EventBridge event destination:
 // Stripe publishes to a partner event source named "aws.partner/stripe.com/...", EventBridge
 // refuses that source on PutEvents from anyone else (sources starting with "aws." are reserved),
 // and adapters/awslambda checks the source before it calls this function. Never call it on the

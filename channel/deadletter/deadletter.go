@@ -1,0 +1,237 @@
+// Package deadletter lists and replays the messages on a dead-letter channel: hookline's own (the
+// consumer's ConsumerOptions.DeadLetter, whose messages carry the reason, kind, attempts and time
+// in their metadata) and a broker's native dead-letter queue (a Service Bus queue's
+// ?subqueue=deadletter, an SQS redrive queue, a RabbitMQ dead-letter queue, a Pub/Sub dead-letter
+// topic's subscription), whose messages lack that metadata: [Message] shows what there is, and
+// reads the event's id, type and subject from the body when the metadata lacks them.
+//
+// # Delivery semantics
+//
+// Both [List] and [Replay] receive until the channel has been idle for Options.Wait (or Limit
+// messages were seen) and hold every message meanwhile, so none is received twice. List then
+// returns every message to the broker (Nack where the driver can; otherwise the message becomes
+// visible again when its ack deadline passes). Replay sends each selected message to the target
+// channel and acknowledges it on the dead-letter channel only after that send succeeded; a
+// message whose send failed, and every message not selected, is returned to the broker. A replay
+// can therefore be repeated: what was not replayed is still there.
+//
+// The replayed message is the dead-lettered body, unchanged (hookline's wire format: the event as
+// the webhook accepted it), with its metadata less the dead-letter keys, so the consumer of the
+// target channel processes it like a first delivery. The sinks are idempotent, so replaying an
+// event that was meanwhile stored changes nothing.
+//
+// # Errors
+//
+// Errors start with "deadletter: ". A failed send is counted in Result.Failed and reported; Replay
+// goes on with the other messages and returns an error naming the first failure.
+package deadletter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"gocloud.dev/pubsub"
+
+	"github.com/hookline/hookline/channel"
+)
+
+// DefaultWait is the default of Options.Wait.
+const DefaultWait = 5 * time.Second
+
+// Options selects the messages of [List] and [Replay].
+type Options struct {
+	// Wait is how long the channel must stay silent before it counts as drained. Default
+	// [DefaultWait]. gocloud's mem:// polls every 250 ms; brokers answer at once.
+	Wait time.Duration
+	// Limit bounds the messages received (0: no bound).
+	Limit int
+	// IDs and Types select messages by event id and by type (exact, or a prefix wildcard like
+	// "customer.*"); empty selects all. Replay only.
+	IDs, Types []string
+	// DryRun makes Replay count what it would replay and return every message.
+	DryRun bool
+	// Progress, when set, is called after each message received with the number so far.
+	Progress func(received int)
+}
+
+// Message is one dead-lettered message, with what its metadata and body say.
+type Message struct {
+	// EventID, Type and Subject identify the event (from the ce_id, ce_type and ce_subject
+	// metadata, else from the body); empty when neither says.
+	EventID, Type, Subject string
+	// Reason, Kind, Attempts and Delivery are hookline's dead-letter metadata (see
+	// channel.MetaDeadLetterReason and the keys beside it); empty on a broker's native
+	// dead-letter queue.
+	Reason, Kind, Attempts, Delivery string
+	// When is when hookline dead-lettered it; zero when unknown.
+	When time.Time
+	// Body and Metadata are the message as received.
+	Body     []byte
+	Metadata map[string]string
+
+	msg *pubsub.Message
+}
+
+func newMessage(m *pubsub.Message) Message {
+	md := m.Metadata
+	out := Message{EventID: md["ce_id"], Type: md["ce_type"], Subject: md["ce_subject"],
+		Reason: md[channel.MetaDeadLetterReason], Kind: md[channel.MetaDeadLetterKind],
+		Attempts: md[channel.MetaDeadLetterAttempts], Delivery: md[channel.MetaDeadLetterDelivery],
+		Body: m.Body, Metadata: md, msg: m}
+	out.When, _ = time.Parse(time.RFC3339Nano, md[channel.MetaDeadLetterTime])
+	if out.EventID == "" || out.Type == "" {
+		if ev, err := channel.Decode(m.Body); err == nil {
+			out.EventID, out.Type, out.Subject = ev.ID, ev.Type, ev.Subject
+		}
+	}
+	return out
+}
+
+// List receives the messages on from and returns them, having returned them all to the broker.
+func List(ctx context.Context, from *channel.Receiver, opts *Options) ([]Message, error) {
+	held, err := drain(ctx, from, opts)
+	for _, m := range held {
+		giveBack(m.msg)
+	}
+	return held, err
+}
+
+// Result counts what [Replay] did.
+type Result struct {
+	// Received counts the messages seen; Selected those the options select; Replayed those
+	// sent to the target and acknowledged; Failed those whose send failed (returned).
+	Received, Selected, Replayed, Failed int
+}
+
+// Replay sends the messages on from that opts selects to to, acknowledging each on from once its
+// send succeeded, and returns all others to the broker.
+func Replay(ctx context.Context, from *channel.Receiver, to *channel.Sender, opts *Options) (Result, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	held, err := drain(ctx, from, &o)
+	res := Result{Received: len(held)}
+	var first error
+	for _, m := range held {
+		if !selected(m, o) || o.DryRun || err != nil {
+			res.Selected += b2i(selected(m, o))
+			giveBack(m.msg)
+			continue
+		}
+		res.Selected++
+		if serr := to.SendMessage(ctx, &pubsub.Message{Body: m.Body, Metadata: replayMetadata(m.Metadata)}); serr != nil {
+			res.Failed++
+			first = cmpErr(first, fmt.Errorf("deadletter: replay %s: %w", m.label(), serr))
+			giveBack(m.msg)
+			continue
+		}
+		m.msg.Ack()
+		res.Replayed++
+	}
+	return res, errors.Join(err, first)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func cmpErr(first, err error) error {
+	if first != nil {
+		return first
+	}
+	return err
+}
+
+func (m Message) label() string {
+	if m.EventID != "" {
+		return m.EventID
+	}
+	return "message " + m.msg.LoggableID
+}
+
+// drain receives until from is idle for o.Wait or o.Limit messages were received.
+func drain(ctx context.Context, from *channel.Receiver, opts *Options) ([]Message, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Wait <= 0 {
+		o.Wait = DefaultWait
+	}
+	var held []Message
+	for o.Limit <= 0 || len(held) < o.Limit {
+		rctx, cancel := context.WithTimeout(ctx, o.Wait)
+		m, err := from.Receive(rctx)
+		cancel()
+		switch {
+		case err == nil:
+			held = hold(held, newMessage(m))
+			if o.Progress != nil {
+				o.Progress(len(held))
+			}
+		case ctx.Err() != nil:
+			return held, ctx.Err()
+		case errors.Is(err, context.DeadlineExceeded):
+			return held, nil // idle for o.Wait: drained
+		default:
+			return held, fmt.Errorf("deadletter: receive: %w", err)
+		}
+	}
+	return held, nil
+}
+
+// hold adds m to held, or replaces the copy held already: a message held past its ack deadline
+// is delivered again, and only the newest delivery can still be acknowledged.
+func hold(held []Message, m Message) []Message {
+	if id := m.msg.LoggableID; id != "" {
+		for i := range held {
+			if held[i].msg.LoggableID == id {
+				held[i] = m
+				return held
+			}
+		}
+	}
+	return append(held, m)
+}
+
+// giveBack returns m to the broker: at once where the driver can nack, otherwise when its ack
+// deadline passes.
+func giveBack(m *pubsub.Message) {
+	if m.Nackable() {
+		m.Nack()
+	}
+}
+
+func selected(m Message, o Options) bool {
+	if len(o.IDs) > 0 && !slices.Contains(o.IDs, m.EventID) {
+		return false
+	}
+	if len(o.Types) == 0 {
+		return true
+	}
+	for _, t := range o.Types {
+		if t == "*" || t == m.Type || strings.HasSuffix(t, ".*") && strings.HasPrefix(m.Type, strings.TrimSuffix(t, "*")) {
+			return true
+		}
+	}
+	return false
+}
+
+// replayMetadata is md less hookline's dead-letter keys.
+func replayMetadata(md map[string]string) map[string]string {
+	out := maps.Clone(md)
+	for _, k := range []string{channel.MetaDeadLetterReason, channel.MetaDeadLetterKind, channel.MetaDeadLetterAttempts,
+		channel.MetaDeadLetterDelivery, channel.MetaDeadLetterTime} {
+		delete(out, k)
+	}
+	return out
+}

@@ -1,0 +1,61 @@
+// Command hookline is the operator's command: it runs the pipeline, brings back events the
+// pipeline missed, and replays dead letters.
+//
+//	go install github.com/hookline/hookline/cmd/hookline@latest
+//	hookline <command> [flags]        (hookline <command> -h for its flags)
+//
+// It is configured by the environment variables of package pipeline (HOOKLINE_CHANNEL,
+// HOOKLINE_SINK, HOOKLINE_DEADLETTER, STRIPE_WEBHOOK_SECRET, PORT, ...) and, for the commands that
+// read Stripe's API, STRIPE_API_KEY (a secret key, or a restricted key with read access to events
+// and to the objects a backfill lists) and STRIPE_API_BASE (Stripe's API by default; set it for a
+// proxy or a test double). Flags override the environment. Results go to standard output,
+// progress (a line a second for anything longer) and errors to standard error; the exit status
+// is 0 only on success, 2 for a usage error.
+//
+// # serve
+//
+// Runs the pipeline from the environment, as examples/local does without -demo, so that a
+// container image can run this one binary. It links every broker and sink of this module.
+//
+//	HOOKLINE_CHANNEL=rabbitmq://stripe-events HOOKLINE_SINK=postgres://... \
+//	STRIPE_WEBHOOK_SECRET=whsec_... hookline serve -addr :8080
+//
+// # recover
+//
+// Lists the events of Stripe's Events API created in a time range and sends each, oldest first,
+// into HOOKLINE_CHANNEL as the same event the webhook would have produced (package recovery).
+// Stripe keeps events for 30 days. With --undelivered only the events whose delivery has not
+// succeeded are listed: those Stripe is still retrying and those it gave up on after three days.
+// Rate limits are waited out; the sinks are idempotent, so a second run changes nothing.
+//
+//	hookline recover --since 72h --undelivered
+//	hookline recover --since 2026-11-01T00:00:00Z --until 2026-11-02T00:00:00Z --type customer.* --dry-run
+//
+// The last line says how many events were listed, sent, and skipped by type. When the channel is
+// in-process (mem://, the default) and HOOKLINE_SINK is set, the command runs the consumer into
+// the sink itself and exits once every recovered event is stored; with mem:// and no sink it
+// refuses, since nothing would receive.
+//
+// # backfill
+//
+// Lists the current objects (all pages) and sends each as a "<object>.snapshot" event that the
+// sinks store like any other, under the ordering rule of package recovery (# Backfill): a
+// snapshot never overwrites a record a newer event already wrote, and any event newer than the
+// snapshot overwrites it. Same environment and in-process shortcut as recover.
+//
+//	hookline backfill --objects customer,subscription
+//
+// # deadletters
+//
+// Lists or replays the messages on a dead-letter channel: hookline's own (HOOKLINE_DEADLETTER by
+// default) or a broker's native dead-letter queue (azuresbqueue://q?subqueue=deadletter, an SQS
+// redrive queue, a RabbitMQ dead-letter queue), whose messages may lack hookline's reason
+// metadata: the list shows what there is (package channel/deadletter).
+//
+//	hookline deadletters list --from rabbitmq://stripe-events-deadletter
+//	hookline deadletters replay --from awssqs://.../stripe-events-dlq?region=us-east-2 \
+//	    --to awssqs://.../stripe-events?region=us-east-2 --type customer.* --limit 500
+//
+// Replay acknowledges a message on the dead-letter channel only after its send to --to (default
+// HOOKLINE_CHANNEL) succeeded; the messages not selected, and those whose send failed, stay.
+package main
