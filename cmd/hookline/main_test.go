@@ -126,4 +126,3 @@ func TestBackfillIntoSQLite(t *testing.T) {
 		t.Fatalf("%d rows", n)
 	}
 }
-
