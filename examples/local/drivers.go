@@ -9,7 +9,7 @@ import (
 	_ "github.com/hookline/hookline/channel/amazonsqs"       // awssqs://, awssns://, SQS delivery counts
 	_ "github.com/hookline/hookline/channel/azureservicebus" // azuresb://, azuresbqueue://, Service Bus delivery counts
 	_ "github.com/hookline/hookline/channel/googlepubsub"    // gcppubsub://, Pub/Sub delivery attempts
-	_ "github.com/hookline/hookline/channel/rabbitmq"        // rabbitmq:// (hookline's RabbitMQ driver), persistent rabbit://
+	_ "github.com/hookline/hookline/channel/rabbitmq"        // rabbitmq:// (hookline's driver) and gocloud's rabbit://, persistent
 	_ "github.com/hookline/hookline/sink/dataverse"          // dataverse://
 	_ "github.com/hookline/hookline/sink/sqlsink"            // sqlite:// and postgres://
 )
