@@ -49,11 +49,7 @@ func runRecover(ctx context.Context, e env, args []string) error {
 	if now.Sub(opts.Since) > recovery.Retention {
 		fmt.Fprintf(e.log, "recover: note: Stripe keeps events for 30 days; nothing older than %s can be listed\n", now.Add(-recovery.Retention).Format(time.RFC3339))
 	}
-	api, err := stripeClient(e)
-	if err != nil {
-		return err
-	}
-	dst, err := openDestination(ctx, e.getenv(pipeline.EnvChannel), e.getenv(pipeline.EnvSink), *dryRun)
+	api, dst, err := stripeAndDestination(ctx, e, *dryRun)
 	if err != nil {
 		return err
 	}
@@ -84,11 +80,7 @@ func runBackfill(ctx context.Context, e env, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("%w: backfill needs --objects", errUsage)
 	}
-	api, err := stripeClient(e)
-	if err != nil {
-		return err
-	}
-	dst, err := openDestination(ctx, e.getenv(pipeline.EnvChannel), e.getenv(pipeline.EnvSink), *dryRun)
+	api, dst, err := stripeAndDestination(ctx, e, *dryRun)
 	if err != nil {
 		return err
 	}
@@ -103,6 +95,16 @@ func runBackfill(ctx context.Context, e env, args []string) error {
 		return stripeHint(runErr)
 	}
 	return finErr
+}
+
+// stripeAndDestination returns the Stripe client and where to send, as recover and backfill need.
+func stripeAndDestination(ctx context.Context, e env, dryRun bool) (*client.API, *destination, error) {
+	api, err := stripeClient(e)
+	if err != nil {
+		return nil, nil, err
+	}
+	dst, err := openDestination(ctx, e.getenv(pipeline.EnvChannel), e.getenv(pipeline.EnvSink), dryRun)
+	return api, dst, err
 }
 
 func stripeClient(e env) (*client.API, error) {
