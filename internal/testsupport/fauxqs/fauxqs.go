@@ -31,7 +31,6 @@ package fauxqs
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -200,7 +199,7 @@ func (s *Server) launch(port int) (*process, error) {
 		"HOOKLINE_FAUXQS_PORT="+strconv.Itoa(port),
 		"HOOKLINE_FAUXQS_DATA="+s.dataDir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stderr := new(lockedBuffer)
+	stderr := new(testenv.Buffer)
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -238,25 +237,4 @@ func (s *Server) launch(port int) (*process, error) {
 func (p *process) kill() {
 	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	<-p.exited
-}
-
-// lockedBuffer collects a process's stderr, written by exec's copying goroutine.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.buf.Len() > 64<<10 {
-		return len(p), nil // enough to explain a failure
-	}
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

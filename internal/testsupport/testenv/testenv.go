@@ -6,8 +6,10 @@
 package testenv
 
 import (
+	"bytes"
 	"net"
 	"os"
+	"sync"
 	"testing"
 	"time"
 )
@@ -45,4 +47,26 @@ func Getenv(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// Buffer collects a child process's output for failure messages: safe for the goroutine that
+// exec copies output with, and bounded (past 64 KiB it keeps what it has, enough to explain).
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf.Len() > 64<<10 {
+		return len(p), nil
+	}
+	return b.buf.Write(p)
+}
+
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
