@@ -21,6 +21,27 @@
 // webhook, and a second run over the same range, arrive again; the sinks are idempotent and keep
 // the newest event per object, so that changes nothing.
 //
+// # Scheduled recovery
+//
+// [RunScheduled] is the self-healing run that the recover functions of the serverless examples
+// (an EventBridge Scheduler schedule on AWS Lambda, a timer trigger on Azure Functions, a Cloud
+// Scheduler job on Cloud Functions) and `hookline serve` run on a schedule: it recovers the
+// events of a look-back window ending now whose delivery has not succeeded, and keeps no state,
+// so it needs no storage of its own. [RunEvery] runs it at an interval in a long-running
+// process. [ScheduleFromEnv] reads its configuration, the one place these names and defaults are
+// defined:
+//
+//	STRIPE_API_KEY             required                  rk_... with read access to events, or sk_...
+//	STRIPE_API_BASE            Stripe's API              a proxy or a test double
+//	HOOKLINE_RECOVER_LOOKBACK  72h ([DefaultLookback])   window of created times each run looks at; at most 720h
+//	HOOKLINE_RECOVER_EVERY     unset: never              hookline serve only: how often it runs
+//
+// Stripe lists an event with delivery_success=false while its delivery to some webhook endpoint
+// is still pending or has failed for good, so a run recovers both what Stripe is still retrying
+// and what it gave up on; the default look-back of 72 hours is as long as Stripe retries. Keep
+// the look-back longer than the interval between runs (the default is far longer than any
+// sensible schedule); a run that fails or is skipped is made good by the next one.
+//
 // # Backfill
 //
 // A new deployment starts empty while the account already has customers. [Backfill] lists the

@@ -9,12 +9,15 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/hookline/hookline/recovery"
 )
 
-// Environment variables of the command beyond those of package pipeline.
+// Environment variables of the command beyond those of package pipeline, defined in package
+// recovery.
 const (
-	EnvAPIKey  = "STRIPE_API_KEY"  // a secret or restricted key that can read events (recover, backfill)
-	EnvAPIBase = "STRIPE_API_BASE" // Stripe's API URL, for a proxy or a test double (recover, backfill)
+	EnvAPIKey  = recovery.EnvAPIKey  // STRIPE_API_KEY: a secret or restricted key that can read events (recover, backfill, serve's scheduled recovery)
+	EnvAPIBase = recovery.EnvAPIBase // STRIPE_API_BASE: Stripe's API URL, for a proxy or a test double
 )
 
 func main() {
