@@ -49,6 +49,10 @@
 // those halves, opened on first use and kept for the life of the instance; a [Platform] words
 // their errors for the runtime (adapters/azurefunctions, adapters/gcpfunctions, examples/aws).
 // They refuse a mem:// channel or dead-letter URL, which would not leave the instance.
+// [NewRecoverer] is the third, the recover role: the scheduled recovery of package recovery,
+// which a platform's scheduler invokes to send the events whose delivery has not succeeded into
+// the channel, so that a deployment heals itself. [Pipeline.Sender] lets a long-running process
+// do the same into its own pipeline (`hookline serve` with HOOKLINE_RECOVER_EVERY).
 //
 // # Errors
 //

@@ -56,6 +56,7 @@ type Pipeline struct {
 	consumer *channel.Consumer
 	pending  *Backlog // nil unless the channel is mem://
 	srv      *httpserver.Server
+	dst      emitter.Sender // what the webhook sends with: the sender, guarded by pending for mem://
 	drain    time.Duration
 	every    time.Duration // reconnect interval
 }
@@ -161,9 +162,9 @@ func (a *Pipeline) store(ctx context.Context, ev hookline.Event) error {
 
 // newServer builds the webhook and the server that runs it with the consumer.
 func (a *Pipeline) newServer(opts *Options) error {
-	var dst emitter.Sender = a.sender
+	a.dst = a.sender
 	if a.pending != nil {
-		dst = a.pending.Guard(a.sender)
+		a.dst = a.pending.Guard(a.sender)
 	}
 	var hopts emitter.HandlerOptions
 	if opts.Handler != nil {
@@ -172,7 +173,7 @@ func (a *Pipeline) newServer(opts *Options) error {
 	if hopts.Logger == nil {
 		hopts.Logger = a.log
 	}
-	h, err := stripehook.NewHandler(a.cfg.Secrets, dst, opts.Stripe, &hopts)
+	h, err := stripehook.NewHandler(a.cfg.Secrets, a.dst, opts.Stripe, &hopts)
 	if err != nil {
 		return err
 	}
@@ -203,6 +204,13 @@ func (a *Pipeline) settle(ctx context.Context) error {
 // Handler serves POST /webhook, GET /healthz and GET /readyz. Use it to mount the pipeline in a
 // server of your own; [Pipeline.Serve] runs the consumer and the shutdown order around it.
 func (a *Pipeline) Handler() http.Handler { return a.srv.Handler() }
+
+// Sender returns what the webhook sends accepted events with: the channel's sender, and for an
+// in-process (mem://) channel that sender guarded by the pipeline's bound on pending events, so
+// that [Pipeline.Serve] waits for what was sent through it before it stops. Use it to put events
+// of another source into the pipeline, such as a scheduled recovery (recovery.RunEvery, as
+// `hookline serve` does). Sends must end before Serve returns: Serve shuts the channel down.
+func (a *Pipeline) Sender() emitter.Sender { return a.dst }
 
 // Consumer returns the consumer loop, for its statistics.
 func (a *Pipeline) Consumer() *channel.Consumer { return a.consumer }
