@@ -20,6 +20,16 @@
 //	HOOKLINE_CHANNEL=rabbitmq://stripe-events HOOKLINE_SINK=postgres://... \
 //	STRIPE_WEBHOOK_SECRET=whsec_... hookline serve -addr :8080
 //
+// With HOOKLINE_RECOVER_EVERY (or -recover-every, which overrides it) set to a duration such as
+// 1h, and STRIPE_API_KEY set, serve also heals itself: at start and then at each interval it
+// recovers the events of the look-back window (HOOKLINE_RECOVER_LOOKBACK, default 72h) whose
+// webhook delivery has not succeeded, into the pipeline's own channel (for mem://, through the
+// same bound as the webhook, so the consumer stores them before the process exits), and logs
+// each run's counts. It keeps no state: the sinks absorb what arrives twice. The interval must
+// not be longer than the look-back. See package recovery, # Scheduled recovery.
+//
+//	STRIPE_API_KEY=rk_... HOOKLINE_RECOVER_EVERY=1h hookline serve
+//
 // # recover
 //
 // Lists the events of Stripe's Events API created in a time range and sends each, oldest first,

@@ -2,18 +2,27 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
+	"time"
+
+	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/hookline/hookline/pipeline"
+	"github.com/hookline/hookline/recovery"
 )
 
 // runServe runs the pipeline from the environment, as examples/local does without -demo, so a
-// container image can run this one binary.
+// container image can run this one binary. With HOOKLINE_RECOVER_EVERY (or -recover-every) it
+// also runs the scheduled recovery in the background, into the pipeline's own channel.
 func runServe(ctx context.Context, e env, args []string) error {
-	fs := e.flags("serve", "serve [-addr host:port]")
+	fs := e.flags("serve", "serve [-addr host:port] [-recover-every duration]")
 	addr := fs.String("addr", "", "listen address (default 127.0.0.1:$PORT; use :8080 in a container)")
+	every := fs.Duration("recover-every", 0, "recover the events whose webhook delivery has not succeeded from Stripe's API this often, "+
+		"in the background (e.g. 1h; overrides "+recovery.EnvEvery+"; 0: never; needs "+recovery.EnvAPIKey+")")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -23,6 +32,10 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	if *addr != "" {
 		cfg.Addr = *addr
+	}
+	rec, err := scheduledRecovery(fs, *every, e.getenv)
+	if err != nil {
+		return err
 	}
 	if cfg.SecretGenerated {
 		fmt.Fprintln(e.log, pipeline.SecretNotice(cfg))
@@ -36,5 +49,85 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (set %s or -addr to use another)", cfg.Addr, err, pipeline.EnvPort)
 	}
-	return p.Serve(ctx, ln)
+	if rec == nil {
+		return p.Serve(ctx, ln)
+	}
+	return rec.serve(ctx, p, ln, log)
+}
+
+// recoverySchedule is serve's scheduled recovery: how often, and with what.
+type recoverySchedule struct {
+	every    time.Duration
+	schedule recovery.Schedule
+	api      *client.API
+}
+
+// scheduledRecovery reads the interval (the -recover-every flag when given, otherwise
+// HOOKLINE_RECOVER_EVERY) and, when it is not zero, the recovery's configuration. It returns nil
+// when there is to be no scheduled recovery.
+func scheduledRecovery(fs *flag.FlagSet, flagEvery time.Duration, getenv func(string) string) (*recoverySchedule, error) {
+	every, source := flagEvery, "-recover-every"
+	if !flagSet(fs, "recover-every") {
+		source = recovery.EnvEvery
+		v := strings.TrimSpace(getenv(recovery.EnvEvery))
+		if v == "" {
+			return nil, nil
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s=%q is not a duration such as 1h", recovery.EnvEvery, v)
+		}
+		every = d
+	}
+	switch {
+	case every == 0:
+		return nil, nil
+	case every < 0:
+		return nil, fmt.Errorf("%s %s: the interval must be positive (0: no scheduled recovery)", source, every)
+	}
+	s, err := recovery.ScheduleFromEnv(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s needs Stripe's API: %w", source, every, err)
+	}
+	if every > s.Lookback {
+		return nil, fmt.Errorf("%s %s is longer than the look-back %s (%s): events created between two windows would never be looked at",
+			source, every, s.Lookback, recovery.EnvLookback)
+	}
+	api, err := s.Client()
+	if err != nil {
+		return nil, err
+	}
+	return &recoverySchedule{every: every, schedule: s, api: api}, nil
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// serve serves p on ln and runs the scheduled recovery into p's channel until ctx ends. The
+// recovery stops first (its run in progress canceled), then the pipeline shuts down in its
+// order, so that every event the recovery sent is processed before the process exits. If the
+// server fails on its own, the recovery stops too.
+func (r *recoverySchedule) serve(ctx context.Context, p *pipeline.Pipeline, ln net.Listener, log *slog.Logger) error {
+	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopServing()
+	loopCtx, stopLoop := context.WithCancel(ctx)
+	loopDone := make(chan struct{})
+	log.Info("scheduled recovery", "every", r.every.String(), "lookback", r.schedule.Lookback.String())
+	go func() {
+		defer close(loopDone)
+		defer stopServing()
+		err := recovery.RunEvery(loopCtx, r.every, r.api, p.Sender(), &recovery.ScheduleOptions{Lookback: r.schedule.Lookback},
+			func(run recovery.ScheduledRun, err error) { pipeline.LogScheduledRun(loopCtx, log, "", run, err) })
+		if err != nil { // cannot happen: the interval and the look-back were checked
+			log.Error("scheduled recovery stopped", "error", err.Error())
+		}
+		<-loopCtx.Done()
+	}()
+	err := p.Serve(serveCtx, ln)
+	stopLoop()
+	<-loopDone
+	return err
 }
