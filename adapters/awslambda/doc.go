@@ -5,8 +5,12 @@
 //	webhook:      Stripe ──HTTPS──▶ Function URL / API Gateway ──▶ [Webhook] ──Send──▶ SQS
 //	processor:    SQS ──event source mapping──▶ [SQSHandler] ──▶ channel.Processor ──▶ sink
 //	eventbridge:  Stripe ──▶ partner event source ──▶ bus ──rule──▶ [EventBridge] ──Send──▶ SQS
+//	recover:      EventBridge Scheduler ──▶ [Recover] ──▶ Stripe's Events API ──Send──▶ SQS
 //
-// examples/aws wires all three from environment variables and deploys them with a SAM template.
+// examples/aws wires all four from environment variables and deploys them with a SAM template.
+// The recover role is the self-healing one: on a schedule it sends the events whose webhook
+// delivery has not succeeded, of a look-back window ending now, into the queue (package
+// recovery, # Scheduled recovery; pipeline.Recoverer). It keeps no state.
 //
 // # Payloads
 //
@@ -21,7 +25,9 @@
 // 2xx only after the channel accepted the event, 503 with Retry-After when it did not.
 //
 // [SQSHandler] takes events.SQSEvent and answers events.SQSEventResponse. [EventBridge] takes
-// events.EventBridgeEvent, whose detail is a Stripe event.
+// events.EventBridgeEvent, whose detail is a Stripe event. [Recover] takes the Input of an
+// EventBridge Scheduler schedule ([SchedulerInput]: the schedule's context attributes, only
+// logged) and answers the run's counts (recovery.ScheduledRun).
 //
 // # Delivery semantics
 //
@@ -46,7 +52,7 @@
 // become a 502 without Retry-After). The SQS handler never returns one either: failures are
 // reported per message. The EventBridge handler returns errors marked with hookline codes:
 // Permanent for an event it refuses ([ErrNotStripe], a malformed or thin event), Transient for
-// a failed send.
+// a failed send. The recover handler returns a failed run's error, Transient unless marked.
 //
 // # Security
 //
@@ -59,4 +65,8 @@
 // exactly the names in [EventBridgeOptions].Sources), and decodes the detail with
 // stripehook.DecodeUnverified. Allow only the EventBridge rule to invoke that function: whoever
 // may call lambda:Invoke on it can hand it any event.
+//
+// The recover function reads Stripe's API with STRIPE_API_KEY (a restricted key that can only
+// read events is enough) and takes nothing from its payload but log attributes: whoever may
+// invoke it can only make it recover the same window again.
 package awslambda

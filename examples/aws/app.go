@@ -26,6 +26,7 @@ const (
 	RoleWebhook     = "webhook"
 	RoleProcessor   = "processor"
 	RoleEventBridge = "eventbridge"
+	RoleRecover     = "recover"
 )
 
 // platform words the errors of the shared configuration checks for Lambda.
@@ -48,8 +49,10 @@ func build(ctx context.Context, getenv func(string) string, log *slog.Logger) (l
 		return processor(ctx, getenv, log)
 	case RoleEventBridge:
 		return eventBridge(ctx, getenv, log)
+	case RoleRecover:
+		return recoverer(getenv, log)
 	default:
-		return nil, fmt.Errorf("%s=%q: want %s, %s or %s", EnvRole, role, RoleWebhook, RoleProcessor, RoleEventBridge)
+		return nil, fmt.Errorf("%s=%q: want %s, %s, %s or %s", EnvRole, role, RoleWebhook, RoleProcessor, RoleEventBridge, RoleRecover)
 	}
 }
 
@@ -94,4 +97,19 @@ func eventBridge(ctx context.Context, getenv func(string) string, log *slog.Logg
 		return nil, err
 	}
 	return lambda.NewHandler(b.Handle), nil
+}
+
+// recoverer checks the configuration (the channel, refusing mem://, and the Stripe key) and
+// returns the handler for EventBridge Scheduler's invocations; the channel and the Stripe client
+// are opened on the first.
+func recoverer(getenv func(string) string, log *slog.Logger) (lambda.Handler, error) {
+	r := pipeline.NewRecoverer(platform, pipeline.RecovererOptions{Getenv: getenv, Logger: log})
+	if err := r.Check(); err != nil {
+		return nil, err
+	}
+	h, err := awslambda.NewRecover(r.Run, &awslambda.RecoverOptions{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return lambda.NewHandler(h.Handle), nil
 }

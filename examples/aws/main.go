@@ -1,4 +1,4 @@
-// Command aws runs the hookline flow on AWS Lambda. One binary serves three functions; the
+// Command aws runs the hookline flow on AWS Lambda. One binary serves four functions; the
 // environment variable HOOKLINE_ROLE says which one an instance is:
 //
 //	webhook      Stripe's webhook behind a Lambda Function URL (or API Gateway): verifies the
@@ -7,15 +7,21 @@
 //	             cannot be written to HOOKLINE_DEADLETTER, reports the rest in batchItemFailures
 //	eventbridge  triggered by an EventBridge rule on Stripe's partner event source: sends the
 //	             Stripe event to HOOKLINE_CHANNEL, like the webhook
+//	recover      invoked by an EventBridge Scheduler schedule: sends the events of the last
+//	             HOOKLINE_RECOVER_LOOKBACK whose webhook delivery has not succeeded, listed from
+//	             Stripe's Events API, to HOOKLINE_CHANNEL (package recovery, # Scheduled recovery)
 //
-// Environment (the same variables as examples/local):
+// Environment (the same variables as examples/local and package recovery):
 //
-//	HOOKLINE_ROLE          webhook | processor | eventbridge
-//	HOOKLINE_CHANNEL       webhook, eventbridge: awssqs://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE?region=REGION
-//	STRIPE_WEBHOOK_SECRET  webhook: the endpoint's whsec_... signing secret (comma-separated while rolling)
-//	HOOKLINE_SINK          processor: dataverse://..., postgres://..., stdout://
-//	HOOKLINE_DEADLETTER    processor, optional: awssqs://... of the dead-letter queue
-//	STRIPE_EVENT_SOURCE    eventbridge, optional: the exact partner event source name to accept
+//	HOOKLINE_ROLE              webhook | processor | eventbridge | recover
+//	HOOKLINE_CHANNEL           webhook, eventbridge, recover: awssqs://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE?region=REGION
+//	STRIPE_WEBHOOK_SECRET      webhook: the endpoint's whsec_... signing secret (comma-separated while rolling)
+//	HOOKLINE_SINK              processor: dataverse://..., postgres://..., stdout://
+//	HOOKLINE_DEADLETTER        processor, optional: awssqs://... of the dead-letter queue
+//	STRIPE_EVENT_SOURCE        eventbridge, optional: the exact partner event source name to accept
+//	STRIPE_API_KEY             recover: a restricted key (rk_...) with read access to events
+//	HOOKLINE_RECOVER_LOOKBACK  recover, optional: the window each run looks at (default 72h)
+//	STRIPE_API_BASE            recover, optional: Stripe's API URL, for a proxy or a test double
 //
 // Build for Lambda's provided.al2023 runtime with the SAM template next to this file (sam build),
 // or by hand: GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -o bootstrap .
