@@ -8,6 +8,7 @@ import (
 	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/pipeline"
+	"github.com/hookline/hookline/recovery"
 	"github.com/hookline/hookline/sink"
 )
 
@@ -17,6 +18,9 @@ const (
 	EnvSink       = pipeline.EnvSink       // HOOKLINE_SINK: sink URL the processor writes to (required by the processor)
 	EnvDeadLetter = pipeline.EnvDeadLetter // HOOKLINE_DEADLETTER: topic URL for messages that cannot be processed (optional)
 	EnvSecret     = pipeline.EnvSecret     // STRIPE_WEBHOOK_SECRET: Stripe signing secret(s), comma-separated (required by the webhook)
+	EnvAPIKey     = recovery.EnvAPIKey     // STRIPE_API_KEY: a restricted key that can read events (required by the recover function)
+	EnvLookback   = recovery.EnvLookback   // HOOKLINE_RECOVER_LOOKBACK: the recover function's window (optional, default 72h)
+	EnvAPIBase    = recovery.EnvAPIBase    // STRIPE_API_BASE: Stripe's API URL, for a proxy or a test double (optional)
 )
 
 // Config is what the functions connect to, as read from the environment by [ConfigFromEnv]. The
@@ -68,8 +72,8 @@ type Options struct {
 	// MaxDeliveries. Its DeadLetter is set from DeadLetter or HOOKLINE_DEADLETTER; its Logger
 	// defaults to Logger.
 	Consumer *channel.ProcessorOptions
-	// Sender, when set, is used by the webhook instead of opening HOOKLINE_CHANNEL (which may then
-	// be unset). The webhook does not shut it down.
+	// Sender, when set, is used by the webhook and the recover function instead of opening
+	// HOOKLINE_CHANNEL (which may then be unset). They do not shut it down.
 	Sender *channel.Sender
 	// Sink, when set, is used by the processor instead of opening HOOKLINE_SINK. The processor
 	// does not close it.
@@ -94,6 +98,8 @@ type Bindings struct {
 	HTTPOutput string
 	// Message is the name of the processor's serviceBusTrigger binding. Default "message".
 	Message string
+	// Timer is the name of the recover function's timerTrigger binding. Default "timer".
+	Timer string
 }
 
 // DefaultMaxInvocationBytes is the default of Options.MaxInvocationBytes: a 10 MiB Service Bus
@@ -124,6 +130,9 @@ func (o *Options) withDefaults() Options {
 	if c.Bindings.Message == "" {
 		c.Bindings.Message = "message"
 	}
+	if c.Bindings.Timer == "" {
+		c.Bindings.Timer = "timer"
+	}
 	return c
 }
 
@@ -135,4 +144,9 @@ func (o Options) webhookOptions() pipeline.WebhookOptions {
 // processorOptions returns the options of the shared processor.
 func (o Options) processorOptions() pipeline.ProcessorOptions {
 	return pipeline.ProcessorOptions{Getenv: o.Getenv, Logger: o.Logger, Consumer: o.Consumer, Sink: o.Sink, DeadLetter: o.DeadLetter}
+}
+
+// recovererOptions returns the options of the shared recover function.
+func (o Options) recovererOptions() pipeline.RecovererOptions {
+	return pipeline.RecovererOptions{Getenv: o.Getenv, Logger: o.Logger, Sender: o.Sender, Stripe: o.Stripe}
 }

@@ -1,13 +1,16 @@
 // Package azurefunctions runs the hookline flow on Azure Functions as a Go custom handler: a
 // small web server that the Functions host starts and calls for each invocation. The Stripe
 // webhook is an HTTP-triggered function that sends each verified event to a Service Bus queue,
-// and the processor is a Service Bus-triggered function that writes each message's event to
-// the sink.
+// the processor is a Service Bus-triggered function that writes each message's event to the
+// sink, and the optional recover function is a timer-triggered one that heals missed
+// deliveries: on a schedule it sends the events whose webhook delivery has not succeeded, listed
+// from Stripe's Events API, into the same queue (package recovery, # Scheduled recovery).
 //
 //	webhook:    Stripe ──HTTPS──▶ host (httpTrigger) ──▶ [Webhook] ──Send──▶ Service Bus queue
 //	processor:  queue ──▶ host (serviceBusTrigger, peek-lock) ──▶ [Processor] ──▶ sink
+//	recover:    host (timerTrigger) ──▶ [Recover] ──▶ Stripe's Events API ──Send──▶ queue
 //
-// A program builds both, maps them onto paths with [Routes] and serves them on [Addr]
+// A program builds them, maps them onto paths with [Routes] and serves them on [Addr]
 // (127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT) with [Serve]:
 //
 //	opts := &azurefunctions.Options{}
@@ -17,12 +20,14 @@
 //	ln, _ := net.Listen("tcp", addr)
 //	azurefunctions.Serve(ctx, ln, h, nil)
 //
-// Both read their configuration from the app settings on their first invocation, from the
-// variables that examples/local reads: HOOKLINE_CHANNEL (the webhook's queue URL,
-// azuresbqueue://stripe-events), HOOKLINE_SINK (the processor's sink URL), HOOKLINE_DEADLETTER
-// (optional: the processor's dead-letter queue URL) and STRIPE_WEBHOOK_SECRET (the webhook's
-// signing secret; comma-separated to roll it). mem:// URLs are refused: an in-memory topic does
-// not leave the process. Import channel/azureservicebus for azuresbqueue:// URLs and the sink
+// Each reads its configuration from the app settings on its first invocation, from the
+// variables that examples/local reads: HOOKLINE_CHANNEL (the queue URL the webhook and the
+// recover function send to, azuresbqueue://stripe-events), HOOKLINE_SINK (the processor's sink
+// URL), HOOKLINE_DEADLETTER (optional: the processor's dead-letter queue URL),
+// STRIPE_WEBHOOK_SECRET (the webhook's signing secret; comma-separated to roll it), and for the
+// recover function STRIPE_API_KEY (a restricted key that can read events),
+// HOOKLINE_RECOVER_LOOKBACK (default 72h) and STRIPE_API_BASE (optional). mem:// URLs are
+// refused: an in-memory topic does not leave the process. Import channel/azureservicebus for azuresbqueue:// URLs and the sink
 // packages your URLs name. examples/azure is a complete function app with its host.json,
 // function.json files and the az commands to deploy it.
 //
@@ -60,6 +65,12 @@
 //     The host encodes these loosely (scalars may arrive JSON-encoded twice, numbers as strings,
 //     the body as base64, as text or as a parsed JSON object): see [DecodeServiceBusMessage].
 //     Set "dataType": "binary" on the trigger to receive the exact bytes.
+//   - The recover function ([Recover]): Data.timer is the timer object of "Timer trigger for
+//     Azure Functions", section Usage ({"Schedule":{...},"ScheduleStatus":{"Last","Next",
+//     "LastUpdated"},"IsPastDue":false}; see [TimerInfo]), and Metadata carries the host's sys
+//     values (MethodName, UtcNow, RandGuid). Only IsPastDue and the status are read, for the log:
+//     a run recovers the window ending when it runs. The answer is a plain invocation response,
+//     200 with Logs, or 500 to fail the occurrence.
 //
 // # Delivery semantics
 //

@@ -45,6 +45,10 @@ type Routes struct {
 	Processor *Processor
 	// ProcessorFunction is the processor function's name (its folder). Default "processor".
 	ProcessorFunction string
+	// Recover serves the timer trigger at /<RecoverFunction>.
+	Recover *Recover
+	// RecoverFunction is the recover function's name (its folder). Default "recover".
+	RecoverFunction string
 }
 
 // Handler returns the custom handler's http.Handler. Requests to other paths get 404; the host
@@ -59,6 +63,9 @@ func (rt Routes) Handler() (http.Handler, error) {
 	if rt.ProcessorFunction == "" {
 		rt.ProcessorFunction = "processor"
 	}
+	if rt.RecoverFunction == "" {
+		rt.RecoverFunction = "recover"
+	}
 	mux := http.NewServeMux()
 	if rt.Webhook != nil {
 		if rt.WebhookPath == "/"+rt.WebhookFunction {
@@ -69,6 +76,9 @@ func (rt Routes) Handler() (http.Handler, error) {
 	}
 	if rt.Processor != nil {
 		mux.Handle("/"+rt.ProcessorFunction, rt.Processor)
+	}
+	if rt.Recover != nil {
+		mux.Handle("/"+rt.RecoverFunction, rt.Recover)
 	}
 	return mux, nil
 }

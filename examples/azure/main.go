@@ -1,6 +1,6 @@
 // Command azure is the hookline function app for Azure Functions: a Go custom handler that the
 // Functions host starts (host.json: customHandler.description.defaultExecutablePath "handler")
-// and calls for two functions, each described by a function.json in the folder of its name:
+// and calls for three functions, each described by a function.json in the folder of its name:
 //
 //	webhook    HTTP trigger at https://APP.azurewebsites.net/api/webhook: verifies Stripe's
 //	           signature and sends the event to HOOKLINE_CHANNEL (a Service Bus queue). host.json
@@ -9,14 +9,21 @@
 //	processor  Service Bus trigger on that queue: writes each event to HOOKLINE_SINK and
 //	           dead-letters what cannot be written to HOOKLINE_DEADLETTER; a failure (500)
 //	           makes the host abandon the message, so Service Bus delivers it again.
+//	recover    timer trigger (every 30 minutes): sends the events of the last
+//	           HOOKLINE_RECOVER_LOOKBACK whose webhook delivery has not succeeded, listed from
+//	           Stripe's Events API with STRIPE_API_KEY, to HOOKLINE_CHANNEL, so the app heals
+//	           missed deliveries (package recovery, # Scheduled recovery). Disable it with the
+//	           app setting AzureWebJobs.recover.Disabled=true if you do not give it a key.
 //
 // Environment (app settings; the same variables as examples/local):
 //
 //	FUNCTIONS_CUSTOMHANDLER_PORT  set by the host: the handler listens on 127.0.0.1 at this port
-//	HOOKLINE_CHANNEL              webhook: azuresbqueue://stripe-events
+//	HOOKLINE_CHANNEL              webhook, recover: azuresbqueue://stripe-events
 //	STRIPE_WEBHOOK_SECRET         webhook: the endpoint's whsec_... secret (comma-separated while rolling)
 //	HOOKLINE_SINK                 processor: dataverse://..., postgres://..., stdout://
 //	HOOKLINE_DEADLETTER           processor, optional: azuresbqueue://stripe-events-deadletter
+//	STRIPE_API_KEY                recover: a restricted key (rk_...) with read access to events
+//	HOOKLINE_RECOVER_LOOKBACK     recover, optional: the window each run looks at (default 72h)
 //	SERVICEBUS_CONNECTION_STRING  the channel's namespace (or AZURE_SERVICEBUS_HOSTNAME with
 //	                              the app's managed identity); the trigger reads its own
 //	                              setting, ServiceBusConnection
@@ -63,8 +70,8 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 		return err
 	}
 	opts := &azurefunctions.Options{Getenv: getenv, Logger: log}
-	webhook, processor := azurefunctions.NewWebhook(opts), azurefunctions.NewProcessor(opts)
-	h, err := azurefunctions.Routes{Webhook: webhook, Processor: processor}.Handler()
+	webhook, processor, recoverer := azurefunctions.NewWebhook(opts), azurefunctions.NewProcessor(opts), azurefunctions.NewRecover(opts)
+	h, err := azurefunctions.Routes{Webhook: webhook, Processor: processor, Recover: recoverer}.Handler()
 	if err != nil {
 		return err
 	}
@@ -81,6 +88,9 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	}
 	if err := processor.Close(cctx); err != nil {
 		log.Warn("closing the sink", "error", err)
+	}
+	if err := recoverer.Close(cctx); err != nil {
+		log.Warn("closing the recover function's channel", "error", err)
 	}
 	return serveErr
 }
