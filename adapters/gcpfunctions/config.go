@@ -9,6 +9,7 @@ import (
 	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/pipeline"
+	"github.com/hookline/hookline/recovery"
 	"github.com/hookline/hookline/sink"
 )
 
@@ -18,6 +19,9 @@ const (
 	EnvSink       = pipeline.EnvSink       // HOOKLINE_SINK: sink URL the processor writes to (required by the processor)
 	EnvDeadLetter = pipeline.EnvDeadLetter // HOOKLINE_DEADLETTER: topic URL for messages that cannot be processed (optional)
 	EnvSecret     = pipeline.EnvSecret     // STRIPE_WEBHOOK_SECRET: Stripe signing secret(s), comma-separated (required by the webhook)
+	EnvAPIKey     = recovery.EnvAPIKey     // STRIPE_API_KEY: a restricted key that can read events (required by the recover function)
+	EnvLookback   = recovery.EnvLookback   // HOOKLINE_RECOVER_LOOKBACK: the recover function's window (optional, default 72h)
+	EnvAPIBase    = recovery.EnvAPIBase    // STRIPE_API_BASE: Stripe's API URL, for a proxy or a test double (optional)
 )
 
 // Config is what the functions connect to, as read from the environment by [ConfigFromEnv]. The
@@ -139,4 +143,9 @@ func cloudLoggingAttr(groups []string, a slog.Attr) slog.Attr {
 		}
 	}
 	return a
+}
+
+// recovererOptions returns the options of the shared recover function.
+func (o Options) recovererOptions() pipeline.RecovererOptions {
+	return pipeline.RecovererOptions{Getenv: o.Getenv, Logger: o.Logger, Stripe: o.Stripe}
 }

@@ -1,7 +1,10 @@
 // Package gcpfunctions runs the hookline flow on Google Cloud Functions (2nd gen, which runs on
 // Cloud Run) with the Go Functions Framework: the Stripe webhook as an HTTP function that sends
-// each verified event to a Pub/Sub topic, and the processor as a function that Pub/Sub invokes
-// with each message and that writes the event to the sink.
+// each verified event to a Pub/Sub topic, the processor as a function that Pub/Sub invokes
+// with each message and that writes the event to the sink, and the recover function as the
+// HTTP target of a Cloud Scheduler job, which heals missed deliveries: on each run it sends the
+// events whose webhook delivery has not succeeded, listed from Stripe's Events API, to the topic
+// (package recovery, # Scheduled recovery).
 //
 //	func init() {
 //		opts := &gcpfunctions.Options{Logger: slog.New(gcpfunctions.NewLogHandler(os.Stderr, nil))}
@@ -9,14 +12,17 @@
 //		p := gcpfunctions.NewProcessor(opts)
 //		functions.CloudEvent("ProcessEvent", p.HandleCloudEvent) // --trigger-topic (Eventarc)
 //		functions.HTTP("PubSubPush", p.ServeHTTP)                 // or a plain push subscription
+//		functions.HTTP("RecoverEvents", gcpfunctions.NewRecover(opts).ServeHTTP) // Cloud Scheduler
 //	}
 //
-// Both read their configuration from the environment on their first invocation, from the
-// variables that examples/local reads: HOOKLINE_CHANNEL (the webhook's topic URL,
-// gcppubsub://projects/P/topics/T), HOOKLINE_SINK (the processor's sink URL),
-// HOOKLINE_DEADLETTER (optional: the processor's dead-letter topic URL) and STRIPE_WEBHOOK_SECRET
-// (the webhook's signing secret; comma-separated to roll it). mem:// URLs are refused: an
-// in-memory topic does not leave the instance. The package imports channel/googlepubsub, so
+// Each reads its configuration from the environment on its first invocation, from the
+// variables that examples/local reads: HOOKLINE_CHANNEL (the topic URL the webhook and the
+// recover function publish to, gcppubsub://projects/P/topics/T), HOOKLINE_SINK (the processor's
+// sink URL), HOOKLINE_DEADLETTER (optional: the processor's dead-letter topic URL),
+// STRIPE_WEBHOOK_SECRET (the webhook's signing secret; comma-separated to roll it), and for the
+// recover function STRIPE_API_KEY (a restricted key that can read events),
+// HOOKLINE_RECOVER_LOOKBACK (default 72h) and STRIPE_API_BASE (optional). mem:// URLs are
+// refused: an in-memory topic does not leave the instance. The package imports channel/googlepubsub, so
 // gcppubsub:// URLs work; import the sink packages your URLs name (sink/dataverse, sink/sqlsink).
 // examples/gcp is a complete function with the gcloud commands to deploy it.
 //
@@ -56,8 +62,10 @@
 // invokes it with a service account; for a plain push subscription deploy with
 // --no-allow-unauthenticated and give the subscription a push service account with
 // roles/run.invoker, so that Google's front end verifies the push's OIDC token before the request
-// reaches the function. Keep STRIPE_WEBHOOK_SECRET and sink credentials in Secret Manager
-// (--set-secrets), not in plain environment variables.
+// reaches the function. The recover function must not be public either: deploy it with
+// --no-allow-unauthenticated and give its Cloud Scheduler job an OIDC token of a service account
+// with roles/run.invoker ([Recover]). Keep STRIPE_WEBHOOK_SECRET, STRIPE_API_KEY and sink
+// credentials in Secret Manager (--set-secrets), not in plain environment variables.
 package gcpfunctions
 
 import _ "github.com/hookline/hookline/channel/googlepubsub" // gcppubsub:// URLs, delivery attempts

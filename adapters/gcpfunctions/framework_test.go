@@ -16,12 +16,13 @@ import (
 )
 
 // The Functions Framework keeps one global registry and its server cannot be stopped, so the test
-// binary starts it once, in TestMain, with three functions that forward to whatever the running
+// binary starts it once, in TestMain, with four functions that forward to whatever the running
 // test installed with [serve]. Tests that use it do not run in parallel.
 const (
 	fnWebhook = "TestWebhook" // HTTP function: a *gcpfunctions.Webhook
 	fnProcess = "TestProcess" // CloudEvent function: a *gcpfunctions.Processor's HandleCloudEvent
 	fnPush    = "TestPush"    // HTTP function: a *gcpfunctions.Processor's ServeHTTP
+	fnRecover = "TestRecover" // HTTP function: a *gcpfunctions.Recover
 )
 
 var (
@@ -76,6 +77,7 @@ func forwardCloudEvent(ctx context.Context, e event.Event) error {
 func TestMain(m *testing.M) {
 	functions.HTTP(fnWebhook, forwardHTTP(fnWebhook))
 	functions.HTTP(fnPush, forwardHTTP(fnPush))
+	functions.HTTP(fnRecover, forwardHTTP(fnRecover))
 	functions.CloudEvent(fnProcess, forwardCloudEvent)
 	url, err := gcpfunctionstest.StartFramework()
 	if err != nil {

@@ -7,10 +7,13 @@
 //	ProcessEvent   CloudEvent function for the topic's messagePublished events
 //	               (--trigger-topic): writes each event to HOOKLINE_SINK
 //	PubSubPush     HTTP function for a plain Pub/Sub push subscription, instead of ProcessEvent
+//	RecoverEvents  HTTP function, private, the target of a Cloud Scheduler job: publishes the
+//	               events whose webhook delivery has not succeeded, listed from Stripe's Events
+//	               API, to HOOKLINE_CHANNEL (package recovery, # Scheduled recovery)
 //
 // Configuration comes from the environment variables that examples/local reads, on each
 // function's first invocation: HOOKLINE_CHANNEL, HOOKLINE_SINK, HOOKLINE_DEADLETTER and
-// STRIPE_WEBHOOK_SECRET. A Cloud Functions Go function cannot live in package main, so this
+// STRIPE_WEBHOOK_SECRET, and for RecoverEvents STRIPE_API_KEY and HOOKLINE_RECOVER_LOOKBACK. A Cloud Functions Go function cannot live in package main, so this
 // package registers the functions and cmd/ runs them locally. README.md walks through deploying
 // it with gcloud.
 package gcp
@@ -31,6 +34,7 @@ const (
 	WebhookEntryPoint = "StripeWebhook"
 	ProcessEntryPoint = "ProcessEvent"
 	PushEntryPoint    = "PubSubPush"
+	RecoverEntryPoint = "RecoverEvents"
 )
 
 func init() {
@@ -40,4 +44,5 @@ func init() {
 	processor := gcpfunctions.NewProcessor(opts)
 	functions.CloudEvent(ProcessEntryPoint, processor.HandleCloudEvent)
 	functions.HTTP(PushEntryPoint, processor.ServeHTTP)
+	functions.HTTP(RecoverEntryPoint, gcpfunctions.NewRecover(opts).ServeHTTP)
 }

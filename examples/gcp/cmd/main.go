@@ -4,6 +4,7 @@
 //	http://127.0.0.1:$PORT/StripeWebhook   the Stripe webhook
 //	http://127.0.0.1:$PORT/ProcessEvent    the processor, for messagePublished CloudEvents
 //	http://127.0.0.1:$PORT/PubSubPush      the processor, for Pub/Sub push requests
+//	http://127.0.0.1:$PORT/RecoverEvents   the scheduled recovery, for Cloud Scheduler (POST)
 //
 // Set FUNCTION_TARGET to one of the names to serve only that function at "/", as Cloud Functions
 // does. PORT defaults to 8080; -host 0.0.0.0 listens on every interface (default: loopback only).
