@@ -29,8 +29,9 @@ type Options struct {
 	// WrapSink, when set, wraps the sink (for example to count or to fail writes in a test).
 	WrapSink func(sink.Sink) sink.Sink
 	// Consumer tunes the consumer loop (attempts, backoff, concurrency, MaxDeliveries). Its
-	// DeadLetter and OnAck are the pipeline's own and replaced; its Logger defaults to Logger
-	// and its DrainTimeout to DrainTimeout.
+	// DeadLetter is replaced by the pipeline's own (Config.DeadLetter); its OnAck, if set, is
+	// called besides the pipeline's own; its Logger defaults to Logger and its DrainTimeout to
+	// DrainTimeout.
 	Consumer *channel.ConsumerOptions
 	// Handler tunes the webhook (body limit, send timeout). Its Logger defaults to Logger.
 	Handler *emitter.HandlerOptions
@@ -140,8 +141,11 @@ func (a *Pipeline) newConsumer(base *channel.ConsumerOptions) error {
 	if o.Logger == nil {
 		o.Logger = a.log
 	}
-	if a.pending != nil {
+	if user := o.OnAck; a.pending != nil {
 		o.OnAck = a.pending.Release
+		if user != nil {
+			o.OnAck = func() { a.pending.Release(); user() }
+		}
 	}
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = a.drain
