@@ -7,18 +7,32 @@
 //
 // # Delivery semantics
 //
-// Both [List] and [Replay] receive until the channel has been idle for Options.Wait (or Limit
-// messages were seen) and hold every message meanwhile, so none is received twice. List then
-// returns every message to the broker (Nack where the driver can; otherwise the message becomes
-// visible again when its ack deadline passes). Replay sends each selected message to the target
-// channel and acknowledges it on the dead-letter channel only after that send succeeded; a
-// message whose send failed, and every message not selected, is returned to the broker. A replay
-// can therefore be repeated: what was not replayed is still there.
+// Both [List] and [Replay] receive until the channel has brought no new message for Options.Wait
+// (or Limit messages were seen) and hold every message meanwhile, so none is received twice. A
+// message held past its ack deadline (SQS's visibility timeout, Pub/Sub's ack deadline, Service
+// Bus's lock duration) is delivered again; its newest copy replaces the one held, and redeliveries
+// do not prolong the wait. List then returns every message to the broker (Nack where the driver
+// can; otherwise the message becomes visible again when its ack deadline passes). Replay sends each
+// selected message to the target channel and acknowledges it on the dead-letter channel only after
+// that send succeeded; a message whose send failed, and every message not selected, is returned to
+// the broker. A replay can therefore be repeated: what was not replayed is still there.
+//
+// Returning a message counts as a delivery on most brokers (a Service Bus abandon, a RabbitMQ
+// quorum queue's delivery count, SQS's receive count, Pub/Sub's delivery attempt). Give the
+// dead-letter channel's own queue no delivery limit, or one far above the listings expected:
+// otherwise every listing brings its messages nearer to that queue's own dead-letter queue. gocloud
+// receives ahead in the background, so a Receiver may already hold again, unseen, a message it has
+// just returned; the next List or Replay on the same Receiver gets it, but after the Receiver is
+// shut down it stays invisible until its ack deadline passes (SQS's visibility timeout, Pub/Sub's
+// ack deadline, Service Bus's lock duration), and a second run started at once may not see it. Each
+// step must also end within that deadline for its acknowledgements to count.
 //
 // The replayed message is the dead-lettered body, unchanged (hookline's wire format: the event as
-// the webhook accepted it), with its metadata less the dead-letter keys, so the consumer of the
-// target channel processes it like a first delivery. The sinks are idempotent, so replaying an
-// event that was meanwhile stored changes nothing.
+// the webhook accepted it), with its metadata less the dead-letter keys (hookline's, and those a
+// broker adds when it dead-letters: RabbitMQ's x-death headers, Service Bus's DeadLetterReason and
+// DeadLetterErrorDescription, Pub/Sub's CloudPubSubDeadLetterSource* attributes), so the consumer
+// of the target channel processes it like a first delivery. The sinks are idempotent, so replaying
+// an event that was meanwhile stored changes nothing.
 //
 // # Errors
 //
@@ -27,6 +41,7 @@
 package deadletter
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -45,8 +60,8 @@ const DefaultWait = 5 * time.Second
 
 // Options selects the messages of [List] and [Replay].
 type Options struct {
-	// Wait is how long the channel must stay silent before it counts as drained. Default
-	// [DefaultWait]. gocloud's mem:// polls every 250 ms; brokers answer at once.
+	// Wait is how long the channel must bring no new message before it counts as drained.
+	// Default [DefaultWait]. gocloud's mem:// polls every 250 ms; brokers answer at once.
 	Wait time.Duration
 	// Limit bounds the messages received (0: no bound).
 	Limit int
@@ -158,7 +173,10 @@ func (m Message) label() string {
 	return "message " + m.msg.LoggableID
 }
 
-// drain receives until from is idle for o.Wait or o.Limit messages were received.
+// drain receives until from has brought nothing new for o.Wait or o.Limit messages were
+// received. Only a new message extends the wait: a message held past its ack deadline comes
+// back (every deadline, for as long as it is held), and counting that as activity would keep a
+// channel whose ack deadline is shorter than o.Wait from ever counting as drained.
 func drain(ctx context.Context, from *channel.Receiver, opts *Options) ([]Message, error) {
 	var o Options
 	if opts != nil {
@@ -168,15 +186,23 @@ func drain(ctx context.Context, from *channel.Receiver, opts *Options) ([]Messag
 		o.Wait = DefaultWait
 	}
 	var held []Message
+	lastNew := time.Now()
 	for o.Limit <= 0 || len(held) < o.Limit {
-		rctx, cancel := context.WithTimeout(ctx, o.Wait)
+		left := o.Wait - time.Since(lastNew)
+		if left <= 0 {
+			return held, nil // nothing new for o.Wait: drained
+		}
+		rctx, cancel := context.WithTimeout(ctx, left)
 		m, err := from.Receive(rctx)
 		cancel()
 		switch {
 		case err == nil:
-			held = hold(held, newMessage(m))
-			if o.Progress != nil {
-				o.Progress(len(held))
+			var isNew bool
+			if held, isNew = hold(held, newMessage(m)); isNew {
+				lastNew = time.Now()
+				if o.Progress != nil {
+					o.Progress(len(held))
+				}
 			}
 		case ctx.Err() != nil:
 			return held, ctx.Err()
@@ -189,18 +215,22 @@ func drain(ctx context.Context, from *channel.Receiver, opts *Options) ([]Messag
 	return held, nil
 }
 
-// hold adds m to held, or replaces the copy held already: a message held past its ack deadline
-// is delivered again, and only the newest delivery can still be acknowledged.
-func hold(held []Message, m Message) []Message {
+// hold adds m to held and reports true, or replaces the copy held already and reports false: a
+// message held past its ack deadline is delivered again, and only the newest delivery can still
+// be acknowledged. A redelivery has the same id, body and metadata as the copy held. The id
+// alone does not tell: RabbitMQ's id is the event id, and the same event dead-lettered twice
+// (Stripe sent it twice, or a replay failed again) is two messages, with two reasons or times,
+// both to be shown and replayed.
+func hold(held []Message, m Message) ([]Message, bool) {
 	if id := m.msg.LoggableID; id != "" {
 		for i := range held {
-			if held[i].msg.LoggableID == id {
+			if h := held[i]; h.msg.LoggableID == id && bytes.Equal(h.Body, m.Body) && maps.Equal(h.Metadata, m.Metadata) {
 				held[i] = m
-				return held
+				return held, false
 			}
 		}
 	}
-	return append(held, m)
+	return append(held, m), true
 }
 
 // giveBack returns m to the broker: at once where the driver can nack, otherwise when its ack
@@ -226,12 +256,25 @@ func selected(m Message, o Options) bool {
 	return false
 }
 
-// replayMetadata is md less hookline's dead-letter keys.
+// brokerDeadLetterKeys and brokerDeadLetterPrefixes name the metadata that brokers add to the
+// messages they dead-letter: RabbitMQ's x-death headers, the application properties of a
+// Service Bus dead-letter queue's messages, and the attributes Pub/Sub adds to messages it
+// forwards to a dead-letter topic.
+var (
+	brokerDeadLetterKeys     = []string{"x-death", "DeadLetterReason", "DeadLetterErrorDescription"}
+	brokerDeadLetterPrefixes = []string{"x-first-death-", "x-last-death-", "CloudPubSubDeadLetterSource"}
+)
+
+// replayMetadata is md less hookline's dead-letter keys and the brokers'.
 func replayMetadata(md map[string]string) map[string]string {
 	out := maps.Clone(md)
 	for _, k := range []string{channel.MetaDeadLetterReason, channel.MetaDeadLetterKind, channel.MetaDeadLetterAttempts,
 		channel.MetaDeadLetterDelivery, channel.MetaDeadLetterTime} {
 		delete(out, k)
 	}
+	maps.DeleteFunc(out, func(k, _ string) bool {
+		return slices.Contains(brokerDeadLetterKeys, k) ||
+			slices.ContainsFunc(brokerDeadLetterPrefixes, func(p string) bool { return strings.HasPrefix(k, p) })
+	})
 	return out
 }
