@@ -132,7 +132,7 @@ func OpenSender(ctx context.Context, urlstr string, opts *SenderOptions) (*Sende
 		t.Shutdown(ctx)
 		return nil, fmt.Errorf("channel: open sender %s: %w", redact.String(urlstr), err)
 	}
-	s.link.init(t, urlstr, openTopic, (*pubsub.Topic).Shutdown, o.ReconnectInterval)
+	s.link.init(t, urlstr, openTopic, shutdownTopic(urlstr), o.ReconnectInterval)
 	return s, nil
 }
 
@@ -224,8 +224,19 @@ func (s *Sender) Health() error {
 // Topic returns the current underlying gocloud topic, for driver-specific access through As.
 func (s *Sender) Topic() *pubsub.Topic { return s.link.current() }
 
-// Shutdown flushes pending sends and closes the topic for good.
+// Shutdown flushes pending sends and closes the topic for good. A mem:// topic is left open:
+// gocloud keeps in-memory topics by name for the life of the process and would hand the closed
+// one to the next sender of the same URL (a second test, a second pipeline); its sends complete
+// before Send returns, so there is nothing to flush.
 func (s *Sender) Shutdown(ctx context.Context) error { return s.link.shutdown(ctx) }
+
+// shutdownTopic returns how a Sender opened from urlstr closes its topic.
+func shutdownTopic(urlstr string) func(*pubsub.Topic, context.Context) error {
+	if strings.HasPrefix(strings.ToLower(urlstr), "mem://") {
+		return func(*pubsub.Topic, context.Context) error { return nil }
+	}
+	return (*pubsub.Topic).Shutdown
+}
 
 // Receiver receives messages from a subscription. Use it with a [Consumer].
 //

@@ -287,3 +287,21 @@ func TestCheckFindsWhatCanNeverWork(t *testing.T) {
 		}
 	}
 }
+
+// Two pipelines on the same mem:// URL, one after the other in one process (two unit tests, or
+// one run with -count=2): the second works, and nothing accepted is lost.
+func TestSameMemURLTwice(t *testing.T) {
+	for round := range 2 {
+		store := sink.NewMemory()
+		h := start(t, store, func(c *Config, o *Options) { c.Channel = "mem://pipeline-same-url" })
+		if status := h.post(fmt.Sprintf("cus_twice_%d", round), time.Now()); status != http.StatusOK {
+			t.Fatalf("round %d: webhook answered %d", round, status)
+		}
+		if err := h.stop(); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if store.Len() != 1 {
+			t.Fatalf("round %d: stored %d events", round, store.Len())
+		}
+	}
+}
