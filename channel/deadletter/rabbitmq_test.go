@@ -1,11 +1,8 @@
 package deadletter_test
 
 import (
-	"context"
 	"fmt"
-	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,51 +10,10 @@ import (
 	"gocloud.dev/pubsub"
 
 	"github.com/hookline/hookline/channel"
-	"github.com/hookline/hookline/channel/deadletter"
-	"github.com/hookline/hookline/channel/rabbitmq" // rabbitmq:// and rabbit://
+	"github.com/hookline/hookline/channel/deadletter" // rabbitmq:// and rabbit://
 	"github.com/hookline/hookline/channel/rabbitsetup"
-	"github.com/hookline/hookline/internal/testsupport/testenv"
+	"github.com/hookline/hookline/internal/testsupport/rabbittest"
 )
-
-// rabbitServer returns the AMQP URL of the local RabbitMQ, set for the drivers for the rest of t;
-// it skips t (fails it in CI) when RabbitMQ is not there.
-func rabbitServer(t *testing.T) string {
-	t.Helper()
-	u := testenv.Getenv(rabbitmq.ServerURLEnv, "amqp://guest:guest@127.0.0.1:5672/")
-	t.Setenv(rabbitmq.ServerURLEnv, u)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := rabbitsetup.Dial(ctx, u)
-	testenv.Require(t, "RabbitMQ", err)
-	conn.Close()
-	return u
-}
-
-var rabbitSeq atomic.Int64
-
-// rabbitDeclare declares a fanout exchange and a quorum queue bound to it, both named
-// hookline-deadletter-<role>-<pid>-<n>, with opts (QueueType defaults to quorum), deleted when t
-// ends, and returns the name.
-func rabbitDeclare(t *testing.T, srv, role string, opts rabbitsetup.Options) string {
-	t.Helper()
-	name := fmt.Sprintf("hookline-deadletter-%s-%d-%d", role, os.Getpid(), rabbitSeq.Add(1))
-	if opts.QueueType == "" {
-		opts.QueueType = rabbitsetup.Quorum
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := rabbitsetup.Declare(ctx, srv, name, name, &opts); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := rabbitsetup.Delete(ctx, srv, name, name); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-	})
-	return name
-}
 
 // rabbitChannel opens an AMQP channel of its own, closed when t ends.
 func rabbitChannel(t *testing.T, srv string) *amqp.Channel {
@@ -90,10 +46,10 @@ func rabbitCount(t *testing.T, srv, queue string) func() int {
 // rabbitBroker declares the main channel (a quorum queue whose broker-side delivery limit
 // dead-letters to a native dead-letter exchange and queue) and hookline's dead-letter channel.
 func rabbitBroker(t *testing.T, scheme string) brokerSetup {
-	srv := rabbitServer(t)
-	native := rabbitDeclare(t, srv, "native", rabbitsetup.Options{})
-	main := rabbitDeclare(t, srv, "main", rabbitsetup.Options{DeadLetterExchange: native, DeliveryLimit: 1})
-	dl := rabbitDeclare(t, srv, "dl", rabbitsetup.Options{})
+	srv := rabbittest.Server(t)
+	native := rabbittest.Declare(t, srv, "hookline-deadletter-native", rabbitsetup.Options{})
+	main := rabbittest.Declare(t, srv, "hookline-deadletter-main", rabbitsetup.Options{DeadLetterExchange: native, DeliveryLimit: 1})
+	dl := rabbittest.Declare(t, srv, "hookline-deadletter-dl", rabbitsetup.Options{})
 	return brokerSetup{
 		main:        openSenderURL(t, scheme+"://"+main),
 		openMain:    openReceiverURL(t, scheme+"://"+main),
@@ -121,9 +77,9 @@ func TestRabbit(t *testing.T) {
 // without requeue and an expired TTL. The native dead letters carry RabbitMQ's x-death headers,
 // which a replay does not take to the main channel.
 func TestRabbitMQRejectedAndExpired(t *testing.T) {
-	srv := rabbitServer(t)
-	native := rabbitDeclare(t, srv, "native", rabbitsetup.Options{})
-	main := rabbitDeclare(t, srv, "main", rabbitsetup.Options{DeadLetterExchange: native})
+	srv := rabbittest.Server(t)
+	native := rabbittest.Declare(t, srv, "hookline-deadletter-native", rabbitsetup.Options{})
+	main := rabbittest.Declare(t, srv, "hookline-deadletter-main", rabbitsetup.Options{DeadLetterExchange: native})
 	send := openSenderURL(t, "rabbitmq://"+main)
 	rejected, expired := rejectedEvent, expiredEvent
 	if err := send.Send(t.Context(), rejected); err != nil {
@@ -190,9 +146,9 @@ func TestRabbitMQRejectedAndExpired(t *testing.T) {
 // TestRabbitMQReplayToAFailingTarget replays to an exchange that routes nowhere: RabbitMQ
 // refuses each publish (NO_ROUTE), and every dead letter stays where it was.
 func TestRabbitMQReplayToAFailingTarget(t *testing.T) {
-	srv := rabbitServer(t)
-	dl := rabbitDeclare(t, srv, "dl", rabbitsetup.Options{})
-	nowhere := rabbitDeclare(t, srv, "nowhere", rabbitsetup.Options{})
+	srv := rabbittest.Server(t)
+	dl := rabbittest.Declare(t, srv, "hookline-deadletter-dl", rabbitsetup.Options{})
+	nowhere := rabbittest.Declare(t, srv, "hookline-deadletter-nowhere", rabbitsetup.Options{})
 	ch := rabbitChannel(t, srv)
 	if err := ch.QueueUnbind(nowhere, "", nowhere, nil); err != nil {
 		t.Fatal(err)
@@ -220,9 +176,9 @@ func TestRabbitMQReplayToAFailingTarget(t *testing.T) {
 // a replay failed again) is two messages with one message id on RabbitMQ. List shows both, and
 // a replay sends both and leaves nothing unacknowledged.
 func TestRabbitMQSameEventTwice(t *testing.T) {
-	srv := rabbitServer(t)
-	dl := rabbitDeclare(t, srv, "dl", rabbitsetup.Options{})
-	main := rabbitDeclare(t, srv, "main", rabbitsetup.Options{})
+	srv := rabbittest.Server(t)
+	dl := rabbittest.Declare(t, srv, "hookline-deadletter-dl", rabbitsetup.Options{})
+	main := rabbittest.Declare(t, srv, "hookline-deadletter-main", rabbitsetup.Options{})
 	s := openSenderURL(t, "rabbitmq://"+dl)
 	ev := permEvents[0]
 	deadLettered(t, s, ev, "first failure")

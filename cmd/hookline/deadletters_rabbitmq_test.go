@@ -4,18 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/channel"
-	"github.com/hookline/hookline/channel/rabbitmq"
 	"github.com/hookline/hookline/channel/rabbitsetup"
-	"github.com/hookline/hookline/internal/testsupport/testenv"
+	"github.com/hookline/hookline/internal/testsupport/rabbittest"
 )
 
 // The deadletters command on RabbitMQ, with dead letters produced as in production: a consumer
@@ -23,43 +20,6 @@ import (
 // dead-letter queue (with the reason), and returns those that fail transiently until the quorum
 // queue's delivery limit makes RabbitMQ dead-letter them to its native dead-letter exchange
 // (without it).
-
-// dlRabbit returns the local RabbitMQ's URL, set in the environment the drivers read for the
-// rest of t; it skips t (fails it in CI) when RabbitMQ is not there.
-func dlRabbit(t *testing.T) string {
-	t.Helper()
-	u := testenv.Getenv(rabbitmq.ServerURLEnv, "amqp://guest:guest@127.0.0.1:5672/")
-	t.Setenv(rabbitmq.ServerURLEnv, u)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := rabbitsetup.Dial(ctx, u)
-	testenv.Require(t, "RabbitMQ", err)
-	conn.Close()
-	return u
-}
-
-var dlRabbitSeq atomic.Int64
-
-// dlDeclare declares an exchange and a quorum queue bound to it, both named
-// hookline-cmd-deadletters-<role>-<pid>-<n>, deleted when t ends.
-func dlDeclare(t *testing.T, srv, role string, opts rabbitsetup.Options) string {
-	t.Helper()
-	name := fmt.Sprintf("hookline-cmd-deadletters-%s-%d-%d", role, os.Getpid(), dlRabbitSeq.Add(1))
-	opts.QueueType = rabbitsetup.Quorum
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := rabbitsetup.Declare(ctx, srv, name, name, &opts); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := rabbitsetup.Delete(ctx, srv, name, name); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-	})
-	return name
-}
 
 func dlEvent(id, typ, subject string) hookline.Event {
 	return hookline.Event{ID: id, Source: "stripe", Type: typ, Subject: subject, Time: time.Unix(1700000000, 0),
@@ -186,10 +146,10 @@ func dlRowIDs(rows [][]string) []string {
 }
 
 func TestDeadLettersRabbitMQ(t *testing.T) {
-	srv := dlRabbit(t)
-	native := dlDeclare(t, srv, "native", rabbitsetup.Options{})
-	main := dlDeclare(t, srv, "main", rabbitsetup.Options{DeadLetterExchange: native, DeliveryLimit: 1})
-	dl := dlDeclare(t, srv, "dl", rabbitsetup.Options{})
+	srv := rabbittest.Server(t)
+	native := rabbittest.Declare(t, srv, "hookline-cmd-deadletters-native", rabbitsetup.Options{})
+	main := rabbittest.Declare(t, srv, "hookline-cmd-deadletters-main", rabbitsetup.Options{DeadLetterExchange: native, DeliveryLimit: 1})
+	dl := rabbittest.Declare(t, srv, "hookline-cmd-deadletters-dl", rabbitsetup.Options{})
 	start := time.Now()
 	dlProduce(t, srv, main, dl, native)
 	t.Logf("dead letters produced in %v", time.Since(start).Round(time.Millisecond))
@@ -246,9 +206,9 @@ func TestDeadLettersRabbitMQ(t *testing.T) {
 // A replay to an exchange that routes nowhere (RabbitMQ answers NO_ROUTE) fails with exit
 // status 1, says so on the count line, and the dead letters stay.
 func TestDeadLettersRabbitMQReplayToAFailingTarget(t *testing.T) {
-	srv := dlRabbit(t)
-	dl := dlDeclare(t, srv, "dl", rabbitsetup.Options{})
-	nowhere := dlDeclare(t, srv, "nowhere", rabbitsetup.Options{})
+	srv := rabbittest.Server(t)
+	dl := rabbittest.Declare(t, srv, "hookline-cmd-deadletters-dl", rabbitsetup.Options{})
+	nowhere := rabbittest.Declare(t, srv, "hookline-cmd-deadletters-nowhere", rabbitsetup.Options{})
 	if err := rabbitsetup.Delete(t.Context(), srv, "", nowhere); err != nil { // the exchange stays, unbound
 		t.Fatal(err)
 	}

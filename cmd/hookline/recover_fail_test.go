@@ -1,34 +1,25 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hookline/hookline/channel/rabbitsetup"
+	"github.com/hookline/hookline/internal/testsupport/rabbittest"
 	"github.com/hookline/hookline/internal/testsupport/stripeapi"
-	"github.com/hookline/hookline/internal/testsupport/testenv"
 )
 
 // A channel that refuses the events (a RabbitMQ exchange with no queue bound: NO_ROUTE) makes
 // recover exit non-zero, and its last line says what was listed and sent.
 func TestRecoverIntoAFailingChannel(t *testing.T) {
-	server := testenv.Getenv("RABBIT_SERVER_URL", "amqp://guest:guest@127.0.0.1:5672/")
-	conn, err := rabbitsetup.Dial(t.Context(), server)
-	testenv.Require(t, "RabbitMQ", err)
-	conn.Close()
-	name := fmt.Sprintf("hookline-recover-noroute-%d", time.Now().UnixNano())
-	if err := rabbitsetup.Declare(t.Context(), server, name, name, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rabbitsetup.Delete(context.Background(), server, name, name) })
+	server := rabbittest.Server(t)
+	name := rabbittest.Declare(t, server, "hookline-recover-noroute", rabbitsetup.Options{})
 	// Leave the exchange without its queue: every publish is unroutable.
 	if err := rabbitsetup.Delete(t.Context(), server, "", name); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("RABBIT_SERVER_URL", server)
 	srv := stripeapi.Start(t, nil)
 	base := time.Now().Add(-time.Hour).Truncate(time.Second)
 	for i := range 5 {
