@@ -22,6 +22,19 @@
 // A Source chooses the 4xx status and its short reason with a [*RejectError]; any other error is
 // answered 400 "rejected". Response bodies are tiny JSON objects; see [Response].
 //
+// # Observability
+//
+// Every delivery is traced with OpenTelemetry, through [HandlerOptions].TracerProvider or else the
+// global provider (the library never installs an exporter; what runs it chooses one). The span is
+// a SERVER span named by the HTTP semantic conventions: the method plus the route when the request
+// was routed by an http.ServeMux pattern ("POST /webhook"), else "POST" (and "HTTP" for an unknown
+// method). It continues the W3C trace context of a traceparent header (tracestate too), and the
+// Sender's Send runs inside it, so channel's producer span is its child. Attributes:
+// http.request.method, http.route (when known), http.response.status_code, and for any answer
+// other than 2xx error.type, which is the answer's reason ("invalid signature", "temporarily
+// unavailable"); 5xx answers also set the span status to Error. With no provider installed the
+// cost is a few allocations per delivery.
+//
 // # Security
 //
 // There is no way to build a Handler without a Source, and every Source in this module refuses an

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Defaults for the zero [HandlerOptions].
@@ -35,6 +37,9 @@ type HandlerOptions struct {
 	// Logger receives one record per failed send (event id and type, never the body or a secret)
 	// and, at debug level, one per refused delivery. Default: discard.
 	Logger *slog.Logger
+	// TracerProvider gives the tracer of the delivery spans (see the package doc, # Observability).
+	// Default: the global provider, otel.GetTracerProvider().
+	TracerProvider trace.TracerProvider
 }
 
 // Handler is an http.Handler that verifies a webhook delivery with a [Source] and forwards the
@@ -59,6 +64,7 @@ type Handler struct {
 	// retryAfterHeader is the precomputed Retry-After value, shared by every 503 response.
 	retryAfterHeader []string
 	log              *slog.Logger
+	tracer           trace.Tracer
 	bufs             sync.Pool // of *buffers
 }
 
@@ -98,6 +104,7 @@ func NewHandler(src Source, dst Sender, opts *HandlerOptions) (*Handler, error) 
 		sendTimeout: positive(o.SendTimeout, DefaultSendTimeout),
 		retryAfter:  positive(o.RetryAfter, DefaultRetryAfter),
 		log:         o.Logger,
+		tracer:      newTracer(o.TracerProvider),
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -122,21 +129,25 @@ func retryAfterSeconds(d time.Duration) string {
 
 // ServeHTTP implements http.Handler: it checks the method and body size, then calls [Handler.Accept].
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx, span := h.startSpan(r.Context(), r.Header, r.Method, r.Pattern)
+	var resp Response
+	defer func() { endSpan(span, resp) }()
 	if r.Method != http.MethodPost {
-		h.write(w, Response{Status: http.StatusMethodNotAllowed, Reason: ReasonMethodNotAllowed}, nil)
+		resp = Response{Status: http.StatusMethodNotAllowed, Reason: ReasonMethodNotAllowed}
+		h.write(w, resp, nil)
 		return
 	}
 	if r.ContentLength > h.maxBody {
-		h.write(w, Response{Status: http.StatusRequestEntityTooLarge, Reason: ReasonBodyTooLarge}, nil)
+		resp = Response{Status: http.StatusRequestEntityTooLarge, Reason: ReasonBodyTooLarge}
+		h.write(w, resp, nil)
 		return
 	}
 	b := h.bufs.Get().(*buffers)
 	body, err := readBody(http.MaxBytesReader(w, r.Body, h.maxBody), b.in, r.ContentLength)
 	b.in = body[:0]
-	var resp Response
 	switch {
 	case err == nil:
-		resp = h.Accept(r.Context(), r.Header, body)
+		resp = h.accept(ctx, r.Header, body)
 	case isMaxBytes(err):
 		resp = Response{Status: http.StatusRequestEntityTooLarge, Reason: ReasonBodyTooLarge}
 	default:
@@ -204,7 +215,18 @@ func (h *Handler) write(w http.ResponseWriter, resp Response, scratch []byte) []
 //
 // Accept answers 413 when body is longer than MaxBodyBytes. body must stay unchanged until Accept
 // returns; the Sender has finished with it by then (see "Buffer reuse" on [Handler]).
+//
+// Accept traces the delivery as ServeHTTP does (a SERVER span "POST", continuing the trace
+// context of header's traceparent).
 func (h *Handler) Accept(ctx context.Context, header http.Header, body []byte) Response {
+	ctx, span := h.startSpan(ctx, header, http.MethodPost, "")
+	resp := h.accept(ctx, header, body)
+	endSpan(span, resp)
+	return resp
+}
+
+// accept is Accept inside the delivery's span.
+func (h *Handler) accept(ctx context.Context, header http.Header, body []byte) Response {
 	if int64(len(body)) > h.maxBody {
 		return Response{Status: http.StatusRequestEntityTooLarge, Reason: ReasonBodyTooLarge}
 	}
