@@ -65,7 +65,7 @@ func orderingKey(t *testing.T, m *pubsub.Message) string {
 func TestOrderBySubject(t *testing.T) {
 	names := pubsubtest.Shared(t).Create(t, "ordering", &pubsubtest.Options{AckDeadline: 10 * time.Second, Ordering: true})
 	s, r := open(t, names, &channel.SenderOptions{OrderBySubject: true})
-	ctx := context.Background()
+	ctx := bounded(t)
 	for _, ev := range []hookline.Event{event("evt_a1", "cus_a"), event("evt_a2", "cus_a"), event("evt_b1", "cus_b")} {
 		if err := s.Send(ctx, ev); err != nil {
 			t.Fatal(err)
@@ -111,7 +111,7 @@ func TestOrderingKeyOptIn(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, r := open(t, srv.Create(t, "optin", nil), tc.opts)
-			if err := s.Send(context.Background(), event("evt_1", tc.subject)); err != nil {
+			if err := s.Send(bounded(t), event("evt_1", tc.subject)); err != nil {
 				t.Fatal(err)
 			}
 			m, _ := receive(t, r)
@@ -134,7 +134,7 @@ func TestDeliveryCount(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			names := srv.Create(t, "count", &pubsubtest.Options{MaxDeliveryAttempts: tc.policy})
 			s, r := open(t, names, nil)
-			if err := s.Send(context.Background(), event("evt_count", "cus_count")); err != nil {
+			if err := s.Send(bounded(t), event("evt_count", "cus_count")); err != nil {
 				t.Fatal(err)
 			}
 			for want := 1; want <= 3; want++ {
@@ -150,4 +150,12 @@ func TestDeliveryCount(t *testing.T) {
 			}
 		})
 	}
+}
+
+// bounded is a context for one send to the fake: a publish that never returns fails the test
+// after 30 s instead of hanging it until go test's own timeout.
+func bounded(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
 }
