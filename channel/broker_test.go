@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 	"gocloud.dev/pubsub"
 
 	"github.com/hookline/hookline"
@@ -176,6 +178,11 @@ func TestProcessorOptionsAreConsumerRules(t *testing.T) {
 			f.SetInt(int64(i + 1))
 		case reflect.Pointer:
 			f.Set(reflect.New(f.Type().Elem()))
+		case reflect.Interface:
+			if f.Type() != reflect.TypeFor[trace.TracerProvider]() {
+				t.Fatalf("field %s: interface %s not covered by this test", pv.Type().Field(i).Name, f.Type())
+			}
+			f.Set(reflect.ValueOf(sdktrace.NewTracerProvider()))
 		default:
 			t.Fatalf("field %s: kind %s not covered by this test", pv.Type().Field(i).Name, f.Kind())
 		}

@@ -46,7 +46,38 @@
 //
 // Each message body is one event as a CloudEvents 1.0 JSON document (see [Encode]); the message
 // metadata carries "content-type" and copies of the id, type and subject as "ce_id", "ce_type" and
-// "ce_subject", so brokers can filter and route without reading the body.
+// "ce_subject", so brokers can filter and route without reading the body. A traced send adds the
+// trace context as "traceparent" and "tracestate" (the CloudEvents distributed-tracing extension)
+// both to the metadata and to the body, where they are extension attributes like any other
+// Metadata entry, so older consumers read such messages unchanged.
+//
+// # Observability
+//
+// Sends and deliveries are traced with OpenTelemetry, through the TracerProvider field of
+// [SenderOptions], [ConsumerOptions] and [ProcessorOptions], or else the global provider; the
+// package never installs an exporter. Spans follow the messaging semantic conventions:
+//
+//   - [Sender.Send]: a PRODUCER span "send <destination>", the destination being the topic or
+//     queue name from the URL ("send stripe-events"; for a [NewSender] topic, the broker's
+//     registered name, or just "send"). Its context is injected into the message as above, so
+//     the trace continues across the broker; the emitter's server span is its parent.
+//   - [Consumer] and [Processor]: a CONSUMER span "process <destination>" per delivery (a
+//     Processor knows no destination: "process"), the child of the send's context when the
+//     message carries one (from the metadata, else from the body) and also linked to it, so each
+//     redelivery of one send is a further process span linked to the same send. Each handler
+//     call is an INTERNAL child span "handle" with hookline.attempt (1, 2, ...). Dead-lettering
+//     adds the event "dead-lettered" with hookline.dead_letter.reason and hookline.dead_letter.kind.
+//
+// Attributes: messaging.system (servicebus, aws_sqs, aws.sns, gcp_pubsub, rabbitmq; none for
+// mem://, which the conventions do not name), messaging.destination.name,
+// messaging.operation.type and messaging.operation.name ("send" or "process"),
+// messaging.message.id (the event id), the broker's delivery count when it reports one
+// (messaging.servicebus.message.delivery_count, messaging.gcp_pubsub.message.delivery_attempt,
+// else hookline.message.delivery_count), and error.type: on a failed send or handler call the
+// error's hookline code ("transient", "permanent", ...) or context.DeadlineExceeded, on a
+// delivery returned to the broker its last failure's, on one dead-lettered (or that could not
+// be) the kind: "permanent", "undecodable" or "max-deliveries". gocloud's own span of each
+// broker send is a child of the send span.
 //
 // # Delivery semantics
 //
@@ -110,6 +141,7 @@ type Sender struct {
 	broker   *Broker // the registered broker that claims the topic, or nil
 	opts     SenderOptions
 	features bool // opts asks for broker-native features and broker has Prepare
+	trace    tracing
 }
 
 // OpenSender opens the topic at urlstr. A nil opts means the defaults: no broker-native features
@@ -127,7 +159,7 @@ func OpenSender(ctx context.Context, urlstr string, opts *SenderOptions) (*Sende
 	if err != nil {
 		return nil, err
 	}
-	s := &Sender{}
+	s := &Sender{trace: newTracing(o.TracerProvider, urlstr, "")}
 	if err := s.useBroker(t, urlstr, o); err != nil {
 		t.Shutdown(ctx)
 		return nil, fmt.Errorf("channel: open sender %s: %w", redact.String(urlstr), err)
@@ -151,18 +183,35 @@ func openTopic(ctx context.Context, urlstr string) (*pubsub.Topic, error) {
 // unless package channel/rabbitmq is imported.
 func NewSender(t *pubsub.Topic) *Sender {
 	s := &Sender{broker: brokerFor(t, "")}
+	name := ""
+	if s.broker != nil {
+		name = s.broker.Name
+	}
+	s.trace = newTracing(nil, "", name)
 	s.link.init(t, "", nil, (*pubsub.Topic).Shutdown, 0)
 	return s
 }
 
 // Send encodes ev and sends it. A nil error means the broker accepted the message. If ctx ends
 // first, Send returns its error, and the message may or may not have been sent.
+//
+// Send runs in a PRODUCER span "send <destination>" whose trace context the message carries as
+// "traceparent" and "tracestate", in its metadata and in its CloudEvents body (see the package
+// doc, # Observability).
 func (s *Sender) Send(ctx context.Context, ev hookline.Event) error {
+	ctx, span := s.trace.startSend(ctx, ev.ID)
+	err := s.sendEvent(ctx, ev)
+	endSpan(span, err)
+	return err
+}
+
+func (s *Sender) sendEvent(ctx context.Context, ev hookline.Event) error {
+	md := map[string]string{"content-type": ContentType, "ce_id": ev.ID, "ce_type": ev.Type}
+	ev = inject(ctx, md, ev)
 	body, err := Encode(ev)
 	if err != nil {
 		return hookline.MarkPermanent(err)
 	}
-	md := map[string]string{"content-type": ContentType, "ce_id": ev.ID, "ce_type": ev.Type}
 	if ev.Subject != "" {
 		md["ce_subject"] = ev.Subject
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"gocloud.dev/pubsub"
 
 	"github.com/hookline/hookline"
@@ -62,6 +63,9 @@ type ConsumerOptions struct {
 	// and so set aside. An in-process pipeline uses it to bound the messages it has accepted but
 	// not yet settled.
 	OnAck func()
+	// TracerProvider gives the tracer of the process spans (see the package doc,
+	// # Observability). Default: the global provider, otel.GetTracerProvider().
+	TracerProvider trace.TracerProvider
 }
 
 func (o *ConsumerOptions) withDefaults() ConsumerOptions {
@@ -94,6 +98,7 @@ type Consumer struct {
 	handle  Handler
 	opts    ConsumerOptions
 	counts  deliveryCounter
+	trace   tracing
 	stats   Stats
 	statsMu sync.Mutex
 }
@@ -109,6 +114,7 @@ func NewConsumer(recv *Receiver, h Handler, opts *ConsumerOptions) (*Consumer, e
 		return nil, errors.New("channel: NewConsumer needs a receiver and a handler")
 	}
 	c := &Consumer{recv: recv, handle: h, opts: opts.withDefaults(), counts: newDeliveryCounter()}
+	c.trace = newTracing(c.opts.TracerProvider, recv.link.rawURL, "")
 	recv.link.setLogger(c.opts.Logger)
 	return c, nil
 }
@@ -181,23 +187,35 @@ func (c *Consumer) drain(wg *sync.WaitGroup, cancelWork context.CancelFunc) {
 func (c *Consumer) process(ctx context.Context, msg *pubsub.Message) {
 	key := msg.LoggableID
 	delivery, exact := deliveries(msg)
-	if !exact {
+	reported := 0
+	if exact {
+		reported = delivery
+	} else {
 		// delivery is a lower bound that counts one delivery this process now sees.
 		delivery += c.counts.next(key) - 1
 	}
-	v := c.judge(ctx, msg.Body, delivery)
-	switch v.kind {
-	case "":
-		c.ack(msg, key)
-	case retry:
+	v, err := c.settle(ctx, msg.Body, msg.Metadata, delivery, reported)
+	if v.kind == retry || err != nil {
 		c.giveBack(msg)
-	default:
-		if c.deadLetter(ctx, msg.Body, msg.Metadata, v, delivery) != nil {
-			c.giveBack(msg)
-			return
-		}
-		c.ack(msg, key)
+		return
 	}
+	c.ack(msg, key)
+}
+
+// settle is the processing shared by pulled and pushed deliveries, inside the delivery's process
+// span: it decodes body, runs the handler and dead-letters the message when the verdict says so,
+// failing when that is needed and fails. delivery is the delivery count the rules use, reported
+// the broker's own (0 when it reports none).
+func (c *Consumer) settle(ctx context.Context, body []byte, md map[string]string, delivery, reported int) (verdict, error) {
+	ev, decodeErr := Decode(body)
+	ctx, span := c.trace.startProcess(ctx, md, ev, reported)
+	v := c.judge(ctx, ev, decodeErr, delivery)
+	var err error
+	if v.kind != "" && v.kind != retry {
+		err = c.deadLetter(ctx, body, md, v, delivery)
+	}
+	endProcess(span, v, err)
+	return v, err
 }
 
 // verdict is what became of one delivery: kind is "" when the handler succeeded, retry when the
@@ -211,15 +229,14 @@ type verdict struct {
 
 const retry = "retry"
 
-// judge decodes body and runs the handler on it, the part of processing shared by pulled and
-// pushed deliveries. delivery is the broker's delivery count, or 0 when unknown.
-func (c *Consumer) judge(ctx context.Context, body []byte, delivery int) verdict {
+// judge runs the handler on ev, decoded from a message with decodeErr. delivery is the broker's
+// delivery count, or 0 when unknown.
+func (c *Consumer) judge(ctx context.Context, ev hookline.Event, decodeErr error, delivery int) verdict {
 	if delivery > c.opts.MaxDeliveries {
 		return verdict{kind: "max-deliveries",
 			reason: fmt.Sprintf("delivered %d times, more than MaxDeliveries=%d", delivery, c.opts.MaxDeliveries)}
 	}
-	ev, err := Decode(body)
-	if err != nil {
+	if err := decodeErr; err != nil {
 		return verdict{kind: "undecodable", reason: err.Error(), err: err}
 	}
 	attempts, err := c.attempt(ctx, ev)
@@ -238,7 +255,7 @@ func (c *Consumer) judge(ctx context.Context, body []byte, delivery int) verdict
 func (c *Consumer) attempt(ctx context.Context, ev hookline.Event) (int, error) {
 	var err error
 	for n := 1; ; n++ {
-		err = c.call(ctx, ev)
+		err = c.call(ctx, ev, n)
 		code := hookline.Code(err)
 		if code == hookline.OK || code == hookline.Permanent || ctx.Err() != nil {
 			return n, err
@@ -259,8 +276,10 @@ func (c *Consumer) attempt(ctx context.Context, ev hookline.Event) (int, error) 
 	}
 }
 
-// call runs the handler once with the per-call deadline, turning a panic into an error.
-func (c *Consumer) call(ctx context.Context, ev hookline.Event) (err error) {
+// call runs the handler once (attempt n) with the per-call deadline, in a span of its own,
+// turning a panic into an error.
+func (c *Consumer) call(ctx context.Context, ev hookline.Event, n int) (err error) {
+	ctx, span := c.trace.startAttempt(ctx, n)
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	defer func() {
@@ -268,6 +287,7 @@ func (c *Consumer) call(ctx context.Context, ev hookline.Event) (err error) {
 			c.opts.Logger.Error("hookline: handler panicked", "event", ev.ID, "panic", p, "stack", string(debug.Stack()))
 			err = fmt.Errorf("channel: handler panicked: %v", p)
 		}
+		endSpan(span, err)
 	}()
 	return c.handle(ctx, ev)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"gocloud.dev/pubsub"
 
 	"github.com/hookline/hookline"
@@ -33,6 +34,9 @@ type SenderOptions struct {
 	// in between fail at once, so a webhook answers 503 quickly while the broker is away.
 	// Default [DefaultReconnectInterval].
 	ReconnectInterval time.Duration
+	// TracerProvider gives the tracer of the send spans (see the package doc, # Observability).
+	// Default: the global provider, otel.GetTracerProvider().
+	TracerProvider trace.TracerProvider
 }
 
 // useBroker finds the registered broker that claims t, opened from urlstr, and checks that it

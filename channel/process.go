@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Processor applies the consumer loop's rules to messages that a runtime pushes instead of a
@@ -45,6 +47,9 @@ type ProcessorOptions struct {
 	DeadLetter *Sender
 	// Logger receives the processor's logs. Default: none.
 	Logger *slog.Logger
+	// TracerProvider gives the tracer of the process spans (see the package doc,
+	// # Observability). Default: the global provider, otel.GetTracerProvider().
+	TracerProvider trace.TracerProvider
 }
 
 // consumerOptions returns the consumer rules o stands for.
@@ -55,6 +60,7 @@ func (o *ProcessorOptions) consumerOptions() *ConsumerOptions {
 	return &ConsumerOptions{
 		Timeout: o.Timeout, MaxAttempts: o.MaxAttempts, MinBackoff: o.MinBackoff, MaxBackoff: o.MaxBackoff,
 		MaxDeliveries: o.MaxDeliveries, DeadLetter: o.DeadLetter, Logger: o.Logger,
+		TracerProvider: o.TracerProvider,
 	}
 }
 
@@ -63,25 +69,26 @@ func NewProcessor(h Handler, opts *ProcessorOptions) (*Processor, error) {
 	if h == nil {
 		return nil, errors.New("channel: NewProcessor needs a handler")
 	}
-	return &Processor{c: &Consumer{handle: h, opts: opts.consumerOptions().withDefaults(), counts: newDeliveryCounter()}}, nil
+	c := &Consumer{handle: h, opts: opts.consumerOptions().withDefaults(), counts: newDeliveryCounter()}
+	c.trace = newTracing(c.opts.TracerProvider, "", "")
+	return &Processor{c: c}, nil
 }
 
 // Process handles one pushed message: body and metadata as the broker delivered them (message
 // attributes or application properties), and the delivery count the runtime reports (SQS
 // ApproximateReceiveCount, Service Bus DeliveryCount, Pub/Sub deliveryAttempt), or 0 when it
 // reports none, in which case MaxDeliveries is left to the broker's own redrive policy.
+// It runs in a "process" span (see the package doc, # Observability) that continues the trace
+// context the message carries in metadata or body.
 func (p *Processor) Process(ctx context.Context, body []byte, metadata map[string]string, delivery int) error {
-	v := p.c.judge(ctx, body, delivery)
-	switch v.kind {
-	case "":
-		return nil
-	case retry:
+	v, err := p.c.settle(ctx, body, metadata, delivery, delivery)
+	switch {
+	case v.kind == retry:
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
 		}
 		return fmt.Errorf("channel: processing failed after %d attempts, deliver again: %w", v.attempts, v.err)
-	}
-	if err := p.c.deadLetter(ctx, body, metadata, v, delivery); err != nil {
+	case err != nil:
 		return fmt.Errorf("channel: %s message could not be dead-lettered (%s), deliver again: %w", v.kind, v.reason, err)
 	}
 	return nil

@@ -1,0 +1,246 @@
+package channel
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"net/url"
+	"strings"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/hookline/hookline"
+)
+
+// tracerName is the instrumentation scope of the channel's spans.
+const tracerName = "github.com/hookline/hookline/channel"
+
+// Trace context attributes of the CloudEvents distributed-tracing extension, carried both in a
+// message's metadata and in its CloudEvents body.
+const (
+	MetaTraceparent = "traceparent"
+	MetaTracestate  = "tracestate"
+)
+
+// Attributes for what the messaging conventions do not name.
+const (
+	// attrDeliveryCount is the broker's delivery count where no convention names one.
+	attrDeliveryCount = attribute.Key("hookline.message.delivery_count")
+	// attrAttempt numbers a handler call within one delivery, from 1.
+	attrAttempt = attribute.Key("hookline.attempt")
+)
+
+var traceContext propagation.TraceContext
+
+// messagingSystems maps URL schemes, and the names of brokers registered without a URL, to the
+// messaging.system of the conventions. mem:// has none: its spans carry no messaging.system.
+var messagingSystems = map[string]attribute.KeyValue{
+	"azuresb": semconv.MessagingSystemServiceBus, "azuresbqueue": semconv.MessagingSystemServiceBus,
+	"awssqs": semconv.MessagingSystemAWSSQS, "awssns": semconv.MessagingSystemAWSSNS,
+	"gcppubsub": semconv.MessagingSystemGCPPubSub,
+	"rabbit":    semconv.MessagingSystemRabbitMQ, "rabbitmq": semconv.MessagingSystemRabbitMQ,
+	"rabbitpubsub": semconv.MessagingSystemRabbitMQ,
+}
+
+// deliveryCountKeys is the delivery count attribute per messaging.system, where the conventions
+// name one.
+var deliveryCountKeys = map[string]attribute.Key{
+	"servicebus": semconv.MessagingServiceBusMessageDeliveryCountKey,
+	"gcp_pubsub": semconv.MessagingGCPPubSubMessageDeliveryAttemptKey,
+}
+
+// tracing starts the spans of one Sender, Consumer or Processor.
+type tracing struct {
+	tracer trace.Tracer
+	// name is the span name's destination part: the topic or subscription name from the URL, or
+	// for one opened without a URL the broker's name; "" when unknown.
+	name  string
+	attrs []attribute.KeyValue // messaging.system and messaging.destination.name, when known
+	count attribute.Key        // the delivery count attribute
+}
+
+// newTracing returns the tracing of an endpoint opened from urlstr ("" when opened otherwise, in
+// which case broker, when not "", names it).
+func newTracing(tp trace.TracerProvider, urlstr, broker string) tracing {
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	tr := tracing{tracer: tp.Tracer(tracerName), count: attrDeliveryCount}
+	key := broker
+	if urlstr != "" {
+		key = schemeOf(urlstr)
+		tr.name = destinationOf(urlstr)
+		if tr.name != "" {
+			tr.attrs = append(tr.attrs, semconv.MessagingDestinationName(tr.name))
+		}
+	} else {
+		tr.name = broker
+	}
+	if sys, ok := messagingSystems[key]; ok {
+		tr.attrs = append(tr.attrs, sys)
+		if k, ok := deliveryCountKeys[sys.Value.AsString()]; ok {
+			tr.count = k
+		}
+	}
+	return tr
+}
+
+// destinationOf returns the topic, queue or subscription name of a channel URL: the last part of
+// its host and path (after the last ':' for an ARN). mem://stripe-events gives stripe-events.
+func destinationOf(urlstr string) string {
+	u, err := url.Parse(urlstr)
+	if err != nil {
+		return ""
+	}
+	p := strings.TrimRight(u.Host+u.Path, "/")
+	p = p[strings.LastIndexByte(p, '/')+1:]
+	if strings.HasPrefix(p, "arn:") {
+		p = p[strings.LastIndexByte(p, ':')+1:]
+	}
+	return p
+}
+
+func (t *tracing) spanName(op string) string {
+	if t.name == "" {
+		return op
+	}
+	return op + " " + t.name
+}
+
+var producerKind = trace.WithSpanKind(trace.SpanKindProducer)
+
+// startSend starts the PRODUCER span of sending event id.
+func (t *tracing) startSend(ctx context.Context, id string) (context.Context, trace.Span) {
+	ctx, span := t.tracer.Start(ctx, t.spanName("send"), producerKind)
+	if span.IsRecording() {
+		span.SetAttributes(t.attrs...)
+		span.SetAttributes(semconv.MessagingOperationTypeSend, semconv.MessagingOperationName("send"),
+			semconv.MessagingMessageID(id))
+	}
+	return ctx, span
+}
+
+// end records err on span and ends it.
+func endSpan(span trace.Span, err error) {
+	if err != nil && span.IsRecording() {
+		span.SetAttributes(semconv.ErrorTypeKey.String(errorType(err)))
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
+}
+
+// errorType classifies err for error.type: a context error by name, else its hookline code.
+func errorType(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "context.DeadlineExceeded"
+	case errors.Is(err, context.Canceled):
+		return "context.Canceled"
+	}
+	return hookline.Code(err).String()
+}
+
+// inject writes ctx's trace context into md and, when there is one, into a copy of ev's Metadata,
+// which it returns with ev, so that both the broker's metadata and the CloudEvents body carry it.
+func inject(ctx context.Context, md map[string]string, ev hookline.Event) hookline.Event {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return ev
+	}
+	traceContext.Inject(ctx, propagation.MapCarrier(md))
+	meta := make(map[string]string, len(ev.Metadata)+2)
+	maps.Copy(meta, ev.Metadata)
+	delete(meta, MetaTracestate)
+	meta[MetaTraceparent] = md[MetaTraceparent]
+	if ts := md[MetaTracestate]; ts != "" {
+		meta[MetaTracestate] = ts
+	}
+	ev.Metadata = meta
+	return ev
+}
+
+// extract returns the send's span context carried by a message: from its metadata, else from the
+// event's (the CloudEvents body). It is invalid when the producer did not trace.
+func extract(md, body map[string]string) trace.SpanContext {
+	for _, m := range [...]map[string]string{md, body} {
+		if m[MetaTraceparent] == "" {
+			continue
+		}
+		ctx := traceContext.Extract(context.Background(), propagation.MapCarrier(m))
+		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+			return sc
+		}
+	}
+	return trace.SpanContext{}
+}
+
+var (
+	consumerKind = trace.WithSpanKind(trace.SpanKindConsumer)
+	internalKind = trace.WithSpanKind(trace.SpanKindInternal)
+)
+
+// startProcess starts the CONSUMER span of one delivery of a message with metadata md and
+// decoded event ev (zero when it did not decode). When the message carries the send's trace
+// context, the span is its child and also links to it, so every delivery of one send shows
+// as a span linked to it. delivery is the broker's delivery count, 0 when it reports none.
+func (t *tracing) startProcess(ctx context.Context, md map[string]string, ev hookline.Event, delivery int) (context.Context, trace.Span) {
+	opts := []trace.SpanStartOption{consumerKind}
+	if sc := extract(md, ev.Metadata); sc.IsValid() {
+		ctx = trace.ContextWithRemoteSpanContext(ctx, sc)
+		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: sc}))
+	}
+	ctx, span := t.tracer.Start(ctx, t.spanName("process"), opts...)
+	if span.IsRecording() {
+		span.SetAttributes(t.attrs...)
+		span.SetAttributes(semconv.MessagingOperationTypeProcess, semconv.MessagingOperationName("process"))
+		id := ev.ID
+		if id == "" {
+			id = md["ce_id"]
+		}
+		if id != "" {
+			span.SetAttributes(semconv.MessagingMessageID(id))
+		}
+		if delivery > 0 {
+			span.SetAttributes(t.count.Int(delivery))
+		}
+	}
+	return ctx, span
+}
+
+// endProcess records what became of the delivery on span and ends it: error.type is the
+// dead-letter kind for a message dead-lettered (with a "dead-lettered" event) or that could not
+// be, and the failure's code ("transient", ...) for a message returned to the broker.
+func endProcess(span trace.Span, v verdict, deadLetterErr error) {
+	if span.IsRecording() {
+		switch v.kind {
+		case "":
+		case retry:
+			span.SetAttributes(semconv.ErrorTypeKey.String(errorType(v.err)))
+			span.SetStatus(codes.Error, "returned to the broker")
+		default:
+			span.SetAttributes(semconv.ErrorTypeKey.String(v.kind))
+			if deadLetterErr != nil {
+				span.SetStatus(codes.Error, "could not be dead-lettered: "+deadLetterErr.Error())
+				break
+			}
+			span.AddEvent("dead-lettered", trace.WithAttributes(
+				attribute.String("hookline.dead_letter.reason", v.reason),
+				attribute.String("hookline.dead_letter.kind", v.kind)))
+			span.SetStatus(codes.Error, "dead-lettered")
+		}
+	}
+	span.End()
+}
+
+// startAttempt starts the span of handler call n of a delivery, a child of its process span.
+func (t *tracing) startAttempt(ctx context.Context, n int) (context.Context, trace.Span) {
+	ctx, span := t.tracer.Start(ctx, "handle", internalKind)
+	if span.IsRecording() {
+		span.SetAttributes(attrAttempt.Int(n))
+	}
+	return ctx, span
+}
