@@ -112,11 +112,16 @@ func (t *tracing) spanName(op string) string {
 	return op + " " + t.name
 }
 
-var producerKind = trace.WithSpanKind(trace.SpanKindProducer)
+// Start options built once, so that starting a span allocates no option slice.
+var (
+	producerSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer)}
+	consumerSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer)}
+	internalSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}
+)
 
 // startSend starts the PRODUCER span of sending event id.
 func (t *tracing) startSend(ctx context.Context, id string) (context.Context, trace.Span) {
-	ctx, span := t.tracer.Start(ctx, t.spanName("send"), producerKind)
+	ctx, span := t.tracer.Start(ctx, t.spanName("send"), producerSpan...)
 	if span.IsRecording() {
 		span.SetAttributes(t.attrs...)
 		span.SetAttributes(semconv.MessagingOperationTypeSend, semconv.MessagingOperationName("send"),
@@ -178,20 +183,15 @@ func extract(md, body map[string]string) trace.SpanContext {
 	return trace.SpanContext{}
 }
 
-var (
-	consumerKind = trace.WithSpanKind(trace.SpanKindConsumer)
-	internalKind = trace.WithSpanKind(trace.SpanKindInternal)
-)
-
 // startProcess starts the CONSUMER span of one delivery of a message with metadata md and
 // decoded event ev (zero when it did not decode). When the message carries the send's trace
 // context, the span is its child and also links to it, so every delivery of one send shows
 // as a span linked to it. delivery is the broker's delivery count, 0 when it reports none.
 func (t *tracing) startProcess(ctx context.Context, md map[string]string, ev hookline.Event, delivery int) (context.Context, trace.Span) {
-	opts := []trace.SpanStartOption{consumerKind}
+	opts := consumerSpan
 	if sc := extract(md, ev.Metadata); sc.IsValid() {
 		ctx = trace.ContextWithRemoteSpanContext(ctx, sc)
-		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: sc}))
+		opts = append(opts[:len(opts):len(opts)], trace.WithLinks(trace.Link{SpanContext: sc}))
 	}
 	ctx, span := t.tracer.Start(ctx, t.spanName("process"), opts...)
 	if span.IsRecording() {
@@ -238,7 +238,7 @@ func endProcess(span trace.Span, v verdict, deadLetterErr error) {
 
 // startAttempt starts the span of handler call n of a delivery, a child of its process span.
 func (t *tracing) startAttempt(ctx context.Context, n int) (context.Context, trace.Span) {
-	ctx, span := t.tracer.Start(ctx, "handle", internalKind)
+	ctx, span := t.tracer.Start(ctx, "handle", internalSpan...)
 	if span.IsRecording() {
 		span.SetAttributes(attrAttempt.Int(n))
 	}
