@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/adapters/httpserver"
 	"github.com/hookline/hookline/channel"
@@ -42,6 +44,10 @@ type Options struct {
 	// ReconnectInterval is the least time between two attempts to reopen a failed topic or
 	// subscription (see channel.SenderOptions). Default channel.DefaultReconnectInterval.
 	ReconnectInterval time.Duration
+	// TracerProvider traces the webhook, the sends and the consumer (spans in the packages
+	// emitter and channel, # Observability); Handler.TracerProvider and Consumer.TracerProvider,
+	// when set, take precedence. Default: the global provider, otel.GetTracerProvider().
+	TracerProvider trace.TracerProvider
 }
 
 // Pipeline is the whole flow in one process: webhook → channel → consumer → sink.
@@ -60,6 +66,7 @@ type Pipeline struct {
 	dst      emitter.Sender // what the webhook sends with: the sender, guarded by pending for mem://
 	drain    time.Duration
 	every    time.Duration // reconnect interval
+	tp       trace.TracerProvider
 }
 
 // Open checks cfg ([Config.Check]; the sink URL only when Options.Sink is nil) and connects everything in the order that loses nothing: the
@@ -74,7 +81,8 @@ func Open(ctx context.Context, cfg Config, opts *Options) (_ *Pipeline, err erro
 	if err := cfg.check(opts.Sink == nil); err != nil {
 		return nil, err
 	}
-	a := &Pipeline{cfg: cfg, log: opts.Logger, drain: opts.DrainTimeout, every: opts.ReconnectInterval}
+	a := &Pipeline{cfg: cfg, log: opts.Logger, drain: opts.DrainTimeout, every: opts.ReconnectInterval,
+		tp: opts.TracerProvider}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -106,7 +114,8 @@ func Open(ctx context.Context, cfg Config, opts *Options) (_ *Pipeline, err erro
 
 func (a *Pipeline) openChannels(ctx context.Context) error {
 	var err error
-	sopts, ropts := &channel.SenderOptions{ReconnectInterval: a.every}, &channel.ReceiverOptions{ReconnectInterval: a.every}
+	sopts := &channel.SenderOptions{ReconnectInterval: a.every, TracerProvider: a.tp}
+	ropts := &channel.ReceiverOptions{ReconnectInterval: a.every}
 	if a.sender, err = channel.OpenSender(ctx, a.cfg.Channel, sopts); err != nil {
 		return err
 	}
@@ -140,6 +149,9 @@ func (a *Pipeline) newConsumer(base *channel.ConsumerOptions) error {
 	o.DeadLetter = a.dlSender
 	if o.Logger == nil {
 		o.Logger = a.log
+	}
+	if o.TracerProvider == nil {
+		o.TracerProvider = a.tp
 	}
 	if user := o.OnAck; a.pending != nil {
 		o.OnAck = a.pending.Release
@@ -176,6 +188,9 @@ func (a *Pipeline) newServer(opts *Options) error {
 	}
 	if hopts.Logger == nil {
 		hopts.Logger = a.log
+	}
+	if hopts.TracerProvider == nil {
+		hopts.TracerProvider = a.tp
 	}
 	h, err := stripehook.NewHandler(a.cfg.Secrets, a.dst, opts.Stripe, &hopts)
 	if err != nil {
