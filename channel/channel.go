@@ -49,7 +49,9 @@
 // "ce_subject", so brokers can filter and route without reading the body. A traced send adds the
 // trace context as "traceparent" and "tracestate" (the CloudEvents distributed-tracing extension)
 // both to the metadata and to the body, where they are extension attributes like any other
-// Metadata entry, so older consumers read such messages unchanged.
+// Metadata entry, so older consumers read such messages unchanged. On SQS and SNS, whose
+// messages take at most 10 attributes, tracestate is in the body only, so that a dead-lettered
+// message stays within the limit.
 //
 // # Observability
 //
@@ -63,7 +65,7 @@
 //     the trace continues across the broker; the emitter's server span is its parent.
 //   - [Consumer] and [Processor]: a CONSUMER span "process <destination>" per delivery (a
 //     Processor knows no destination: "process"), the child of the send's context when the
-//     message carries one (from the metadata, else from the body) and also linked to it, so each
+//     message carries one (from the body, else from the metadata) and also linked to it, so each
 //     redelivery of one send is a further process span linked to the same send. Each handler
 //     call is an INTERNAL child span "handle" with hookline.attempt (1, 2, ...). Dead-lettering
 //     adds the event "dead-lettered" with hookline.dead_letter.reason and hookline.dead_letter.kind.
@@ -207,7 +209,7 @@ func (s *Sender) Send(ctx context.Context, ev hookline.Event) error {
 
 func (s *Sender) sendEvent(ctx context.Context, ev hookline.Event) error {
 	md := map[string]string{"content-type": ContentType, "ce_id": ev.ID, "ce_type": ev.Type}
-	ev = inject(ctx, md, ev)
+	ev = s.trace.inject(ctx, md, ev)
 	body, err := Encode(ev)
 	if err != nil {
 		return hookline.MarkPermanent(err)

@@ -62,7 +62,13 @@ type tracing struct {
 	name  string
 	attrs []attribute.KeyValue // messaging.system and messaging.destination.name, when known
 	count attribute.Key        // the delivery count attribute
+	// bodyState keeps tracestate out of the message metadata (it stays in the body): SQS and SNS
+	// take at most 10 message attributes, which a dead-lettered message would pass.
+	bodyState bool
 }
+
+// tracestateInBodyOnly lists the schemes and broker names of SQS and SNS.
+var tracestateInBodyOnly = map[string]bool{"awssqs": true, "awssns": true, "awssnssqs": true}
 
 // newTracing returns the tracing of an endpoint opened from urlstr ("" when opened otherwise, in
 // which case broker, when not "", names it).
@@ -81,6 +87,7 @@ func newTracing(tp trace.TracerProvider, urlstr, broker string) tracing {
 	} else {
 		tr.name = broker
 	}
+	tr.bodyState = tracestateInBodyOnly[key]
 	if sys, ok := messagingSystems[key]; ok {
 		tr.attrs = append(tr.attrs, sys)
 		if k, ok := deliveryCountKeys[sys.Value.AsString()]; ok {
@@ -150,28 +157,30 @@ func errorType(err error) string {
 	return hookline.Code(err).String()
 }
 
-// inject writes ctx's trace context into md and, when there is one, into a copy of ev's Metadata,
-// which it returns with ev, so that both the broker's metadata and the CloudEvents body carry it.
-func inject(ctx context.Context, md map[string]string, ev hookline.Event) hookline.Event {
+// inject writes ctx's trace context, when there is one, into a copy of ev's Metadata, which it
+// returns with ev, and into md, so that both the CloudEvents body and the broker's metadata carry
+// it.
+func (t *tracing) inject(ctx context.Context, md map[string]string, ev hookline.Event) hookline.Event {
 	if !trace.SpanContextFromContext(ctx).IsValid() {
 		return ev
 	}
-	traceContext.Inject(ctx, propagation.MapCarrier(md))
 	meta := make(map[string]string, len(ev.Metadata)+2)
 	maps.Copy(meta, ev.Metadata)
 	delete(meta, MetaTracestate)
-	meta[MetaTraceparent] = md[MetaTraceparent]
-	if ts := md[MetaTracestate]; ts != "" {
-		meta[MetaTracestate] = ts
+	traceContext.Inject(ctx, propagation.MapCarrier(meta))
+	md[MetaTraceparent] = meta[MetaTraceparent]
+	if ts := meta[MetaTracestate]; ts != "" && !t.bodyState {
+		md[MetaTracestate] = ts
 	}
 	ev.Metadata = meta
 	return ev
 }
 
-// extract returns the send's span context carried by a message: from its metadata, else from the
-// event's (the CloudEvents body). It is invalid when the producer did not trace.
+// extract returns the send's span context carried by a message: from the event's metadata (the
+// CloudEvents body, which has tracestate on every broker), else from the message's. It is invalid
+// when the producer did not trace.
 func extract(md, body map[string]string) trace.SpanContext {
-	for _, m := range [...]map[string]string{md, body} {
+	for _, m := range [...]map[string]string{body, md} {
 		if m[MetaTraceparent] == "" {
 			continue
 		}

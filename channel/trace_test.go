@@ -347,3 +347,32 @@ func TestDestinationAndSystemFromURL(t *testing.T) {
 		}
 	}
 }
+
+// On SQS and SNS, tracestate travels in the body only: a dead-lettered message keeps within the
+// 10 message attributes they allow.
+func TestTracestateInBodyOnlyOnSQS(t *testing.T) {
+	ts, err := trace.ParseTraceState("vendor=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2},
+		TraceFlags: trace.FlagsSampled, TraceState: ts})
+	ctx := trace.ContextWithSpanContext(context.Background(), sc)
+	for _, c := range []struct {
+		url        string
+		mdHasState bool
+	}{{"awssqs://sqs.us-east-2.amazonaws.com/123456789012/events?region=us-east-2", false}, {"mem://events", true}} {
+		tr := newTracing(nil, c.url, "")
+		md := map[string]string{}
+		ev := tr.inject(ctx, md, testEvent(7))
+		if ev.Metadata[MetaTracestate] != "vendor=1" || ev.Metadata[MetaTraceparent] == "" || md[MetaTraceparent] != ev.Metadata[MetaTraceparent] {
+			t.Errorf("%s: event metadata %v, message metadata %v", c.url, ev.Metadata, md)
+		}
+		if _, ok := md[MetaTracestate]; ok != c.mdHasState {
+			t.Errorf("%s: message metadata %v: tracestate there %t, want %t", c.url, md, ok, c.mdHasState)
+		}
+		if got := extract(md, ev.Metadata); got.TraceState().String() != "vendor=1" || got.SpanID() != sc.SpanID() {
+			t.Errorf("%s: extracted %v", c.url, got)
+		}
+	}
+}

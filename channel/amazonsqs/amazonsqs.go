@@ -66,7 +66,8 @@
 // consumer could even receive properly.
 //
 // Messages carry the event's CloudEvents metadata as SQS message attributes (4 of the 10 that
-// SQS allows; a dead-lettered message has 9). Bodies are the CloudEvents JSON, which is always
+// SQS allows, 5 with a trace context's traceparent, whose tracestate travels in the body only;
+// a dead-lettered message has 5 more). Bodies are the CloudEvents JSON, which is always
 // valid UTF-8; SQS takes up to 1 MiB and SNS up to 256 KiB per message.
 //
 // # FIFO queues and topics
