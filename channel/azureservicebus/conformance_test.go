@@ -69,22 +69,7 @@ func sbHarness(t *testing.T, name string, entity func(t *testing.T) (send, recei
 		Name: name,
 		Open: func(t *testing.T) (*channel.Sender, *channel.Receiver) {
 			sendURL, receiveURL := entity(t)
-			ctx := context.Background()
-			s, err := channel.OpenSender(ctx, sendURL, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := channel.OpenReceiver(ctx, receiveURL, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				r.Shutdown(ctx)
-				s.Shutdown(ctx)
-			})
-			return s, r
+			return open(t, sendURL, receiveURL, nil)
 		},
 		AckDeadline:   sbLock,
 		CanNack:       true,
