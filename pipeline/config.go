@@ -91,7 +91,7 @@ func (c Config) withDefaults() Config {
 	if c.Sink == "" {
 		c.Sink = DefaultSink
 	}
-	if c.DeadLetter == "" && isMem(c.Channel) {
+	if c.DeadLetter == "" && IsMem(c.Channel) {
 		c.DeadLetter = strings.SplitN(c.Channel, "?", 2)[0] + "-deadletter"
 	}
 	if c.MaxPending <= 0 {
@@ -99,8 +99,6 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
-
-func isMem(u string) bool { return IsMem(u) }
 
 // Check reports, without connecting to anything, a configuration that can never work: no
 // webhook secret, or a channel, subscription, dead-letter or sink URL that is malformed or whose

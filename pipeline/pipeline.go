@@ -122,7 +122,7 @@ func (a *Pipeline) openChannels(ctx context.Context) error {
 	if a.recv, err = channel.OpenReceiver(ctx, a.cfg.Subscription, ropts); err != nil {
 		return err
 	}
-	if isMem(a.cfg.Channel) {
+	if IsMem(a.cfg.Channel) {
 		a.pending = NewBacklog(a.cfg.MaxPending)
 	}
 	if a.cfg.DeadLetter == "" {
@@ -132,7 +132,7 @@ func (a *Pipeline) openChannels(ctx context.Context) error {
 	if a.dlSender, err = channel.OpenSender(ctx, a.cfg.DeadLetter, sopts); err != nil {
 		return err
 	}
-	if isMem(a.cfg.DeadLetter) {
+	if IsMem(a.cfg.DeadLetter) {
 		// An in-process dead-letter topic needs a subscription, or its messages vanish.
 		if a.dlRecv, err = channel.OpenReceiver(ctx, a.cfg.DeadLetter, ropts); err != nil {
 			return err
@@ -153,10 +153,11 @@ func (a *Pipeline) newConsumer(base *channel.ConsumerOptions) error {
 	if o.TracerProvider == nil {
 		o.TracerProvider = a.tp
 	}
-	if user := o.OnAck; a.pending != nil {
-		o.OnAck = a.pending.Release
+	if a.pending != nil {
+		release, user := a.pending.Release, o.OnAck
+		o.OnAck = release
 		if user != nil {
-			o.OnAck = func() { a.pending.Release(); user() }
+			o.OnAck = func() { release(); user() }
 		}
 	}
 	if o.DrainTimeout <= 0 {

@@ -17,7 +17,7 @@ import (
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/channel/rabbitmq"
 	"github.com/hookline/hookline/channel/rabbitsetup"
-	"github.com/hookline/hookline/internal/testsupport/testenv"
+	"github.com/hookline/hookline/internal/testsupport/rabbittest"
 )
 
 func TestURLParameters(t *testing.T) {
@@ -38,17 +38,7 @@ func TestURLParameters(t *testing.T) {
 
 // server returns the RabbitMQ server URL and sets it for rabbitmq:// URLs, skipping t (failing
 // it in CI) when the server cannot be reached.
-func server(t *testing.T) string {
-	t.Helper()
-	u := testenv.Getenv(rabbitmq.ServerURLEnv, "amqp://guest:guest@127.0.0.1:5672/")
-	t.Setenv(rabbitmq.ServerURLEnv, u)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := rabbitsetup.Dial(ctx, u)
-	testenv.Require(t, "RabbitMQ", err)
-	conn.Close()
-	return u
-}
+func server(t *testing.T) string { return rabbittest.Server(t) }
 
 // declare declares an exchange and a queue named after t (the queue is bound unless unbound),
 // deleted at the end of t.

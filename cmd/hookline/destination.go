@@ -52,8 +52,8 @@ func openDestination(ctx context.Context, channelURL, sinkURL string, dryRun boo
 			"set %s to the sink to write to (the command then runs the consumer itself), or %s to your broker",
 			pipeline.EnvChannel, channelURL, pipeline.EnvSink, pipeline.EnvChannel)
 	}
-	// The in-process channel is this run's own: a topic name of its own keeps it apart from any
-	// other mem:// topic of the process (mempubsub keeps shut-down topics by name).
+	// The in-process channel is this run's own: a topic name of its own keeps any other mem://
+	// subscriber of the process from receiving the recovered events.
 	return openInProcess(ctx, fmt.Sprintf("mem://hookline-%d", time.Now().UnixNano()), sinkURL)
 }
 
