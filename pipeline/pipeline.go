@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookline/hookline"
@@ -48,6 +49,14 @@ type Options struct {
 	// emitter and channel, # Observability); Handler.TracerProvider and Consumer.TracerProvider,
 	// when set, take precedence. Default: the global provider, otel.GetTracerProvider().
 	TracerProvider trace.TracerProvider
+	// MeterProvider records the webhook's, the channel's and the pipeline's metrics (packages
+	// emitter and channel, # Observability, and [Pipeline]); Handler.MeterProvider and
+	// Consumer.MeterProvider, when set, take precedence. Default: the global provider,
+	// otel.GetMeterProvider().
+	MeterProvider metric.MeterProvider
+	// Metrics, when set, is served at GET /metrics on the webhook's port (see
+	// httpserver.Options.Metrics); package telemetry gives the Prometheus handler.
+	Metrics http.Handler
 }
 
 // Pipeline is the whole flow in one process: webhook → channel → consumer → sink.
@@ -209,6 +218,7 @@ func (a *Pipeline) newServer(opts *Options) error {
 		WebhookPattern:  "/webhook", // the webhook answers other methods itself (405)
 		ShutdownTimeout: a.drain,
 		Logger:          a.log,
+		Metrics:         opts.Metrics,
 	})
 	return err
 }

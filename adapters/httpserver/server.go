@@ -57,6 +57,11 @@ type Options struct {
 
 	// Logger receives the server's logs. Default: discard.
 	Logger *slog.Logger
+
+	// Metrics, when set, is served at GET /metrics next to the webhook, for platforms that scrape
+	// one port: typically the Prometheus handler of package telemetry. Default: no /metrics.
+	// The Allowlist does not apply to it; expose the port accordingly.
+	Metrics http.Handler
 }
 
 // Pipeline is what the server runs besides HTTP, and shuts down after it.
@@ -124,6 +129,9 @@ func New(webhook http.Handler, p Pipeline, opts *Options) (*Server, error) {
 	s.mux.Handle(s.opts.WebhookPattern, webhook)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
+	if s.opts.Metrics != nil {
+		s.mux.Handle("GET /metrics", s.opts.Metrics)
+	}
 	return s, nil
 }
 
