@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"gocloud.dev/pubsub"
@@ -183,11 +185,17 @@ func TestProcessorOptionsAreConsumerRules(t *testing.T) {
 			f.SetInt(int64(i + 1))
 		case reflect.Pointer:
 			f.Set(reflect.New(f.Type().Elem()))
+		case reflect.String:
+			f.SetString(pv.Type().Field(i).Name)
 		case reflect.Interface:
-			if f.Type() != reflect.TypeFor[trace.TracerProvider]() {
+			switch f.Type() {
+			case reflect.TypeFor[trace.TracerProvider]():
+				f.Set(reflect.ValueOf(sdktrace.NewTracerProvider()))
+			case reflect.TypeFor[metric.MeterProvider]():
+				f.Set(reflect.ValueOf(sdkmetric.NewMeterProvider()))
+			default:
 				t.Fatalf("field %s: interface %s not covered by this test", pv.Type().Field(i).Name, f.Type())
 			}
-			f.Set(reflect.ValueOf(sdktrace.NewTracerProvider()))
 		default:
 			t.Fatalf("field %s: kind %s not covered by this test", pv.Type().Field(i).Name, f.Kind())
 		}

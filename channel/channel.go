@@ -81,6 +81,24 @@
 // be) the kind: "permanent", "undecodable" or "max-deliveries". gocloud's own span of each
 // broker send is a child of the send span.
 //
+// Metrics go to the MeterProvider field of the same options, or else the global provider.
+// Every attribute value comes from a small fixed set (never an event id):
+//
+//   - messaging.client.sent.messages and messaging.client.operation.duration (seconds), per
+//     send, dead-letter sends included (their destination is the dead-letter channel's);
+//   - messaging.client.consumed.messages, per delivery, and messaging.process.duration
+//     (seconds), with error.type as on the process span when the delivery did not succeed;
+//   - hookline.events, per event outcome, with hookline.outcome: "stored", "ignored" (the handler
+//     called [ReportIgnored]: the sink already held this event or a newer one), "retried" (per
+//     handler call tried again within a delivery), "returned" (given back to the broker, to come
+//     again) or "dead_lettered"; error.type as above for the last three; hookline.sink from
+//     ConsumerOptions.Sink;
+//   - hookline.event.lag (seconds), from the event's time (Stripe's created) to its write, per
+//     stored event, with hookline.sink.
+//
+// They carry messaging.system and messaging.destination.name as the spans do. Every log record
+// about an event carries event_id, event_type, event_subject, trace_id and span_id.
+//
 // # Delivery semantics
 //
 // Delivery is at least once. [Consumer] acknowledges a message exactly once and only after the
@@ -144,6 +162,7 @@ type Sender struct {
 	opts     SenderOptions
 	features bool // opts asks for broker-native features and broker has Prepare
 	trace    tracing
+	meters   *meters
 }
 
 // OpenSender opens the topic at urlstr. A nil opts means the defaults: no broker-native features
@@ -162,6 +181,7 @@ func OpenSender(ctx context.Context, urlstr string, opts *SenderOptions) (*Sende
 		return nil, err
 	}
 	s := &Sender{trace: newTracing(o.TracerProvider, urlstr, "")}
+	s.meters = newMeters(o.MeterProvider, s.trace, "")
 	if err := s.useBroker(t, urlstr, o); err != nil {
 		t.Shutdown(ctx)
 		return nil, fmt.Errorf("channel: open sender %s: %w", redact.String(urlstr), err)
@@ -190,6 +210,7 @@ func NewSender(t *pubsub.Topic) *Sender {
 		name = s.broker.Name
 	}
 	s.trace = newTracing(nil, "", name)
+	s.meters = newMeters(nil, s.trace, "")
 	s.link.init(t, "", nil, (*pubsub.Topic).Shutdown, 0)
 	return s
 }
@@ -241,7 +262,15 @@ func (s *Sender) SendMessage(ctx context.Context, m *pubsub.Message) error {
 	return s.send(ctx, m)
 }
 
+// send sends m and records the send's metrics.
 func (s *Sender) send(ctx context.Context, m *pubsub.Message) error {
+	start := time.Now()
+	err := s.sendOnce(ctx, m)
+	s.meters.recordSend(ctx, time.Since(start), err)
+	return err
+}
+
+func (s *Sender) sendOnce(ctx context.Context, m *pubsub.Message) error {
 	t, err := s.link.get(ctx)
 	if err != nil {
 		return hookline.MarkTransient(fmt.Errorf("channel: send to %s: %w", s.link.url, err))

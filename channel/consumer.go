@@ -10,12 +10,15 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 	"gocloud.dev/pubsub"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/eventlog"
 )
 
 // Handler processes one event. A sink's Write method is a Handler. It must return ctx's error
@@ -66,6 +69,12 @@ type ConsumerOptions struct {
 	// TracerProvider gives the tracer of the process spans (see the package doc,
 	// # Observability). Default: the global provider, otel.GetTracerProvider().
 	TracerProvider trace.TracerProvider
+	// MeterProvider gives the meter of the consumer's metrics (see the package doc,
+	// # Observability). Default: the global provider, otel.GetMeterProvider().
+	MeterProvider metric.MeterProvider
+	// Sink names the sink in the hookline.* metrics (the hookline.sink attribute): a short
+	// fixed name such as the sink URL's scheme ("postgres", "dataverse"). Default: none.
+	Sink string
 }
 
 func (o *ConsumerOptions) withDefaults() ConsumerOptions {
@@ -99,6 +108,7 @@ type Consumer struct {
 	opts    ConsumerOptions
 	counts  deliveryCounter
 	trace   tracing
+	meters  *meters
 	stats   Stats
 	statsMu sync.Mutex
 }
@@ -115,6 +125,7 @@ func NewConsumer(recv *Receiver, h Handler, opts *ConsumerOptions) (*Consumer, e
 	}
 	c := &Consumer{recv: recv, handle: h, opts: opts.withDefaults(), counts: newDeliveryCounter()}
 	c.trace = newTracing(c.opts.TracerProvider, recv.link.rawURL, "")
+	c.meters = newMeters(c.opts.MeterProvider, c.trace, c.opts.Sink)
 	recv.link.setLogger(c.opts.Logger)
 	return c, nil
 }
@@ -205,16 +216,31 @@ func (c *Consumer) process(ctx context.Context, msg *pubsub.Message) {
 // settle is the processing shared by pulled and pushed deliveries, inside the delivery's process
 // span: it decodes body, runs the handler and dead-letters the message when the verdict says so,
 // failing when that is needed and fails. delivery is the delivery count the rules use, reported
-// the broker's own (0 when it reports none).
+// the broker's own (0 when it reports none). It records the delivery's metrics.
 func (c *Consumer) settle(ctx context.Context, body []byte, md map[string]string, delivery, reported int) (verdict, error) {
+	start := time.Now()
 	ev, decodeErr := Decode(body)
 	ctx, span := c.trace.startProcess(ctx, md, ev, reported)
 	v := c.judge(ctx, ev, decodeErr, delivery)
 	var err error
 	if v.kind != "" && v.kind != retry {
-		err = c.deadLetter(ctx, body, md, v, delivery)
+		err = c.deadLetter(ctx, ev, body, md, v, delivery)
 	}
 	endProcess(span, v, err)
+	c.meters.recordProcess(ctx, time.Since(start), v)
+	switch {
+	case v.kind == "" && v.ignored:
+		c.meters.recordEvent(ctx, OutcomeIgnored, "")
+	case v.kind == "":
+		c.meters.recordEvent(ctx, OutcomeStored, "")
+		c.meters.recordLag(ctx, ev.Time)
+	case v.kind == retry:
+		c.meters.recordEvent(ctx, OutcomeReturned, errorType(v.err))
+	case err != nil:
+		c.meters.recordEvent(ctx, OutcomeReturned, "dead_letter_failed")
+	default:
+		c.meters.recordEvent(ctx, OutcomeDeadLettered, v.kind)
+	}
 	return v, err
 }
 
@@ -225,6 +251,7 @@ type verdict struct {
 	reason   string
 	attempts int
 	err      error
+	ignored  bool // the handler succeeded and reported that it changed nothing
 }
 
 const retry = "retry"
@@ -239,26 +266,26 @@ func (c *Consumer) judge(ctx context.Context, ev hookline.Event, decodeErr error
 	if err := decodeErr; err != nil {
 		return verdict{kind: "undecodable", reason: err.Error(), err: err}
 	}
-	attempts, err := c.attempt(ctx, ev)
+	attempts, ignored, err := c.attempt(ctx, ev)
 	switch hookline.Code(err) {
 	case hookline.OK:
-		return verdict{attempts: attempts}
+		return verdict{attempts: attempts, ignored: ignored}
 	case hookline.Permanent:
 		return verdict{kind: "permanent", reason: err.Error(), attempts: attempts, err: err}
 	}
-	c.opts.Logger.Warn("hookline: returning message to the broker", "event", ev.ID, "type", ev.Type,
-		"attempts", attempts, "delivery", delivery, "error", err)
+	c.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "hookline: returning message to the broker", eventlog.Attrs(ctx, ev,
+		slog.Int("attempts", attempts), slog.Int("delivery", delivery), slog.String("error", err.Error()))...)
 	return verdict{kind: retry, attempts: attempts, err: err}
 }
 
-// attempt calls the handler up to MaxAttempts times with backoff between transient failures.
-func (c *Consumer) attempt(ctx context.Context, ev hookline.Event) (int, error) {
-	var err error
+// attempt calls the handler up to MaxAttempts times with backoff between transient failures. It
+// returns the number of calls, whether the last one reported the event ignored, and its error.
+func (c *Consumer) attempt(ctx context.Context, ev hookline.Event) (int, bool, error) {
 	for n := 1; ; n++ {
-		err = c.call(ctx, ev, n)
+		ignored, err := c.call(ctx, ev, n)
 		code := hookline.Code(err)
 		if code == hookline.OK || code == hookline.Permanent || ctx.Err() != nil {
-			return n, err
+			return n, ignored, err
 		}
 		wait := c.backoff(n, hookline.RetryAfter(err))
 		if n >= c.opts.MaxAttempts {
@@ -266,30 +293,38 @@ func (c *Consumer) attempt(ctx context.Context, ev hookline.Event) (int, error) 
 			if ra := hookline.RetryAfter(err); ra > 0 {
 				sleep(ctx, ra)
 			}
-			return n, err
+			return n, false, err
 		}
 		c.count(func(s *Stats) { s.Retries++ })
-		c.opts.Logger.Debug("hookline: retrying", "event", ev.ID, "attempt", n, "wait", wait, "error", err)
+		c.meters.recordEvent(ctx, OutcomeRetried, errorType(err))
+		if c.opts.Logger.Enabled(ctx, slog.LevelDebug) {
+			c.opts.Logger.LogAttrs(ctx, slog.LevelDebug, "hookline: retrying", eventlog.Attrs(ctx, ev,
+				slog.Int("attempt", n), slog.Duration("wait", wait), slog.String("error", err.Error()))...)
+		}
 		if !sleep(ctx, wait) {
-			return n, err
+			return n, false, err
 		}
 	}
 }
 
 // call runs the handler once (attempt n) with the per-call deadline, in a span of its own,
-// turning a panic into an error.
-func (c *Consumer) call(ctx context.Context, ev hookline.Event, n int) (err error) {
+// turning a panic into an error. ignored reports that the handler called [ReportIgnored].
+func (c *Consumer) call(ctx context.Context, ev hookline.Event, n int) (ignored bool, err error) {
 	ctx, span := c.trace.startAttempt(ctx, n)
+	var flag atomic.Bool
+	ctx = context.WithValue(ctx, ignoredKey{}, &flag)
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
-			c.opts.Logger.Error("hookline: handler panicked", "event", ev.ID, "panic", p, "stack", string(debug.Stack()))
+			c.opts.Logger.LogAttrs(ctx, slog.LevelError, "hookline: handler panicked", eventlog.Attrs(ctx, ev,
+				slog.Any("panic", p), slog.String("stack", string(debug.Stack())))...)
 			err = fmt.Errorf("channel: handler panicked: %v", p)
 		}
 		endSpan(span, err)
+		ignored = err == nil && flag.Load()
 	}()
-	return c.handle(ctx, ev)
+	return false, c.handle(ctx, ev)
 }
 
 // backoff returns the wait after attempt n: full jitter over an exponential window, and never
@@ -337,10 +372,17 @@ func (c *Consumer) giveBack(msg *pubsub.Message) {
 // deadLetter publishes body to the dead-letter channel with md and the verdict's reason, kind and
 // attempts. It fails, leaving the message to be returned to the broker, when there is no
 // dead-letter channel or the send fails: a message is never acknowledged without a copy kept.
-func (c *Consumer) deadLetter(ctx context.Context, body []byte, md map[string]string, v verdict, delivery int) error {
-	log := c.opts.Logger.With("message", md["ce_id"], "kind", v.kind, "reason", v.reason, "attempts", v.attempts)
+func (c *Consumer) deadLetter(ctx context.Context, ev hookline.Event, body []byte, md map[string]string, v verdict, delivery int) error {
+	attrs := func(extra ...slog.Attr) []slog.Attr {
+		id, typ, subject := ev.ID, ev.Type, ev.Subject
+		if id == "" { // undecodable: what the metadata says
+			id, typ, subject = md["ce_id"], md["ce_type"], md["ce_subject"]
+		}
+		return eventlog.Of(ctx, id, typ, subject, append([]slog.Attr{slog.String("kind", v.kind),
+			slog.String("reason", v.reason), slog.Int("attempts", v.attempts)}, extra...)...)
+	}
 	if c.opts.DeadLetter == nil {
-		log.Error("hookline: message cannot be processed and no dead-letter channel is configured; returning it to the broker")
+		c.opts.Logger.LogAttrs(ctx, slog.LevelError, "hookline: message cannot be processed and no dead-letter channel is configured; returning it to the broker", attrs()...)
 		return errors.New("channel: no dead-letter channel configured")
 	}
 	out := make(map[string]string, len(md)+5)
@@ -355,10 +397,10 @@ func (c *Consumer) deadLetter(ctx context.Context, body []byte, md map[string]st
 	sendCtx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	if err := c.opts.DeadLetter.SendMessage(sendCtx, &pubsub.Message{Body: body, Metadata: out}); err != nil {
-		log.Error("hookline: dead-letter send failed; returning message to the broker", "error", err)
+		c.opts.Logger.LogAttrs(ctx, slog.LevelError, "hookline: dead-letter send failed; returning message to the broker", attrs(slog.String("error", err.Error()))...)
 		return err
 	}
-	log.Warn("hookline: message dead-lettered")
+	c.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "hookline: message dead-lettered", attrs()...)
 	c.count(func(s *Stats) { s.DeadLettered++ })
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 	"gocloud.dev/pubsub"
 
@@ -37,6 +38,9 @@ type SenderOptions struct {
 	// TracerProvider gives the tracer of the send spans (see the package doc, # Observability).
 	// Default: the global provider, otel.GetTracerProvider().
 	TracerProvider trace.TracerProvider
+	// MeterProvider gives the meter of the send metrics (see the package doc, # Observability).
+	// Default: the global provider, otel.GetMeterProvider().
+	MeterProvider metric.MeterProvider
 }
 
 // useBroker finds the registered broker that claims t, opened from urlstr, and checks that it

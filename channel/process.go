@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -50,6 +51,11 @@ type ProcessorOptions struct {
 	// TracerProvider gives the tracer of the process spans (see the package doc,
 	// # Observability). Default: the global provider, otel.GetTracerProvider().
 	TracerProvider trace.TracerProvider
+	// MeterProvider gives the meter of the processor's metrics (see the package doc,
+	// # Observability). Default: the global provider, otel.GetMeterProvider().
+	MeterProvider metric.MeterProvider
+	// Sink names the sink in the hookline.* metrics, as ConsumerOptions.Sink. Default: none.
+	Sink string
 }
 
 // consumerOptions returns the consumer rules o stands for.
@@ -60,7 +66,7 @@ func (o *ProcessorOptions) consumerOptions() *ConsumerOptions {
 	return &ConsumerOptions{
 		Timeout: o.Timeout, MaxAttempts: o.MaxAttempts, MinBackoff: o.MinBackoff, MaxBackoff: o.MaxBackoff,
 		MaxDeliveries: o.MaxDeliveries, DeadLetter: o.DeadLetter, Logger: o.Logger,
-		TracerProvider: o.TracerProvider,
+		TracerProvider: o.TracerProvider, MeterProvider: o.MeterProvider, Sink: o.Sink,
 	}
 }
 
@@ -71,6 +77,7 @@ func NewProcessor(h Handler, opts *ProcessorOptions) (*Processor, error) {
 	}
 	c := &Consumer{handle: h, opts: opts.consumerOptions().withDefaults(), counts: newDeliveryCounter()}
 	c.trace = newTracing(c.opts.TracerProvider, "", "")
+	c.meters = newMeters(c.opts.MeterProvider, c.trace, c.opts.Sink)
 	return &Processor{c: c}, nil
 }
 
