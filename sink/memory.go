@@ -20,7 +20,8 @@ type Record struct {
 
 // Memory is a Sink that keeps one [Record] per subject in memory, applying the [Version] rule
 // exactly as the database sinks do: an event is written only if it supersedes the stored one, so
-// duplicates and older events change nothing.
+// duplicates and older events change nothing. It is an [Applier]: [Memory.Apply] says which of
+// the two happened.
 //
 // It is meant for tests of whole flows (webhook, channel, consumer loop, sink) and for local
 // runs: write events through the pipeline, then [Memory.Wait] for them and inspect the result with
@@ -36,7 +37,7 @@ type Memory struct {
 	changed chan struct{} // closed and replaced whenever a counter changes
 }
 
-var _ Sink = (*Memory)(nil)
+var _ Applier = (*Memory)(nil)
 
 var errMemoryClosed = errors.New("sink: write to a closed Memory sink")
 
@@ -46,29 +47,37 @@ func NewMemory() *Memory {
 }
 
 // Write stores a copy of ev under ev.Subject if [VersionOf](ev) supersedes the version of the
-// stored record (or there is none). An event without a subject is a [hookline.Permanent] error;
-// when ctx is done before the write, Write returns ctx.Err() and changes nothing.
+// stored record (or there is none): it is [Memory.Apply] without the [Result].
 func (m *Memory) Write(ctx context.Context, ev hookline.Event) error {
+	_, err := m.Apply(ctx, ev)
+	return err
+}
+
+// Apply stores a copy of ev under ev.Subject and returns [Stored] if [VersionOf](ev) supersedes
+// the version of the stored record (or there is none); otherwise it changes nothing and returns
+// [Ignored]. An event without a subject is a [hookline.Permanent] error; when ctx is done before
+// the write, Apply returns ctx.Err() and changes nothing.
+func (m *Memory) Apply(ctx context.Context, ev hookline.Event) (Result, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.writes++
 	defer m.notify()
 	if err := ctx.Err(); err != nil {
-		return err
+		return Ignored, err
 	}
 	if ev.Subject == "" {
-		return hookline.Errorf(hookline.Permanent, "sink: event %s has no subject", ev.ID)
+		return Ignored, hookline.Errorf(hookline.Permanent, "sink: event %s has no subject", ev.ID)
 	}
 	if m.closed {
-		return errMemoryClosed
+		return Ignored, errMemoryClosed
 	}
 	old, ok := m.records[ev.Subject]
 	if ok && !VersionOf(ev).Supersedes(VersionOf(old.Event)) {
-		return nil
+		return Ignored, nil
 	}
 	m.records[ev.Subject] = Record{Event: ev.Clone(), Deleted: IsDelete(ev.Type)}
 	m.applied++
-	return nil
+	return Stored, nil
 }
 
 // notify wakes every Wait. The caller holds m.mu.
@@ -116,16 +125,16 @@ func (m *Memory) Len() int {
 	return len(m.records)
 }
 
-// Applied returns how many writes changed a record: the first event of each subject and every
-// later one that superseded it.
+// Applied returns how many writes changed a record (those Apply reports as [Stored]): the first
+// event of each subject and every later one that superseded it.
 func (m *Memory) Applied() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.applied
 }
 
-// Writes returns how many times Write was called, including calls that changed nothing (a
-// duplicate or an older event) and calls that failed.
+// Writes returns how many times Write or Apply was called, including calls that changed nothing
+// (a duplicate or an older event) and calls that failed.
 func (m *Memory) Writes() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -138,9 +147,9 @@ func (m *Memory) Wait(ctx context.Context, n int) error {
 	return m.waitUntil(ctx, func() bool { return m.applied >= n })
 }
 
-// WaitWrites blocks until Write has been called at least n times (Writes() >= n), whether or
-// not the calls changed anything, or ctx is done, in which case it returns ctx.Err(). Use it to
-// wait for duplicates and older events, which Wait cannot see.
+// WaitWrites blocks until Write or Apply has been called at least n times (Writes() >= n),
+// whether or not the calls changed anything, or ctx is done, in which case it returns ctx.Err().
+// Use it to wait for duplicates and older events, which Wait cannot see.
 func (m *Memory) WaitWrites(ctx context.Context, n int) error {
 	return m.waitUntil(ctx, func() bool { return m.writes >= n })
 }

@@ -20,17 +20,18 @@ func testCreateThenRead(t *testing.T, h Harness) {
 	expectNone(t, h, s, "cus_read")
 	ev := Event("cus_read", "customer.created", "evt_read",
 		T0, `{"id":"cus_read","object":"customer","email":"a@example.com","metadata":{"n":"1"}}`)
-	write(t, s, ev)
+	apply(t, s, ev, sink.Stored)
 	expect(t, h, s, ev)
 }
 
 func testDuplicate(t *testing.T, h Harness) {
 	s := h.New(t)
 	ev := Event("cus_dup", "customer.created", "evt_dup", T0, `{"id":"cus_dup","v":1}`)
-	write(t, s, ev)
+	apply(t, s, ev, sink.Stored)
 	once, _ := h.Lookup(t, s, ev.Subject)
-	write(t, s, ev)
+	apply(t, s, ev, sink.Ignored)
 	write(t, s, ev.Clone())
+	apply(t, s, ev.Clone(), sink.Ignored)
 	twice, _ := h.Lookup(t, s, ev.Subject)
 	if twice.EventID != once.EventID || twice.Deleted != once.Deleted || !bytes.Equal(twice.Data, once.Data) {
 		t.Fatalf("state after a duplicate = %+v, want the state after one write %+v", twice, once)
@@ -43,11 +44,12 @@ func testOlderAfterNewer(t *testing.T, h Harness) {
 	created := Event("cus_old", "customer.created", "evt_old_1", T0, `{"id":"cus_old","v":1}`)
 	updated := Event("cus_old", "customer.updated", "evt_old_2", T0.Add(time.Minute), `{"id":"cus_old","v":2}`)
 	write(t, s, updated)
-	write(t, s, created)
+	apply(t, s, created, sink.Ignored)
 	expect(t, h, s, updated)
 	// A redelivery of an update older than the stored one, with a greater id, is ignored too:
 	// time decides before the id.
 	stale := Event("cus_old", "customer.updated", "evt_old_9", T0.Add(time.Second), `{"id":"cus_old","v":9}`)
+	apply(t, s, stale, sink.Ignored)
 	write(t, s, stale)
 	expect(t, h, s, updated)
 }
@@ -58,7 +60,10 @@ func testNewerAfterOlder(t *testing.T, h Harness) {
 	updated := Event("cus_new", "customer.updated", "evt_new_1", T0.Add(time.Second), `{"id":"cus_new","v":2}`)
 	write(t, s, created)
 	expect(t, h, s, created)
-	write(t, s, updated)
+	apply(t, s, updated, sink.Stored)
+	expect(t, h, s, updated)
+	apply(t, s, updated, sink.Ignored)
+	apply(t, s, created, sink.Ignored)
 	expect(t, h, s, updated)
 }
 
@@ -95,14 +100,17 @@ func testSameSecondTies(t *testing.T, h Harness) {
 	ab, ba := h.New(t), h.New(t)
 	for _, c := range ties() {
 		t.Run(c.name, func(t *testing.T) {
-			write(t, ab, c.a)
-			write(t, ab, c.b)
-			write(t, ba, c.b)
-			write(t, ba, c.a)
+			bWins, aWins := sink.Ignored, sink.Ignored
 			want := c.a
 			if c.b.ID == c.win {
-				want = c.b
+				want, bWins = c.b, sink.Stored
+			} else {
+				aWins = sink.Stored
 			}
+			apply(t, ab, c.a, sink.Stored)
+			apply(t, ab, c.b, bWins)
+			write(t, ba, c.b)
+			apply(t, ba, c.a, aWins)
 			if sink.VersionOf(want).Compare(sink.VersionOf(other(c, want))) <= 0 {
 				t.Fatalf("suite bug: %s does not win by sink.Version", c.win)
 			}
@@ -124,32 +132,42 @@ func testDelete(t *testing.T, h Harness) {
 	created := Event("cus_del", "customer.created", "evt_del_1", T0, `{"id":"cus_del"}`)
 	deleted := Event("cus_del", "customer.deleted", "evt_del_3", T0.Add(2*time.Second), `{"id":"cus_del","deleted":true}`)
 	write(t, s, created)
-	write(t, s, deleted)
+	apply(t, s, deleted, sink.Stored)
 	expect(t, h, s, deleted)
 
 	// Updates older than the deletion, or in the same second (they rank below it), arrive late:
 	// they must not resurrect the object.
 	late := Event("cus_del", "customer.updated", "evt_del_2", T0.Add(time.Second), `{"id":"cus_del","v":2}`)
 	sameSecond := Event("cus_del", "customer.updated", "evt_del_9", T0.Add(2*time.Second), `{"id":"cus_del","v":9}`)
+	apply(t, s, late, sink.Ignored)
+	apply(t, s, sameSecond, sink.Ignored)
 	write(t, s, late)
-	write(t, s, sameSecond)
-	write(t, s, deleted)
+	apply(t, s, deleted, sink.Ignored)
 	expect(t, h, s, deleted)
 
 	// A deletion that arrives first also sticks.
 	s2 := h.New(t)
-	write(t, s2, deleted)
-	write(t, s2, created)
+	apply(t, s2, deleted, sink.Stored)
+	apply(t, s2, created, sink.Ignored)
 	write(t, s2, late)
+	apply(t, s2, late, sink.Ignored)
 	expect(t, h, s2, deleted)
+
+	// An event newer than the deletion supersedes it, as sink.Version orders them.
+	after := Event("cus_del", "customer.updated", "evt_del_0", T0.Add(3*time.Second), `{"id":"cus_del","v":3}`)
+	apply(t, s2, after, sink.Stored)
+	expect(t, h, s2, after)
+	apply(t, s2, deleted, sink.Ignored)
+	expect(t, h, s2, after)
 }
 
 func testSubjectsIndependent(t *testing.T, h Harness) {
 	s := h.New(t)
 	a := Event("cus_ind_a", "customer.updated", "evt_ind_1", T0.Add(time.Hour), `{"id":"cus_ind_a"}`)
 	b := Event("cus_ind_b", "customer.created", "evt_ind_2", T0, `{"id":"cus_ind_b"}`)
-	write(t, s, a)
-	write(t, s, b)
+	apply(t, s, a, sink.Stored)
+	apply(t, s, b, sink.Stored)
+	apply(t, s, a, sink.Ignored)
 	expect(t, h, s, a)
 	expect(t, h, s, b)
 }
@@ -180,6 +198,10 @@ func concurrentEvents() (all []hookline.Event, win map[string]hookline.Event) {
 	return all, win
 }
 
+// testConcurrentWriters has 8 writers write the same events, each in its own order. With an
+// [sink.Applier] they write with Apply, and each event must be reported Stored at most once (once
+// it is stored, the record is at least as new as it forever) and the winner of each subject
+// exactly once (it is stored by someone, since nothing supersedes it).
 func testConcurrentWriters(t *testing.T, h Harness) {
 	s := h.New(t)
 	all, win := concurrentEvents()
@@ -187,6 +209,11 @@ func testConcurrentWriters(t *testing.T, h Harness) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	errs := make(chan error, writers*len(all))
+	var (
+		mu     sync.Mutex
+		stored = make(map[string]int) // event id -> Stored results
+	)
+	a, isApplier := s.(sink.Applier)
 	var wg sync.WaitGroup
 	for g := range writers {
 		order := append([]hookline.Event(nil), all...)
@@ -194,8 +221,21 @@ func testConcurrentWriters(t *testing.T, h Harness) {
 		r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		wg.Go(func() {
 			for _, ev := range order {
-				if err := s.Write(ctx, ev); err != nil {
-					errs <- fmt.Errorf("writer %d: Write(%s): %w (code %v)", g, ev.ID, err, hookline.Code(err))
+				if !isApplier {
+					if err := s.Write(ctx, ev); err != nil {
+						errs <- fmt.Errorf("writer %d: Write(%s): %w (code %v)", g, ev.ID, err, hookline.Code(err))
+					}
+					continue
+				}
+				res, err := a.Apply(ctx, ev)
+				if err != nil {
+					errs <- fmt.Errorf("writer %d: Apply(%s): %w (code %v)", g, ev.ID, err, hookline.Code(err))
+					continue
+				}
+				if res == sink.Stored {
+					mu.Lock()
+					stored[ev.ID]++
+					mu.Unlock()
 				}
 			}
 		})
@@ -207,6 +247,20 @@ func testConcurrentWriters(t *testing.T, h Harness) {
 	}
 	for _, ev := range win {
 		expect(t, h, s, ev)
+	}
+	if !isApplier {
+		return
+	}
+	for _, ev := range all {
+		if n := stored[ev.ID]; n > 1 {
+			t.Errorf("Apply(%s %s) reported Stored %d times, want at most once", ev.Subject, ev.ID, n)
+		}
+	}
+	for _, ev := range win {
+		if n := stored[ev.ID]; n != 1 {
+			t.Errorf("Apply(%s %s), the newest event of its subject, reported Stored %d times, want once",
+				ev.Subject, ev.ID, n)
+		}
 	}
 }
 

@@ -15,6 +15,14 @@
 // overwrites a newer one, ties within one second are resolved by [sink.Version] whatever the
 // arrival order, deletions stick, concurrent writers converge, a done context changes nothing,
 // and failures carry the right [hookline.ErrorCode].
+//
+// When the sink is a [sink.Applier], the suite also checks what Apply reports, in every case
+// above: [sink.Stored] for the first event of a subject and for every event that supersedes the
+// stored one (a newer update, a deletion, a newer event after a deletion), [sink.Ignored] for the
+// same event again and for an older one (a late update after a deletion included), at most one
+// Stored per event among concurrent writers and exactly one for the event that wins. It mixes
+// Write and Apply on one sink, so that a Write without Apply's effect shows too. A sink that is
+// not an Applier is checked through Write alone.
 package sinktest
 
 import (
@@ -102,7 +110,7 @@ func Run(t *testing.T, h Harness) {
 	}
 }
 
-// write writes ev to s and fails t on error.
+// write writes ev to s with Write and fails t on error.
 func write(t *testing.T, s sink.Sink, ev hookline.Event) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -110,6 +118,45 @@ func write(t *testing.T, s sink.Sink, ev hookline.Event) {
 	if err := s.Write(ctx, ev); err != nil {
 		t.Fatalf("Write(%s %s %s): %v (code %v)", ev.Subject, ev.Type, ev.ID, err, hookline.Code(err))
 	}
+}
+
+// apply writes ev to s and fails t on error. When s is a [sink.Applier] it writes with Apply and
+// fails t unless the Result is want; otherwise it writes with Write.
+func apply(t *testing.T, s sink.Sink, ev hookline.Event, want sink.Result) {
+	t.Helper()
+	a, ok := s.(sink.Applier)
+	if !ok {
+		write(t, s, ev)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got, err := a.Apply(ctx, ev)
+	if err != nil {
+		t.Fatalf("Apply(%s %s %s): %v (code %v)", ev.Subject, ev.Type, ev.ID, err, hookline.Code(err))
+	}
+	if got != want {
+		t.Fatalf("Apply(%s %s %s) = %v, want %v", ev.Subject, ev.Type, ev.ID, got, want)
+	}
+}
+
+// writer is one way to write to a sink.
+type writer struct {
+	name  string
+	write func(context.Context, hookline.Event) error
+}
+
+// writers returns the ways to write to s: Write, and Apply (its Result dropped) when s is a
+// [sink.Applier]. Every case that checks what a failed write does runs for each.
+func writers(s sink.Sink) []writer {
+	ws := []writer{{"Write", s.Write}}
+	if a, ok := s.(sink.Applier); ok {
+		ws = append(ws, writer{"Apply", func(ctx context.Context, ev hookline.Event) error {
+			_, err := a.Apply(ctx, ev)
+			return err
+		}})
+	}
+	return ws
 }
 
 // expect fails t unless s stores want's event for want's subject.
@@ -144,10 +191,10 @@ func expectNone(t *testing.T, h Harness, s sink.Sink, subject string) {
 func expectCode(t *testing.T, err error, want hookline.ErrorCode, what string) {
 	t.Helper()
 	if err == nil {
-		t.Fatalf("%s: Write returned nil, want a %v error", what, want)
+		t.Fatalf("%s: returned nil, want a %v error", what, want)
 	}
 	if got := hookline.Code(err); got != want {
-		t.Fatalf("%s: Write error %q has code %v, want %v", what, err, got, want)
+		t.Fatalf("%s: error %q has code %v, want %v", what, err, got, want)
 	}
 }
 
@@ -155,33 +202,37 @@ func testDoneContext(t *testing.T, h Harness) {
 	s := h.New(t)
 	ev := Event("cus_ctx", "customer.created", "evt_ctx", T0, `{"id":"cus_ctx"}`)
 
-	canceled, cancel := context.WithCancel(context.Background())
-	cancel()
-	err := s.Write(canceled, ev)
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("Write with a canceled context = %v, want an error wrapping context.Canceled", err)
-	}
-	expired, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
-	defer cancel2()
-	err = s.Write(expired, ev)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Write with an expired context = %v, want an error wrapping context.DeadlineExceeded", err)
+	for _, w := range writers(s) {
+		canceled, cancel := context.WithCancel(context.Background())
+		cancel()
+		err := w.write(canceled, ev)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("%s with a canceled context = %v, want an error wrapping context.Canceled", w.name, err)
+		}
+		expired, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+		defer cancel2()
+		err = w.write(expired, ev)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("%s with an expired context = %v, want an error wrapping context.DeadlineExceeded", w.name, err)
+		}
 	}
 	expectNone(t, h, s, ev.Subject)
 
-	// The sink still works afterwards.
-	write(t, s, ev)
+	// The sink still works afterwards, and nothing was stored: the first write stores.
+	apply(t, s, ev, sink.Stored)
 	expect(t, h, s, ev)
 }
 
 func testInvalid(t *testing.T, h Harness) {
 	s := h.New(t)
 	noSubject := Event("", "customer.created", "evt_nosubject", T0, `{"id":"cus_x"}`)
-	expectCode(t, s.Write(context.Background(), noSubject), hookline.Permanent, "event without subject")
-	for _, ev := range h.Invalid {
-		expectCode(t, s.Write(context.Background(), ev), hookline.Permanent, "invalid event "+ev.ID)
-		if ev.Subject != "" {
-			expectNone(t, h, s, ev.Subject)
+	for _, w := range writers(s) {
+		expectCode(t, w.write(context.Background(), noSubject), hookline.Permanent, w.name+": event without subject")
+		for _, ev := range h.Invalid {
+			expectCode(t, w.write(context.Background(), ev), hookline.Permanent, w.name+": invalid event "+ev.ID)
+			if ev.Subject != "" {
+				expectNone(t, h, s, ev.Subject)
+			}
 		}
 	}
 }
@@ -190,12 +241,14 @@ func testUnavailable(t *testing.T, h Harness) {
 	s := h.Unavailable(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err := s.Write(ctx, Event("cus_down", "customer.created", "evt_down", T0, `{"id":"cus_down"}`))
-	if err == nil {
-		t.Fatal("Write to an unavailable backend returned nil")
-	}
-	switch code := hookline.Code(err); code {
-	case hookline.Permanent, hookline.Canceled, hookline.OK:
-		t.Fatalf("Write to an unavailable backend: %q has code %v, want Transient (or Unknown)", err, code)
+	for _, w := range writers(s) {
+		err := w.write(ctx, Event("cus_down", "customer.created", "evt_down", T0, `{"id":"cus_down"}`))
+		if err == nil {
+			t.Fatalf("%s to an unavailable backend returned nil", w.name)
+		}
+		switch code := hookline.Code(err); code {
+		case hookline.Permanent, hookline.Canceled, hookline.OK:
+			t.Fatalf("%s to an unavailable backend: %q has code %v, want Transient (or Unknown)", w.name, err, code)
+		}
 	}
 }
