@@ -35,6 +35,20 @@
 // unavailable"); 5xx answers also set the span status to Error. With no provider installed the
 // cost is a few allocations per delivery.
 //
+// Metrics go to [HandlerOptions].MeterProvider or else the global provider:
+// hookline.webhook.deliveries counts every delivery by hookline.outcome ("accepted", "skipped",
+// "refused" for a 4xx, "failed" for a 503), http.response.status_code and, unless accepted or
+// skipped, hookline.reason (the answer's fixed phrase); http.server.request.duration (seconds)
+// has http.request.method, http.response.status_code, http.route and url.scheme when known, and
+// error.type for 5xx. No attribute carries an event id or anything from the request body.
+//
+// Logs: a refused delivery is logged at WARN with its status, reason and cause (never the body or
+// a secret), so that a wrong or rolled signing secret shows without debug logging; to keep a flood
+// of forgeries from flooding the log, only the first refusal per reason and then one per
+// [HandlerOptions].RefusalLogInterval are written, each saying how many were left out
+// ("suppressed"). A failed send is logged at ERROR with event_id, event_type and event_subject.
+// Records carry trace_id and span_id when the delivery is traced.
+//
 // # Security
 //
 // There is no way to build a Handler without a Source, and every Source in this module refuses an

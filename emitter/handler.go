@@ -11,7 +11,10 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/hookline/hookline/internal/eventlog"
 )
 
 // Defaults for the zero [HandlerOptions].
@@ -34,12 +37,20 @@ type HandlerOptions struct {
 	// RetryAfter is sent as the Retry-After header (rounded up to whole seconds) with every 503.
 	// Default: 5s.
 	RetryAfter time.Duration
-	// Logger receives one record per failed send (event id and type, never the body or a secret)
-	// and, at debug level, one per refused delivery. Default: discard.
+	// Logger receives one ERROR record per failed send (event id, type and subject, trace and
+	// span ids) and one WARN record per refused delivery (status, reason and cause, never the
+	// body or a secret), at most one per reason per RefusalLogInterval. Default: discard.
 	Logger *slog.Logger
+	// RefusalLogInterval rate-limits the warnings about refused deliveries: the first refusal for
+	// a reason is logged at once, later ones at most once per interval, with the number left out
+	// meanwhile ("suppressed"). The metrics count every one. Default: 10s.
+	RefusalLogInterval time.Duration
 	// TracerProvider gives the tracer of the delivery spans (see the package doc, # Observability).
 	// Default: the global provider, otel.GetTracerProvider().
 	TracerProvider trace.TracerProvider
+	// MeterProvider gives the meter of the delivery metrics (see the package doc,
+	// # Observability). Default: the global provider, otel.GetMeterProvider().
+	MeterProvider metric.MeterProvider
 }
 
 // Handler is an http.Handler that verifies a webhook delivery with a [Source] and forwards the
@@ -64,7 +75,9 @@ type Handler struct {
 	// retryAfterHeader is the precomputed Retry-After value, shared by every 503 response.
 	retryAfterHeader []string
 	log              *slog.Logger
+	refusals         refusalLog
 	tracer           trace.Tracer
+	meters           *meters
 	bufs             sync.Pool // of *buffers
 }
 
@@ -105,6 +118,8 @@ func NewHandler(src Source, dst Sender, opts *HandlerOptions) (*Handler, error) 
 		retryAfter:  positive(o.RetryAfter, DefaultRetryAfter),
 		log:         o.Logger,
 		tracer:      newTracer(o.TracerProvider),
+		meters:      newMeters(o.MeterProvider),
+		refusals:    refusalLog{every: positive(o.RefusalLogInterval, DefaultRefusalLogInterval), last: map[string]*refusals{}},
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -129,16 +144,20 @@ func retryAfterSeconds(d time.Duration) string {
 
 // ServeHTTP implements http.Handler: it checks the method and body size, then calls [Handler.Accept].
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	ctx, span := h.startSpan(r.Context(), r.Header, r.Method, r.Pattern)
 	var resp Response
-	defer func() { endSpan(span, resp) }()
+	defer func() {
+		endSpan(span, resp)
+		h.meters.record(ctx, time.Since(start), r.Method, routeOf(r.Pattern), schemeOf(r), resp)
+	}()
 	if r.Method != http.MethodPost {
-		resp = Response{Status: http.StatusMethodNotAllowed, Reason: ReasonMethodNotAllowed}
+		resp = h.refuse(ctx, Response{Status: http.StatusMethodNotAllowed, Reason: ReasonMethodNotAllowed}, nil)
 		h.write(w, resp, nil)
 		return
 	}
 	if r.ContentLength > h.maxBody {
-		resp = Response{Status: http.StatusRequestEntityTooLarge, Reason: ReasonBodyTooLarge}
+		resp = h.refuse(ctx, Response{Status: http.StatusRequestEntityTooLarge, Reason: ReasonBodyTooLarge}, nil)
 		h.write(w, resp, nil)
 		return
 	}
@@ -149,9 +168,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		resp = h.accept(ctx, r.Header, body)
 	case isMaxBytes(err):
-		resp = Response{Status: http.StatusRequestEntityTooLarge, Reason: ReasonBodyTooLarge}
+		resp = h.refuse(ctx, Response{Status: http.StatusRequestEntityTooLarge, Reason: ReasonBodyTooLarge}, nil)
 	default:
-		resp = Response{Status: http.StatusBadRequest, Reason: ReasonUnreadableBody}
+		resp = h.refuse(ctx, Response{Status: http.StatusBadRequest, Reason: ReasonUnreadableBody}, err)
 	}
 	b.out = h.write(w, resp, b.out)
 	if resp.Status == http.StatusServiceUnavailable || cap(b.in) > maxPooledBytes {
@@ -217,18 +236,20 @@ func (h *Handler) write(w http.ResponseWriter, resp Response, scratch []byte) []
 // returns; the Sender has finished with it by then (see "Buffer reuse" on [Handler]).
 //
 // Accept traces the delivery as ServeHTTP does (a SERVER span "POST", continuing the trace
-// context of header's traceparent).
+// context of header's traceparent), and counts it in the same metrics.
 func (h *Handler) Accept(ctx context.Context, header http.Header, body []byte) Response {
+	start := time.Now()
 	ctx, span := h.startSpan(ctx, header, http.MethodPost, "")
 	resp := h.accept(ctx, header, body)
 	endSpan(span, resp)
+	h.meters.record(ctx, time.Since(start), http.MethodPost, "", "", resp)
 	return resp
 }
 
 // accept is Accept inside the delivery's span.
 func (h *Handler) accept(ctx context.Context, header http.Header, body []byte) Response {
 	if int64(len(body)) > h.maxBody {
-		return Response{Status: http.StatusRequestEntityTooLarge, Reason: ReasonBodyTooLarge}
+		return h.refuse(ctx, Response{Status: http.StatusRequestEntityTooLarge, Reason: ReasonBodyTooLarge}, nil)
 	}
 	ev, err := h.src.Decode(header, body)
 	if err != nil {
@@ -241,9 +262,8 @@ func (h *Handler) accept(ctx context.Context, header http.Header, body []byte) R
 	err = h.dst.Send(sctx, ev)
 	cancel()
 	if err != nil {
-		h.log.LogAttrs(ctx, slog.LevelError, "emitter: send failed",
-			slog.String("event_id", ev.ID), slog.String("event_type", ev.Type),
-			slog.String("error", err.Error()))
+		h.log.LogAttrs(ctx, slog.LevelError, "emitter: send failed; answering 503 so the source retries",
+			eventlog.Attrs(ctx, ev, slog.String("error", err.Error()))...)
 		return Response{Status: http.StatusServiceUnavailable, Reason: ReasonUnavailable,
 			RetryAfter: h.retryAfter}
 	}
@@ -262,18 +282,36 @@ func (h *Handler) reject(ctx context.Context, err error) Response {
 			resp.Reason = re.Reason
 		}
 	}
-	if h.log.Enabled(ctx, slog.LevelDebug) {
-		h.log.LogAttrs(ctx, slog.LevelDebug, "emitter: delivery refused",
-			slog.Int("status", resp.Status), slog.String("reason", resp.Reason),
-			slog.String("error", err.Error()))
+	return h.refuse(ctx, resp, err)
+}
+
+// refuse logs the refusal resp, caused by err (nil when the reason says it all), at WARN, at most
+// once per reason per RefusalLogInterval, and returns resp. The record never holds the body or a
+// secret: a Source's cause names what was wrong, not the input.
+func (h *Handler) refuse(ctx context.Context, resp Response, err error) Response {
+	if !h.log.Enabled(ctx, slog.LevelWarn) {
+		return resp
 	}
+	ok, suppressed := h.refusals.allow(resp.Reason, time.Now())
+	if !ok {
+		return resp
+	}
+	attrs := append(eventlog.Trace(ctx), slog.Int("status", resp.Status), slog.String("reason", resp.Reason))
+	if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	if suppressed > 0 {
+		attrs = append(attrs, slog.Int("suppressed", suppressed))
+	}
+	h.log.LogAttrs(ctx, slog.LevelWarn, "emitter: delivery refused", attrs...)
 	return resp
 }
 
 // RejectError is returned by a [Source] for a delivery it refuses, to choose the status code (4xx;
 // anything else means 400) and the short reason the Handler answers with. Reason must be a fixed
-// phrase such as "invalid signature": it is sent to the caller, so it never contains input or a
-// secret. Err is the underlying cause, logged at debug level only.
+// phrase such as "invalid signature": it is sent to the caller and is a metric attribute, so it
+// never contains input or a secret. Err is the underlying cause, logged (at WARN, rate-limited)
+// but never sent: it may say what was wrong, but must not quote the body or a secret either.
 type RejectError struct {
 	Status int
 	Reason string
