@@ -64,6 +64,13 @@
 //
 // A Write that returned nil is committed. The sink does not retry; the consumer loop does.
 //
+// The sink is a [sink.Applier]: [Sink.Apply] writes as Write does and reports what the statement
+// did from the row count the database returns (sqlite3_changes on SQLite, the command tag on
+// PostgreSQL): [sink.Stored] when it inserted or updated the row, [sink.Ignored] when its WHERE
+// kept the row because this event or a newer one wrote it, which both databases count as 0
+// rows. The decision and the report come from the same statement, so they agree even when
+// concurrent writers race: of several writers of one event, at most one is told Stored.
+//
 // # Errors
 //
 // Errors start with "sqlsink: " and carry a hookline code (see hookline.Code):

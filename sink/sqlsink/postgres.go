@@ -37,9 +37,14 @@ func openPostgres(ctx context.Context, u *url.URL, rawURL string, o Options) (*p
 	return &postgresDB{pool: pool}, nil
 }
 
-func (p *postgresDB) exec(ctx context.Context, query string, args ...any) error {
-	_, err := p.pool.Exec(ctx, query, args...)
-	return err
+// exec returns the row count of the command tag: "INSERT 0 0" when ON CONFLICT ... DO UPDATE
+// ... WHERE kept the row.
+func (p *postgresDB) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := p.pool.Exec(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
 }
 
 func (p *postgresDB) close() error {

@@ -94,9 +94,14 @@ func openSQLite(u *url.URL, o Options) (*sqliteDB, error) {
 	return &sqliteDB{db: db, path: path}, nil
 }
 
-func (s *sqliteDB) exec(ctx context.Context, query string, args ...any) error {
-	_, err := s.db.ExecContext(ctx, query, args...)
-	return err
+// exec returns sqlite3_changes(): an upsert whose DO UPDATE ... WHERE is false changes no row
+// and counts 0.
+func (s *sqliteDB) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := s.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 func (s *sqliteDB) close() error { return s.db.Close() }

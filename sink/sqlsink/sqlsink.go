@@ -42,12 +42,13 @@ type Sink struct {
 	schemaLock  chan struct{} // a one-slot semaphore that respects ctx
 }
 
-var _ sink.Sink = (*Sink)(nil)
+var _ sink.Applier = (*Sink)(nil)
 
 // backend is one database: SQLite through database/sql, PostgreSQL through a pgx pool.
 type backend interface {
-	// exec runs one statement.
-	exec(ctx context.Context, query string, args ...any) error
+	// exec runs one statement and returns how many rows it inserted or updated, as the driver
+	// reports it: for an upsert, 1 when it wrote the row and 0 when its WHERE kept the row.
+	exec(ctx context.Context, query string, args ...any) (rowsAffected int64, err error)
 	// ddl is the statement that creates the table; upsert writes one row from a [row].
 	ddl() string
 	upsert(r row) (query string, args []any)
@@ -164,23 +165,36 @@ func objectOf(ev hookline.Event) string {
 }
 
 // Write upserts the row of ev.Subject if ev is newer, by [sink.Version], than the event that
-// last wrote it; otherwise it changes nothing and returns nil.
+// last wrote it; otherwise it changes nothing and returns nil. It is [Sink.Apply] without the
+// [sink.Result].
 func (s *Sink) Write(ctx context.Context, ev hookline.Event) error {
+	_, err := s.Apply(ctx, ev)
+	return err
+}
+
+// Apply writes ev as Write does, with one statement, and reports what the database did: it
+// returns [sink.Stored] when the statement inserted or updated the row and [sink.Ignored] when
+// it affected no row (the row was written by this event or a newer one).
+func (s *Sink) Apply(ctx context.Context, ev hookline.Event) (sink.Result, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return sink.Ignored, err
 	}
 	r, err := rowOf(ev)
 	if err != nil {
-		return err
+		return sink.Ignored, err
 	}
 	if err := s.ensureSchema(ctx); err != nil {
-		return err
+		return sink.Ignored, err
 	}
 	query, args := s.db.upsert(r)
-	if err := s.db.exec(ctx, query, args...); err != nil {
-		return s.fail(ctx, err, "write %s (event %s)", r.id, r.eventID)
+	n, err := s.db.exec(ctx, query, args...)
+	if err != nil {
+		return sink.Ignored, s.fail(ctx, err, "write %s (event %s)", r.id, r.eventID)
 	}
-	return nil
+	if n == 0 {
+		return sink.Ignored, nil
+	}
+	return sink.Stored, nil
 }
 
 // ensureSchema creates the table once per Sink. A failure is returned and retried by the next
@@ -198,7 +212,7 @@ func (s *Sink) ensureSchema(ctx context.Context) error {
 	if s.schemaReady.Load() {
 		return nil
 	}
-	if err := s.db.exec(ctx, s.db.ddl()); err != nil && !s.db.tableMayExist(err) {
+	if _, err := s.db.exec(ctx, s.db.ddl()); err != nil && !s.db.tableMayExist(err) {
 		return s.fail(ctx, err, "create table %s", Table)
 	}
 	s.schemaReady.Store(true)
