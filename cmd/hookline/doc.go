@@ -30,6 +30,14 @@
 //
 //	STRIPE_API_KEY=rk_... HOOKLINE_RECOVER_EVERY=1h hookline serve
 //
+// Traces and metrics are exported as OpenTelemetry's standard variables say (OTEL_TRACES_EXPORTER,
+// OTEL_METRICS_EXPORTER, OTEL_EXPORTER_OTLP_*, OTEL_SERVICE_NAME: package telemetry has the
+// reference); nothing is exported when none is set. With OTEL_METRICS_EXPORTER=prometheus the
+// metrics are served at GET /metrics on the webhook's port as well as on
+// OTEL_EXPORTER_PROMETHEUS_HOST:OTEL_EXPORTER_PROMETHEUS_PORT (default localhost:9464).
+//
+//	OTEL_METRICS_EXPORTER=prometheus OTEL_TRACES_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 hookline serve
+//
 // # recover
 //
 // Lists the events of Stripe's Events API created in a time range and sends each, oldest first,

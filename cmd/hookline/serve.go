@@ -13,11 +13,13 @@ import (
 
 	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/recovery"
+	"github.com/hookline/hookline/telemetry"
 )
 
 // runServe runs the pipeline from the environment, as examples/local does without -demo, so a
 // container image can run this one binary. With HOOKLINE_RECOVER_EVERY (or -recover-every) it
-// also runs the scheduled recovery in the background, into the pipeline's own channel.
+// also runs the scheduled recovery in the background, into the pipeline's own channel. The
+// OTEL_* variables choose where traces and metrics go (package telemetry).
 func runServe(ctx context.Context, e env, args []string) error {
 	fs := e.flags("serve", "serve [-addr host:port] [-recover-every duration]")
 	addr := fs.String("addr", "", "listen address (default 127.0.0.1:$PORT; use :8080 in a container)")
@@ -41,7 +43,17 @@ func runServe(ctx context.Context, e env, args []string) error {
 		fmt.Fprintln(e.log, pipeline.SecretNotice(cfg))
 	}
 	log := slog.New(slog.NewTextHandler(e.log, nil))
-	p, err := pipeline.Open(ctx, cfg, &pipeline.Options{Logger: log})
+	tel, err := telemetry.Start(ctx, nil) // service.name "hookline" unless OTEL_SERVICE_NAME says
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// After the pipeline's shutdown: the spans of the last events go out too.
+		if err := tel.Shutdown(context.WithoutCancel(ctx)); err != nil {
+			log.Warn("telemetry shutdown", "error", err.Error())
+		}
+	}()
+	p, err := pipeline.Open(ctx, cfg, &pipeline.Options{Logger: log, Metrics: tel.MetricsHandler()})
 	if err != nil {
 		return err
 	}
