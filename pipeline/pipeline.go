@@ -12,19 +12,21 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/adapters/httpserver"
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/internal/eventlog"
 	"github.com/hookline/hookline/internal/redact"
 	"github.com/hookline/hookline/sink"
 )
 
 // Options configures [Open]. A nil *Options and zero fields mean the documented defaults.
 type Options struct {
-	// Logger receives the pipeline's logs: one line per stored event, dead letters, failed
-	// sends, readiness changes. Default: none.
+	// Logger receives the pipeline's logs: one line per event written ("event stored", or
+	// "event ignored" when the sink already held it or a newer one), dead letters, refused
+	// deliveries, failed sends, readiness changes; records about an event carry event_id,
+	// event_type, event_subject, trace_id and span_id. Default: none.
 	Logger *slog.Logger
 	// Sink, when set, is written to instead of the sink that Config.Sink names (which is then
 	// not opened); the pipeline does not close it. A unit test passes a *sink.Memory here.
@@ -76,6 +78,9 @@ type Pipeline struct {
 	drain    time.Duration
 	every    time.Duration // reconnect interval
 	tp       trace.TracerProvider
+	mp       metric.MeterProvider
+	sinkName string // the hookline.sink metric attribute
+	unwatch  func() // stops the backlog gauge
 }
 
 // Open checks cfg ([Config.Check]; the sink URL only when Options.Sink is nil) and connects everything in the order that loses nothing: the
@@ -91,7 +96,7 @@ func Open(ctx context.Context, cfg Config, opts *Options) (_ *Pipeline, err erro
 		return nil, err
 	}
 	a := &Pipeline{cfg: cfg, log: opts.Logger, drain: opts.DrainTimeout, every: opts.ReconnectInterval,
-		tp: opts.TracerProvider}
+		tp: opts.TracerProvider, mp: opts.MeterProvider, sinkName: sinkName(opts.Sink, cfg.Sink)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -123,7 +128,7 @@ func Open(ctx context.Context, cfg Config, opts *Options) (_ *Pipeline, err erro
 
 func (a *Pipeline) openChannels(ctx context.Context) error {
 	var err error
-	sopts := &channel.SenderOptions{ReconnectInterval: a.every, TracerProvider: a.tp}
+	sopts := &channel.SenderOptions{ReconnectInterval: a.every, TracerProvider: a.tp, MeterProvider: a.mp}
 	ropts := &channel.ReceiverOptions{ReconnectInterval: a.every}
 	if a.sender, err = channel.OpenSender(ctx, a.cfg.Channel, sopts); err != nil {
 		return err
@@ -133,6 +138,7 @@ func (a *Pipeline) openChannels(ctx context.Context) error {
 	}
 	if IsMem(a.cfg.Channel) {
 		a.pending = NewBacklog(a.cfg.MaxPending)
+		a.unwatch = backlogGauge(a.mp, a.pending)
 	}
 	if a.cfg.DeadLetter == "" {
 		a.log.Warn("no dead-letter channel configured: events that cannot be processed stay in the broker; set " + EnvDeadLetter)
@@ -162,6 +168,12 @@ func (a *Pipeline) newConsumer(base *channel.ConsumerOptions) error {
 	if o.TracerProvider == nil {
 		o.TracerProvider = a.tp
 	}
+	if o.MeterProvider == nil {
+		o.MeterProvider = a.mp
+	}
+	if o.Sink == "" {
+		o.Sink = a.sinkName
+	}
 	if a.pending != nil {
 		release, user := a.pending.Release, o.OnAck
 		o.OnAck = release
@@ -173,17 +185,8 @@ func (a *Pipeline) newConsumer(base *channel.ConsumerOptions) error {
 		o.DrainTimeout = a.drain
 	}
 	var err error
-	a.consumer, err = channel.NewConsumer(a.recv, a.store, &o)
+	a.consumer, err = channel.NewConsumer(a.recv, storeTo(a.sink, a.log, slog.LevelInfo), &o)
 	return err
-}
-
-// store writes one event to the sink and logs it.
-func (a *Pipeline) store(ctx context.Context, ev hookline.Event) error {
-	if err := a.sink.Write(ctx, ev); err != nil {
-		return err
-	}
-	a.log.Info("event stored", "id", ev.ID, "type", ev.Type, "subject", ev.Subject)
-	return nil
 }
 
 // newServer builds the webhook and the server that runs it with the consumer.
@@ -201,6 +204,9 @@ func (a *Pipeline) newServer(opts *Options) error {
 	}
 	if hopts.TracerProvider == nil {
 		hopts.TracerProvider = a.tp
+	}
+	if hopts.MeterProvider == nil {
+		hopts.MeterProvider = a.mp
 	}
 	h, err := stripehook.NewHandler(a.cfg.Secrets, a.dst, opts.Stripe, &hopts)
 	if err != nil {
@@ -261,6 +267,9 @@ func (a *Pipeline) Serve(ctx context.Context, ln net.Listener) error {
 	a.log.Info("hookline listening", "webhook", "http://"+ln.Addr().String()+"/webhook",
 		"channel", a.cfg.Channel, "sink", redact.String(a.cfg.Sink))
 	err := a.srv.Serve(ctx, ln)
+	if a.unwatch != nil {
+		a.unwatch()
+	}
 	stopDeadLetters()
 	<-dlDone
 	if a.dlRecv != nil {
@@ -274,6 +283,9 @@ func (a *Pipeline) Serve(ctx context.Context, ln net.Listener) error {
 // close shuts down what Open opened when Open fails; after Serve, the server has done it.
 func (a *Pipeline) close(ctx context.Context) error {
 	var errs []error
+	if a.unwatch != nil {
+		a.unwatch()
+	}
 	for _, f := range []func(context.Context) error{
 		shutdownOf(a.recv), shutdownOf(a.dlRecv), sendShutdownOf(a.sender), sendShutdownOf(a.dlSender),
 	} {
@@ -308,9 +320,14 @@ func (a *Pipeline) logDeadLetters(ctx context.Context) {
 		if err != nil {
 			return
 		}
-		a.log.Error("event dead-lettered", "id", m.Metadata["ce_id"], "type", m.Metadata["ce_type"],
-			"kind", m.Metadata[channel.MetaDeadLetterKind], "reason", m.Metadata[channel.MetaDeadLetterReason],
-			"attempts", m.Metadata[channel.MetaDeadLetterAttempts])
+		attrs := eventlog.Of(ctx, m.Metadata["ce_id"], m.Metadata["ce_type"], m.Metadata["ce_subject"],
+			slog.String("kind", m.Metadata[channel.MetaDeadLetterKind]),
+			slog.String("reason", m.Metadata[channel.MetaDeadLetterReason]),
+			slog.String("attempts", m.Metadata[channel.MetaDeadLetterAttempts]))
+		if id := traceIDOf(m.Metadata[channel.MetaTraceparent]); id != "" {
+			attrs = append(attrs, slog.String(eventlog.KeyTrace, id)) // the trace the event came in
+		}
+		a.log.LogAttrs(ctx, slog.LevelError, "event dead-lettered", attrs...)
 		m.Ack()
 	}
 }

@@ -82,7 +82,10 @@ func (p *Processor) build(ctx context.Context) (_ *processorParts, err error) {
 		copts.Logger = p.opts.Logger
 	}
 	copts.DeadLetter = parts.dead
-	if parts.p, err = channel.NewProcessor(parts.sink.Write, &copts); err != nil {
+	if copts.Sink == "" {
+		copts.Sink = sinkName(p.opts.Sink, cfg.Sink)
+	}
+	if parts.p, err = channel.NewProcessor(storeTo(parts.sink, p.opts.Logger, slog.LevelDebug), &copts); err != nil {
 		return nil, err
 	}
 	return parts, nil
