@@ -96,8 +96,13 @@ func TestLocalExampleEndToEnd(t *testing.T) {
 	if _, ok := rows["cus_forged"]; ok || len(rows) != 2 {
 		t.Errorf("rows = %v; want exactly alice and bob", rows)
 	}
-	if n := strings.Count(out.String(), `msg="event stored"`); n != 6 {
-		t.Errorf("logged %d stored events, want 6 (one per accepted delivery)\n%s", n, out.String())
+	// Six accepted deliveries, each logged once: stored if it changed a row, else ignored. The
+	// channel keeps no order, so which are ignored varies, but Stripe's retry of one delivery
+	// always finds its event already stored.
+	stored := strings.Count(out.String(), `msg="event stored"`)
+	ignored := strings.Count(out.String(), `msg="event ignored`)
+	if stored+ignored != 6 || ignored < 1 || stored < 2 {
+		t.Errorf("logged %d stored and %d ignored events, want 6 in all, at least one ignored\n%s", stored, ignored, out.String())
 	}
 }
 
