@@ -9,8 +9,9 @@
 // Environment: PORT (8080), HOOKLINE_CHANNEL (mem://stripe-events), HOOKLINE_SUBSCRIPTION (the
 // channel URL), HOOKLINE_SINK (sqlite://hookline.db; postgres://..., dataverse://...?key=...&eventtime=...,
 // stdout://, discard://), HOOKLINE_DEADLETTER, STRIPE_WEBHOOK_SECRET
-// (comma-separated to roll a secret). SIGINT or SIGTERM stop it after everything accepted has been
-// processed.
+// (comma-separated to roll a secret), and OpenTelemetry's OTEL_* variables (package telemetry:
+// OTEL_METRICS_EXPORTER=prometheus serves metrics on localhost:9464/metrics and on this port's
+// /metrics). SIGINT or SIGTERM stop it after everything accepted has been processed.
 package main
 
 import (
@@ -28,6 +29,7 @@ import (
 
 	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/pipeline"
+	"github.com/hookline/hookline/telemetry"
 )
 
 func main() {
@@ -62,7 +64,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		fmt.Fprintln(out, pipeline.SecretNotice(cfg))
 	}
 	log := slog.New(slog.NewTextHandler(out, nil))
-	p, err := pipeline.Open(ctx, cfg, &pipeline.Options{Logger: log})
+	tel, err := telemetry.Start(ctx, nil) // the OTEL_* variables; nothing is exported when none is set
+	if err != nil {
+		return err
+	}
+	defer tel.Shutdown(context.WithoutCancel(ctx))
+	p, err := pipeline.Open(ctx, cfg, &pipeline.Options{Logger: log, Metrics: tel.MetricsHandler()})
 	if err != nil {
 		return err
 	}
