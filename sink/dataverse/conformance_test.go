@@ -46,4 +46,4 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-var _ sink.Sink = (*dataverse.Sink)(nil)
+var _ sink.Applier = (*dataverse.Sink)(nil)

@@ -35,7 +35,7 @@ type Sink struct {
 	sel    string // the $select query of reads
 }
 
-var _ sink.Sink = (*Sink)(nil)
+var _ sink.Applier = (*Sink)(nil)
 
 func newSink(host, hostport string, o Options) (*Sink, error) {
 	base, err := baseURL(hostport, o.Endpoint)
@@ -81,32 +81,44 @@ func (s *Sink) Concurrency() int { return s.lim.current() }
 
 // Write creates or updates the row whose key column is ev.Subject when ev is newer, by
 // [sink.Version], than the event that last wrote it; otherwise it changes nothing and returns
-// nil. A *.deleted event deactivates or deletes the row. See the package documentation.
+// nil. A *.deleted event deactivates or deletes the row. See the package documentation. It is
+// [Sink.Apply] without the [sink.Result].
 func (s *Sink) Write(ctx context.Context, ev hookline.Event) error {
+	_, err := s.Apply(ctx, ev)
+	return err
+}
+
+// Apply writes ev as Write does and reports [sink.Stored] when a PATCH or DELETE of it
+// succeeded, [sink.Ignored] when it sent none that changed the row: the row was written by an
+// event not older than ev, a hard delete found no row, or in create-only mode the row existed.
+func (s *Sink) Apply(ctx context.Context, ev hookline.Event) (sink.Result, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return sink.Ignored, err
 	}
 	cols, err := s.columns(ev)
 	if err != nil {
-		return err
+		return sink.Ignored, err
 	}
 	if s.o.Mode == CreateOnly && !sink.IsDelete(ev.Type) {
-		_, err := s.patch(ctx, ev, cols, "If-None-Match", "*")
-		return err
+		res, _, err := s.patch(ctx, ev, cols, "If-None-Match", "*")
+		return res, err
 	}
 	for range maxConflicts {
 		cur, err := s.read(ctx, ev)
 		if err != nil {
-			return err
+			return sink.Ignored, err
 		}
-		done, err := s.step(ctx, ev, cols, cur)
-		if done || err != nil {
-			return err
+		res, done, err := s.step(ctx, ev, cols, cur)
+		if err != nil {
+			return sink.Ignored, err
+		}
+		if done {
+			return res, nil
 		}
 		s.log.DebugContext(ctx, "dataverse: row changed meanwhile, reading again", "subject", ev.Subject, "event", ev.ID)
 	}
-	return hookline.Errorf(hookline.Transient, "dataverse: %s (event %s): the row kept changing during %d attempts",
-		s.entityPath(ev.Subject), ev.ID, maxConflicts)
+	return sink.Ignored, hookline.Errorf(hookline.Transient,
+		"dataverse: %s (event %s): the row kept changing during %d attempts", s.entityPath(ev.Subject), ev.ID, maxConflicts)
 }
 
 // columns checks ev and returns the column values it writes; its errors are Permanent.
@@ -202,18 +214,19 @@ func (s *Sink) storedVersion(row map[string]any) (v sink.Version, deletedHere bo
 }
 
 // step decides about ev given the row as read and writes if needed. done is false when the row
-// changed meanwhile and must be read again.
-func (s *Sink) step(ctx context.Context, ev hookline.Event, cols map[string]any, cur current) (done bool, err error) {
+// changed meanwhile and must be read again; res is meaningful only when done is true.
+func (s *Sink) step(ctx context.Context, ev hookline.Event, cols map[string]any, cur current) (
+	res sink.Result, done bool, err error) {
 	del := sink.IsDelete(ev.Type)
 	if !cur.found {
 		if del && s.o.Delete == HardDelete {
-			return true, nil
+			return sink.Ignored, true, nil
 		}
 		return s.patch(ctx, ev, cols, "If-None-Match", "*")
 	}
 	if !sink.VersionOf(ev).Supersedes(cur.version) {
 		s.log.DebugContext(ctx, "dataverse: event not newer than the row, skipped", "subject", ev.Subject, "event", ev.ID)
-		return true, nil
+		return sink.Ignored, true, nil
 	}
 	if del && s.o.Delete == HardDelete {
 		return s.remove(ctx, ev, cur.etag)
@@ -225,50 +238,57 @@ func (s *Sink) step(ctx context.Context, ev hookline.Event, cols map[string]any,
 	return s.patch(ctx, ev, cols, "If-Match", cur.etag)
 }
 
-// patch writes cols with one conditional PATCH. It returns done=false when the precondition
-// failed (412, or 404 for If-Match: the row went away), except that in create-only mode a 412
-// means the row exists, which is done.
-func (s *Sink) patch(ctx context.Context, ev hookline.Event, cols map[string]any, cond, value string) (bool, error) {
+// patch writes cols with one conditional PATCH: Stored when it succeeded. It returns
+// done=false when the precondition failed (412, or 404 for If-Match: the row went away), except
+// that in create-only mode a 412 means the row exists, which is done and Ignored.
+func (s *Sink) patch(ctx context.Context, ev hookline.Event, cols map[string]any, cond, value string) (
+	res sink.Result, done bool, err error) {
 	body, err := json.Marshal(cols)
 	if err != nil {
-		return false, hookline.Errorf(hookline.Permanent, "dataverse: event %s: columns are not JSON: %w", ev.ID, err)
+		return sink.Ignored, false,
+			hookline.Errorf(hookline.Permanent, "dataverse: event %s: columns are not JSON: %w", ev.ID, err)
 	}
 	what := fmt.Sprintf("PATCH %s (event %s)", s.entityPath(ev.Subject), ev.ID)
 	resp, err := s.do(ctx, request{method: http.MethodPatch, path: s.entityPath(ev.Subject), body: body,
 		header: map[string]string{cond: value}, what: what})
 	if err != nil {
-		return false, err
+		return sink.Ignored, false, err
 	}
 	switch {
 	case resp.status >= 200 && resp.status <= 299:
 		s.log.DebugContext(ctx, "dataverse: written", "subject", ev.Subject, "event", ev.ID, "condition", cond)
-		return true, nil
+		return sink.Stored, true, nil
 	case resp.status == http.StatusPreconditionFailed:
-		return s.o.Mode == CreateOnly && cond == "If-None-Match" && !sink.IsDelete(ev.Type), nil
+		exists := s.o.Mode == CreateOnly && cond == "If-None-Match" && !sink.IsDelete(ev.Type)
+		if exists {
+			s.log.DebugContext(ctx, "dataverse: row exists, create-only mode leaves it", "subject", ev.Subject, "event", ev.ID)
+		}
+		return sink.Ignored, exists, nil
 	case resp.status == http.StatusNotFound && cond == "If-Match" &&
 		parseAPIError(resp.body).Code != codeSegmentNotFound:
-		return false, nil
+		return sink.Ignored, false, nil
 	}
-	return false, statusError(what, resp, s.o.Now())
+	return sink.Ignored, false, statusError(what, resp, s.o.Now())
 }
 
-// remove deletes the row if its ETag is still etag; a row already gone is done.
-func (s *Sink) remove(ctx context.Context, ev hookline.Event, etag string) (bool, error) {
+// remove deletes the row if its ETag is still etag: Stored when it did, Ignored (and done) when
+// the row was already gone.
+func (s *Sink) remove(ctx context.Context, ev hookline.Event, etag string) (res sink.Result, done bool, err error) {
 	what := fmt.Sprintf("DELETE %s (event %s)", s.entityPath(ev.Subject), ev.ID)
 	resp, err := s.do(ctx, request{method: http.MethodDelete, path: s.entityPath(ev.Subject),
 		header: map[string]string{"If-Match": etag}, what: what})
 	if err != nil {
-		return false, err
+		return sink.Ignored, false, err
 	}
 	switch {
 	case resp.status >= 200 && resp.status <= 299:
-		return true, nil
+		return sink.Stored, true, nil
 	case resp.status == http.StatusNotFound && parseAPIError(resp.body).Code != codeSegmentNotFound:
-		return true, nil
+		return sink.Ignored, true, nil
 	case resp.status == http.StatusPreconditionFailed:
-		return false, nil
+		return sink.Ignored, false, nil
 	}
-	return false, statusError(what, resp, s.o.Now())
+	return sink.Ignored, false, statusError(what, resp, s.o.Now())
 }
 
 // escapeKey writes id as the inside of an OData string literal in a URL path: single quotes

@@ -91,6 +91,15 @@
 // done); nothing remembers the deletion, so an older update redelivered afterwards creates the
 // row again: prefer deactivate.
 //
+// Results. The sink is a [sink.Applier]: [Sink.Apply] writes as Write does and reports
+// [sink.Stored] when a PATCH or DELETE of the event succeeded, and [sink.Ignored] when none did
+// because the row was written by an event that is not older (the read above, a redelivery
+// included), a hard delete found the row already gone (on the read or as the DELETE's 404), or
+// with mode=createonly the row existed (412). Because every write is conditional, of several
+// writers of one event at most one is told Stored. Without the event-id column the stored
+// version has no id, so a redelivery of an event other than a *.created writes the same values
+// again and is reported Stored (see Ties).
+//
 // Mapping. [MapCustomer] is the default mapping and documents the columns; a field present in
 // the Stripe object is written, and null clears its column.
 //

@@ -11,6 +11,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/sink"
 	"github.com/hookline/hookline/sink/dataverse"
 	"github.com/hookline/hookline/sink/dataverse/dataversetest"
 	"github.com/hookline/hookline/sink/sinktest"
@@ -66,6 +67,20 @@ func mustWrite(t testing.TB, s *dataverse.Sink, ev hookline.Event) {
 	defer cancel()
 	if err := s.Write(ctx, ev); err != nil {
 		t.Fatalf("Write(%s %s): %v (code %v)", ev.Type, ev.ID, err, hookline.Code(err))
+	}
+}
+
+// mustApply writes ev with Apply and fails t unless it returns want.
+func mustApply(t testing.TB, s *dataverse.Sink, ev hookline.Event, want sink.Result) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got, err := s.Apply(ctx, ev)
+	if err != nil {
+		t.Fatalf("Apply(%s %s): %v (code %v)", ev.Type, ev.ID, err, hookline.Code(err))
+	}
+	if got != want {
+		t.Fatalf("Apply(%s %s) = %v, want %v", ev.Type, ev.ID, got, want)
 	}
 }
 

@@ -3,8 +3,11 @@ package dataverse_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,11 +56,11 @@ func TestUpdateDuplicateAndOlder(t *testing.T) {
 	}
 
 	srv.ResetRequests()
-	mustWrite(t, s, updated) // duplicate: one read, no write
+	mustApply(t, s, updated, sink.Ignored) // duplicate: one read, no write
 	if got := srv.Requests(); got["GET"] != 1 || got["PATCH"] != 0 {
 		t.Errorf("duplicate: requests = %v, want one GET only", got)
 	}
-	mustWrite(t, s, created) // older after newer: ignored
+	mustApply(t, s, created, sink.Ignored) // older after newer
 	after := row(t, srv, "cus_u")
 	if after.ETag != r.ETag || after.Columns["emailaddress1"] != "new@example.com" {
 		t.Errorf("duplicate or older event changed the row: %v (etag %s, was %s)", after.Columns, after.ETag, r.ETag)
@@ -67,17 +70,23 @@ func TestUpdateDuplicateAndOlder(t *testing.T) {
 func TestSameSecondWithoutEventIDColumn(t *testing.T) {
 	srv := newDouble(t)
 	s := openSink(t, srv, func(o *dataverse.Options) { o.EventIDColumn = "" })
-	mustWrite(t, s, customer("cus_s", "customer.updated", "evt_2", 0, `{"email":"b@example.com"}`))
+	first := customer("cus_s", "customer.updated", "evt_2", 0, `{"email":"b@example.com"}`)
+	mustApply(t, s, first, sink.Stored)
+	// Without the column a redelivery cannot be told from another update of the same second:
+	// it writes the same values again, and says so.
+	mustApply(t, s, first, sink.Stored)
 	// A *.created in the same second never overwrites.
-	mustWrite(t, s, customer("cus_s", "customer.created", "evt_1", 0, `{"email":"a@example.com"}`))
+	mustApply(t, s, customer("cus_s", "customer.created", "evt_1", 0, `{"email":"a@example.com"}`), sink.Ignored)
 	if got := row(t, srv, "cus_s").Columns["emailaddress1"]; got != "b@example.com" {
 		t.Fatalf("created in the same second overwrote the update: %v", got)
 	}
 	// Another update in the same second does (the last to arrive wins without the column).
 	mustWrite(t, s, customer("cus_s", "customer.updated", "evt_0", 0, `{"email":"c@example.com"}`))
 	// A deletion in the same second wins, and a same-second update after it does not undo it.
-	mustWrite(t, s, customer("cus_s", "customer.deleted", "evt_3", 0, `{"email":"d@example.com"}`))
-	mustWrite(t, s, customer("cus_s", "customer.updated", "evt_4", 0, `{"email":"e@example.com"}`))
+	mustApply(t, s, customer("cus_s", "customer.deleted", "evt_3", 0, `{"email":"d@example.com"}`), sink.Stored)
+	mustApply(t, s, customer("cus_s", "customer.updated", "evt_4", 0, `{"email":"e@example.com"}`), sink.Ignored)
+	// An older event is ignored with or without the column.
+	mustApply(t, s, customer("cus_s", "customer.updated", "evt_9", -1, `{"email":"f@example.com"}`), sink.Ignored)
 	r := row(t, srv, "cus_s")
 	if !r.Inactive() || r.Columns["emailaddress1"] != "d@example.com" {
 		t.Fatalf("after a same-second deletion: %v", r.Columns)
@@ -138,12 +147,12 @@ func TestDeactivate(t *testing.T) {
 	if !r.Inactive() || r.Columns["statuscode"] != float64(2) {
 		t.Fatalf("after delete: statecode %v statuscode %v, want 1 and 2", r.Columns["statecode"], r.Columns["statuscode"])
 	}
-	mustWrite(t, s, customer("cus_d", "customer.updated", "evt_2", 1, `{"email":"late@example.com"}`))
+	mustApply(t, s, customer("cus_d", "customer.updated", "evt_2", 1, `{"email":"late@example.com"}`), sink.Ignored)
 	if r2 := row(t, srv, "cus_d"); !r2.Inactive() || r2.ETag != r.ETag {
 		t.Fatalf("a late update changed the deactivated contact: %v", r2.Columns)
 	}
 	// A newer event about an object this sink deactivated brings it back, as sink.Version says.
-	mustWrite(t, s, customer("cus_d", "customer.updated", "evt_4", 3, `{"email":"back@example.com"}`))
+	mustApply(t, s, customer("cus_d", "customer.updated", "evt_4", 3, `{"email":"back@example.com"}`), sink.Stored)
 	if r3 := row(t, srv, "cus_d"); r3.Inactive() || r3.Columns["statuscode"] != float64(1) {
 		t.Fatalf("a newer update did not reactivate: %v", r3.Columns)
 	}
@@ -154,22 +163,62 @@ func TestHardDelete(t *testing.T) {
 	s := openSink(t, srv, func(o *dataverse.Options) { o.Delete = dataverse.HardDelete })
 	mustWrite(t, s, customer("cus_h", "customer.created", "evt_1", 0, `{}`))
 	del := customer("cus_h", "customer.deleted", "evt_2", 1, `{}`)
-	mustWrite(t, s, del)
+	mustApply(t, s, del, sink.Stored)
 	if _, ok := srv.Row(contacts, "cus_h"); ok {
 		t.Fatal("row still there after a hard delete")
 	}
 	srv.ResetRequests()
-	mustWrite(t, s, del) // already gone: done with one read
+	mustApply(t, s, del, sink.Ignored) // already gone: done with one read
 	if got := srv.Requests(); got["GET"] != 1 || len(got) != 1 {
 		t.Errorf("delete of a missing row: requests %v, want one GET", got)
 	}
 }
 
+// TestHardDeleteRaceFindsRowGone: another writer deletes the row between the sink's read and
+// its DELETE. The DELETE's 404 means the row is gone already: done, and Ignored.
+func TestHardDeleteRaceFindsRowGone(t *testing.T) {
+	srv := newDouble(t)
+	rt := &deleteFirst{base: http.DefaultTransport}
+	s := openSink(t, srv, func(o *dataverse.Options) {
+		o.Delete = dataverse.HardDelete
+		o.HTTPClient = &http.Client{Transport: rt}
+	})
+	mustWrite(t, s, customer("cus_g", "customer.created", "evt_1", 0, `{}`))
+	srv.ResetRequests()
+	mustApply(t, s, customer("cus_g", "customer.deleted", "evt_2", 1, `{}`), sink.Ignored)
+	if _, ok := srv.Row(contacts, "cus_g"); ok {
+		t.Fatal("row still there")
+	}
+	if got := srv.Requests(); got["GET"] != 1 || got["DELETE"] != 2 || !rt.done.Load() {
+		t.Errorf("requests = %v, want one GET and two DELETEs (the other writer's, then the sink's)", got)
+	}
+}
+
+// deleteFirst sends the first DELETE twice, as if another writer sent it just before the sink,
+// and hands the sink the answer to its own.
+type deleteFirst struct {
+	base http.RoundTripper
+	done atomic.Bool
+}
+
+func (d *deleteFirst) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodDelete && d.done.CompareAndSwap(false, true) {
+		resp, err := d.base.RoundTrip(r.Clone(r.Context()))
+		if err != nil {
+			return nil, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	return d.base.RoundTrip(r)
+}
+
 func TestCreateOnly(t *testing.T) {
 	srv := newDouble(t)
 	s := openSink(t, srv, func(o *dataverse.Options) { o.Mode = dataverse.CreateOnly })
-	mustWrite(t, s, customer("cus_o", "customer.created", "evt_1", 0, `{"email":"first@example.com"}`))
-	mustWrite(t, s, customer("cus_o", "customer.updated", "evt_2", 5, `{"email":"second@example.com"}`))
+	mustApply(t, s, customer("cus_o", "customer.created", "evt_1", 0, `{"email":"first@example.com"}`), sink.Stored)
+	// The row exists (412): left alone, and reported so, even for a newer event.
+	mustApply(t, s, customer("cus_o", "customer.updated", "evt_2", 5, `{"email":"second@example.com"}`), sink.Ignored)
 	if got := row(t, srv, "cus_o").Columns["emailaddress1"]; got != "first@example.com" {
 		t.Fatalf("create-only mode updated the row: %v", got)
 	}
