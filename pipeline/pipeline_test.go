@@ -65,6 +65,12 @@ func serveWith(t *testing.T, h *harness, cfg Config, opts *Options) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveOpened(t, h, app)
+}
+
+// serveOpened serves app on a loopback port for h.
+func serveOpened(t *testing.T, h *harness, app *Pipeline) *harness {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
