@@ -84,8 +84,8 @@ func TestPrometheusMetricsCountEveryDelivery(t *testing.T) {
 	}
 	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
 	newer := stripehook.SampleEvent("customer.updated", "cus_a", t0.Add(time.Minute))
-	deliver(stripehook.SampleEvent("customer.created", "cus_a", t0), h.secret, 200)     // stored
-	deliver(stripehook.SampleEvent("customer.created", "cus_b", t0), h.secret, 200)     // stored
+	deliver(stripehook.SampleEvent("customer.created", "cus_a", t0), h.secret, 200)      // stored
+	deliver(stripehook.SampleEvent("customer.created", "cus_b", t0), h.secret, 200)      // stored
 	deliver(newer, h.secret, 200)                                                        // stored
 	deliver(newer, h.secret, 200)                                                        // duplicate: ignored
 	deliver(stripehook.SampleEvent("customer.updated", "cus_a", t0.Add(30*time.Second)), // older: ignored
