@@ -35,3 +35,29 @@ func ExampleMemory() {
 	// evt_2 {"email":"new@example.com"} false
 	// records: 1 applied: 1 writes: 3
 }
+
+// Apply says what each write did, for logs and metrics: the redelivery and the older event are
+// ignored.
+func ExampleApply() {
+	ctx := context.Background()
+	var s sink.Sink = sink.NewMemory() // or any sink: sqlsink, dataverse
+	defer s.Close()
+
+	created := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, ev := range []hookline.Event{
+		{ID: "evt_2", Type: "customer.updated", Subject: "cus_123", Time: created.Add(time.Minute)},
+		{ID: "evt_2", Type: "customer.updated", Subject: "cus_123", Time: created.Add(time.Minute)},
+		{ID: "evt_1", Type: "customer.created", Subject: "cus_123", Time: created},
+	} {
+		res, err := sink.Apply(ctx, s, ev)
+		if err != nil {
+			fmt.Println("write:", err)
+			continue
+		}
+		fmt.Println(ev.ID, res)
+	}
+	// Output:
+	// evt_2 stored
+	// evt_2 ignored
+	// evt_1 ignored
+}

@@ -26,7 +26,8 @@ func (r Result) String() string {
 }
 
 // Applier is a Sink that reports whether a write changed anything. Its Write has Apply's effect.
-// Every sink in this module that keeps records is one.
+// Every sink in this module that keeps records is one: [Memory], sqlsink.Sink, dataverse.Sink.
+// Stdout and Discard keep none and are not.
 type Applier interface {
 	Sink
 	// Apply writes ev as Write does and reports whether it changed the record. The Result is

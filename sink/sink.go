@@ -34,12 +34,25 @@
 // whatever order they arrive in and on every replica, but it is not necessarily the update Stripe
 // made last. If that matters for an object, fetch it from the Stripe API in your sink.
 //
+// A write therefore either changes the record or changes nothing, and a caller that logs or
+// counts events needs to know which: "event stored" must not be said of a redelivery that was
+// ignored. A sink that keeps records is an [Applier]: its Apply method writes as Write does and
+// returns the [Result], [Stored] when the event created, updated, deactivated or deleted the
+// record and [Ignored] when the record already reflected this event or a newer one. [Memory],
+// sqlsink and dataverse are Appliers. Each says Stored only when its own change went through
+// (under Memory's lock, by the upsert's row count, by a conditional request that succeeded), so
+// of several concurrent writers of one event at most one is told Stored. (Without its event-id
+// column, dataverse cannot tell a redelivery from another update in the same second: it writes
+// it again and reports Stored; its documentation says when.) Call [Apply] to write to any Sink and learn the Result: a sink that is not an
+// Applier, such as [Stdout], [Discard] or a [Func], keeps no records to compare with, and each of
+// its successful writes counts as Stored. sinktest.Run checks the Results of an Applier.
+//
 // In a test of a whole flow, use [Memory] as the sink: after sending, wait for the pipeline with
 // [Memory.Wait] rather than sleeping for a fixed time, then read [Memory.Get].
 //
 // # Errors
 //
-// Write classifies its failures with the codes of the hookline package: [hookline.Transient]
+// Write (and Apply) classifies its failures with the codes of the hookline package: [hookline.Transient]
 // (retried, then returned to the broker), [hookline.Permanent] (dead-lettered). Implementations do
 // not retry themselves; the consumer loop in package channel does.
 //
@@ -57,7 +70,8 @@ import (
 
 // Sink consumes events. Write must be safe for concurrent use, idempotent per event and must never
 // let an older event overwrite what a newer one wrote. It returns ctx's error unwrapped when ctx
-// ends first.
+// ends first. A sink that keeps records should also be an [Applier], so that its callers learn
+// whether a write changed anything.
 type Sink interface {
 	Write(ctx context.Context, ev hookline.Event) error
 	// Close releases the sink's resources. Write must not be called after Close.

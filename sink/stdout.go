@@ -14,7 +14,8 @@ import (
 )
 
 // Stdout is a Sink that writes each event as one line of JSON, for dry runs and debugging. It
-// keeps no state, so it neither deduplicates nor orders: every Write prints a line.
+// keeps no state, so it neither deduplicates nor orders: every Write prints a line. It is not an
+// [Applier]: [Apply] counts every line printed as [Stored].
 //
 // A line has the fields "id", "source", "type", "subject", "time" (RFC 3339, UTC), "metadata"
 // and either "data" (the payload itself, compacted, when it is valid JSON) or "data_base64"
@@ -79,7 +80,8 @@ func (s *Stdout) Write(ctx context.Context, ev hookline.Event) error {
 func (s *Stdout) Close() error { return nil }
 
 // Discard is a Sink that counts events and drops them, for benchmarks and for measuring a
-// pipeline without a backend. It is safe for concurrent use.
+// pipeline without a backend. It is safe for concurrent use. It is not an [Applier]: [Apply]
+// counts every event it accepted as [Stored], as if a backend had stored it.
 type Discard struct {
 	n atomic.Int64
 }
