@@ -19,7 +19,8 @@ import (
 // TestWritesWhileReading writes duplicates and out-of-order events from two sinks (two
 // processes, say) while a user inspects the table: one connection holds a read transaction open
 // throughout, another runs SELECTs in a loop. Every write must succeed (SQLite in WAL mode lets
-// readers and a writer work at once) and the rows must end right.
+// readers and a writer work at once), the rows must end right, and Apply must report each event
+// Stored at most once across both sinks.
 func TestWritesWhileReading(t *testing.T) {
 	forEach(t, func(t *testing.T, d database) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -50,7 +51,7 @@ func TestWritesWhileReading(t *testing.T) {
 		// A second sink opened now (a restarted process) must get past table creation too.
 		second := openSink(t, u, nil)
 		events, win := eventsForReaders()
-		writeAll(t, ctx, []sink.Sink{first, second}, events)
+		stored := writeAll(t, ctx, []sink.Sink{first, second}, events)
 		close(stop)
 		if err := <-pollErr; err != nil {
 			t.Fatalf("reader: %v", err)
@@ -69,6 +70,16 @@ func TestWritesWhileReading(t *testing.T) {
 			st, ok := d.lookup(t, db, subject)
 			if !ok || st.EventID != ev.ID || st.Deleted != sink.IsDelete(ev.Type) {
 				t.Errorf("%s: row %+v (found %v), want event %s", subject, st, ok, ev.ID)
+			}
+			// Two sinks (two connection pools, as two processes) wrote it 12 times in all: the
+			// database's row counts tell exactly one of them that it stored it.
+			if stored[ev.ID] != 1 {
+				t.Errorf("%s: the newest event %s was reported Stored %d times, want once", subject, ev.ID, stored[ev.ID])
+			}
+		}
+		for _, ev := range events {
+			if stored[ev.ID] > 1 {
+				t.Errorf("%s: event %s was reported Stored %d times, want at most once", ev.Subject, ev.ID, stored[ev.ID])
 			}
 		}
 	})
@@ -136,11 +147,15 @@ func eventsForReaders() ([]hookline.Event, map[string]hookline.Event) {
 	return all, win
 }
 
-// writeAll writes events from 3 goroutines per sink, each in its own order, and fails t on any
-// error.
-func writeAll(t *testing.T, ctx context.Context, sinks []sink.Sink, events []hookline.Event) {
+// writeAll writes events with Apply from 3 goroutines per sink, each in its own order, fails t on
+// any error, and returns how many times each event (by id) was reported Stored.
+func writeAll(t *testing.T, ctx context.Context, sinks []sink.Sink, events []hookline.Event) map[string]int {
 	t.Helper()
-	var wg sync.WaitGroup
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		stored = make(map[string]int)
+	)
 	errs := make(chan error, len(events)*len(sinks)*3)
 	for si, s := range sinks {
 		for g := range 3 {
@@ -150,9 +165,15 @@ func writeAll(t *testing.T, ctx context.Context, sinks []sink.Sink, events []hoo
 			})
 			wg.Go(func() {
 				for _, ev := range order {
-					if err := s.Write(ctx, ev); err != nil {
-						errs <- fmt.Errorf("sink %d: Write(%s): %w (code %v)", si, ev.ID, err, hookline.Code(err))
+					res, err := sink.Apply(ctx, s, ev)
+					if err != nil {
+						errs <- fmt.Errorf("sink %d: Apply(%s): %w (code %v)", si, ev.ID, err, hookline.Code(err))
 						return
+					}
+					if res == sink.Stored {
+						mu.Lock()
+						stored[ev.ID]++
+						mu.Unlock()
 					}
 				}
 			})
@@ -163,4 +184,5 @@ func writeAll(t *testing.T, ctx context.Context, sinks []sink.Sink, events []hoo
 	for err := range errs {
 		t.Error(err)
 	}
+	return stored
 }
