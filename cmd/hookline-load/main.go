@@ -6,6 +6,7 @@
 //
 //	go run ./cmd/hookline-load                       # 10s at full speed on 64 connections, then the bare handler
 //	go run ./cmd/hookline-load -rate 2000 -d 10s     # latency at a fixed, moderate rate
+//	go run ./cmd/hookline-load -bare=false -telemetry  # the cost of tracing and metrics
 //
 // HOOKLINE_CHANNEL and HOOKLINE_SUBSCRIPTION, when set, point the pipeline at a broker instead of
 // mem:// (for rabbit:// the exchange and a quorum queue of those names are declared and bound);
@@ -49,6 +50,8 @@ func run(args []string, out io.Writer) error {
 	bare := fs.Bool("bare", true, "also measure a bare net/http handler that only verifies signatures")
 	obvious := fs.Bool("obvious", false, "also measure the pipeline written the obvious way with stripe-go and gocloud")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline run to this file")
+	withTelemetry := fs.Bool("telemetry", false, "run the pipeline twice more, alternately without and with tracing (every span sampled) and metrics "+
+		"on, exported to exporters that drop them, to measure their cost")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -67,11 +70,16 @@ func run(args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "machine: %s/%s, %d CPUs, GOMAXPROCS %d, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
 	fmt.Fprintf(out, "load: %d connections, %v, rate %s, event %d bytes\n", *conns, *d, rateText(*rate), loadgen.NewTemplate().Size())
-	res, err := runPipeline(*d, *conns, *rate)
+	res, err := runPipeline(*d, *conns, *rate, telemetryOff())
 	if err != nil {
 		return err
 	}
 	res.Print(out, "pipeline (webhook → "+channelName()+" → consumer → discard sink)")
+	if *withTelemetry {
+		if err := compareTelemetry(out, *d, *conns, *rate, res); err != nil {
+			return err
+		}
+	}
 	if *obvious {
 		o, err := runObvious(*d, *conns, *rate)
 		if err != nil {
@@ -96,7 +104,28 @@ func rateText(r int) string {
 	return fmt.Sprintf("%d/s", r)
 }
 
-func runPipeline(d time.Duration, conns, rate int) (*loadgen.Result, error) {
+// compareTelemetry runs the pipeline with tracing and metrics on, then off again, and prints
+// both against off, the run before.
+func compareTelemetry(out io.Writer, d time.Duration, conns, rate int, off *loadgen.Result) error {
+	on := telemetryOn()
+	withT, err := runPipeline(d, conns, rate, on)
+	on.shutdown()
+	if err != nil {
+		return err
+	}
+	withT.Print(out, "pipeline with tracing (always sample) and metrics on, no-op exporters")
+	again, err := runPipeline(d, conns, rate, telemetryOff())
+	if err != nil {
+		return err
+	}
+	again.Print(out, "pipeline without tracing and metrics, again")
+	base := (off.AcceptedPerSecond() + again.AcceptedPerSecond()) / 2
+	fmt.Fprintf(out, "\ntelemetry on: %.0f accepted events/s, %.1f%% of the mean of the runs without it (%.0f)\n",
+		withT.AcceptedPerSecond(), 100*withT.AcceptedPerSecond()/base, base)
+	return nil
+}
+
+func runPipeline(d time.Duration, conns, rate int, obs observed) (*loadgen.Result, error) {
 	secret := pipeline.GenerateSecret()
 	cfg := pipeline.Config{
 		Channel: os.Getenv(pipeline.EnvChannel), Subscription: os.Getenv(pipeline.EnvSubscription),
@@ -112,7 +141,8 @@ func runPipeline(d time.Duration, conns, rate int) (*loadgen.Result, error) {
 		return nil, err
 	}
 	rec := loadgen.NewRecorder()
-	p, err := pipeline.Open(context.Background(), cfg, &pipeline.Options{WrapSink: rec.Wrap})
+	p, err := pipeline.Open(context.Background(), cfg, &pipeline.Options{WrapSink: rec.Wrap,
+		TracerProvider: obs.tp, MeterProvider: obs.mp})
 	if err != nil {
 		return nil, err
 	}

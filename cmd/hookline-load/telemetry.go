@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+)
+
+// observed is what a pipeline run is traced and measured with.
+type observed struct {
+	tp       trace.TracerProvider
+	mp       metric.MeterProvider
+	shutdown func()
+}
+
+// telemetryOff leaves OpenTelemetry's no-op providers in place, as a program that sets no OTEL_*
+// variable does.
+func telemetryOff() observed {
+	otel.SetTracerProvider(tracenoop.NewTracerProvider())
+	otel.SetMeterProvider(metricnoop.NewMeterProvider())
+	return observed{shutdown: func() {}}
+}
+
+// telemetryOn installs, as the global providers too (so gocloud's own spans and metrics count),
+// an SDK tracer provider that samples every span and batches it to an exporter that drops it,
+// and an SDK meter provider whose periodic reader exports to one that drops the data: all the
+// work of tracing and metrics but the network.
+func telemetryOn() observed {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()),
+		sdktrace.WithBatcher(dropSpans{}))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(dropMetrics{})))
+	otel.SetTracerProvider(tp)
+	otel.SetMeterProvider(mp)
+	return observed{tp: tp, mp: mp, shutdown: func() {
+		tp.Shutdown(context.Background())
+		mp.Shutdown(context.Background())
+		telemetryOff()
+	}}
+}
+
+// dropSpans is a span exporter that drops what it is given.
+type dropSpans struct{}
+
+func (dropSpans) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (dropSpans) Shutdown(context.Context) error                             { return nil }
+
+// dropMetrics is a metric exporter that drops what it is given.
+type dropMetrics struct{}
+
+func (dropMetrics) Temporality(k sdkmetric.InstrumentKind) metricdata.Temporality {
+	return sdkmetric.DefaultTemporalitySelector(k)
+}
+
+func (dropMetrics) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation {
+	return sdkmetric.DefaultAggregationSelector(k)
+}
+
+func (dropMetrics) Export(context.Context, *metricdata.ResourceMetrics) error { return nil }
+func (dropMetrics) ForceFlush(context.Context) error                          { return nil }
+func (dropMetrics) Shutdown(context.Context) error                            { return nil }
