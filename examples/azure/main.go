@@ -27,6 +27,7 @@
 //	SERVICEBUS_CONNECTION_STRING  the channel's namespace (or AZURE_SERVICEBUS_HOSTNAME with
 //	                              the app's managed identity); the trigger reads its own
 //	                              setting, ServiceBusConnection
+//	OTEL_TRACES_EXPORTER, ...     optional: where traces and metrics go (package telemetry)
 //
 // Build for the Linux function app next to host.json:
 //
@@ -50,6 +51,7 @@ import (
 	_ "github.com/hookline/hookline/channel/azureservicebus" // azuresbqueue://, azuresb://, Service Bus delivery counts
 	_ "github.com/hookline/hookline/sink/dataverse"          // dataverse://
 	_ "github.com/hookline/hookline/sink/sqlsink"            // sqlite:// and postgres://
+	"github.com/hookline/hookline/telemetry"
 )
 
 func main() {
@@ -69,12 +71,18 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	tel, err := telemetry.Start(ctx, nil) // the OTEL_* app settings; nothing is exported by default
+	if err != nil {
+		return err
+	}
+	defer tel.Shutdown(context.WithoutCancel(ctx))
 	opts := &azurefunctions.Options{Getenv: getenv, Logger: log}
 	webhook, processor, recoverer := azurefunctions.NewWebhook(opts), azurefunctions.NewProcessor(opts), azurefunctions.NewRecover(opts)
 	h, err := azurefunctions.Routes{Webhook: webhook, Processor: processor, Recover: recoverer}.Handler()
 	if err != nil {
 		return err
 	}
+	h = tel.FlushAfter(h) // an idle instance may be stopped: each invocation's telemetry leaves before it answers
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)

@@ -13,20 +13,25 @@
 //
 // Configuration comes from the environment variables that examples/local reads, on each
 // function's first invocation: HOOKLINE_CHANNEL, HOOKLINE_SINK, HOOKLINE_DEADLETTER and
-// STRIPE_WEBHOOK_SECRET, and for RecoverEvents STRIPE_API_KEY and HOOKLINE_RECOVER_LOOKBACK. A Cloud Functions Go function cannot live in package main, so this
+// STRIPE_WEBHOOK_SECRET, and for RecoverEvents STRIPE_API_KEY and HOOKLINE_RECOVER_LOOKBACK;
+// OpenTelemetry's OTEL_* variables (package telemetry) choose where traces and metrics go, at
+// startup. A Cloud Functions Go function cannot live in package main, so this
 // package registers the functions and cmd/ runs them locally. README.md walks through deploying
 // it with gcloud.
 package gcp
 
 import (
+	"context"
 	"log/slog"
 	"os"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/hookline/hookline/adapters/gcpfunctions"
 	_ "github.com/hookline/hookline/sink/dataverse" // dataverse:// sinks
 	_ "github.com/hookline/hookline/sink/sqlsink"   // postgres:// (Cloud SQL) and sqlite:// sinks
+	"github.com/hookline/hookline/telemetry"
 )
 
 // Entry points: the --entry-point of each deployment.
@@ -39,10 +44,21 @@ const (
 
 func init() {
 	// Cloud Logging reads the severity of each JSON line a function writes.
-	opts := &gcpfunctions.Options{Logger: slog.New(gcpfunctions.NewLogHandler(os.Stderr, nil))}
-	functions.HTTP(WebhookEntryPoint, gcpfunctions.NewWebhook(opts).ServeHTTP)
+	log := slog.New(gcpfunctions.NewLogHandler(os.Stderr, nil))
+	// Traces and metrics go where the OTEL_* variables say (nothing is exported by default). An
+	// instance gets CPU only while it serves a request, so each invocation flushes before it
+	// answers. init cannot fail a deployment: a bad variable is logged and telemetry stays off.
+	tel, err := telemetry.Start(context.Background(), nil)
+	if err != nil {
+		log.Error("telemetry is off", "error", err.Error())
+	}
+	opts := &gcpfunctions.Options{Logger: log}
+	functions.HTTP(WebhookEntryPoint, tel.FlushAfter(gcpfunctions.NewWebhook(opts)).ServeHTTP)
 	processor := gcpfunctions.NewProcessor(opts)
-	functions.CloudEvent(ProcessEntryPoint, processor.HandleCloudEvent)
-	functions.HTTP(PushEntryPoint, processor.ServeHTTP)
-	functions.HTTP(RecoverEntryPoint, gcpfunctions.NewRecover(opts).ServeHTTP)
+	functions.CloudEvent(ProcessEntryPoint, func(ctx context.Context, e event.Event) error {
+		defer tel.Flush(ctx)
+		return processor.HandleCloudEvent(ctx, e)
+	})
+	functions.HTTP(PushEntryPoint, tel.FlushAfter(processor).ServeHTTP)
+	functions.HTTP(RecoverEntryPoint, tel.FlushAfter(gcpfunctions.NewRecover(opts)).ServeHTTP)
 }

@@ -1,0 +1,75 @@
+package gcp_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline/adapters/gcpfunctions"
+	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/examples/gcp"
+	"github.com/hookline/hookline/internal/testsupport/pubsubtest"
+)
+
+// The functions read the OTEL_* variables when the package initializes, so this test runs the
+// test binary again with OTEL_TRACES_EXPORTER=otlp aimed at a receiver here. The child makes
+// one webhook invocation and exits at once, without any shutdown: the spans arrive only if the
+// invocation flushed them before it answered.
+func TestWebhookFlushesItsSpansBeforeItAnswers(t *testing.T) {
+	if os.Getenv("GCP_TELEMETRY_CHILD") == "1" {
+		webhookInvocation(t)
+		return
+	}
+	var mu sync.Mutex
+	var traces [][]byte
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.URL.Path == "/v1/traces" {
+			mu.Lock()
+			traces = append(traces, b)
+			mu.Unlock()
+		}
+	}))
+	defer receiver.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestWebhookFlushesItsSpansBeforeItAnswers$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "GCP_TELEMETRY_CHILD=1", "OTEL_TRACES_EXPORTER=otlp",
+		"OTEL_EXPORTER_OTLP_ENDPOINT="+receiver.URL, "OTEL_SERVICE_NAME=gcp-telemetry-test", "OTEL_METRICS_EXPORTER=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(traces) == 0 {
+		t.Fatalf("no spans reached the OTLP endpoint before the process exited\n%s", out)
+	}
+	if !bytes.Contains(bytes.Join(traces, nil), []byte("gcp-telemetry-test")) {
+		t.Error("the spans do not carry OTEL_SERVICE_NAME")
+	}
+}
+
+// webhookInvocation posts one signed delivery to StripeWebhook, configured with a Pub/Sub topic.
+func webhookInvocation(t *testing.T) {
+	srv := pubsubtest.Shared(t)
+	names := srv.Create(t, "gcp-telemetry", nil)
+	secret := "whsec_gcp_telemetry_test"
+	t.Setenv(gcpfunctions.EnvChannel, "gcppubsub://"+names.Topic)
+	t.Setenv(gcpfunctions.EnvSecret, secret)
+	payload := stripehook.SampleEvent("customer.created", "cus_gcp_telemetry", time.Now())
+	req, _ := http.NewRequest(http.MethodPost, baseURL+"/"+gcp.WebhookEntryPoint, bytes.NewReader(payload))
+	req.Header.Set("Stripe-Signature", stripehook.Sign(payload, secret, time.Now()))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("webhook answered %d", resp.StatusCode)
+	}
+}
