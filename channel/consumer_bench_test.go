@@ -7,6 +7,13 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/hookline/hookline"
 )
 
@@ -14,7 +21,13 @@ import (
 // is one ~2 KB event received, decoded, handled and acknowledged. The events are sent before the
 // timer starts, so the figure is the loop's throughput, not the sender's nor mempubsub's 250 ms
 // idle poll.
-func BenchmarkConsumerMem(b *testing.B) {
+func BenchmarkConsumerMem(b *testing.B) { benchConsumerMem(b, observability{}) }
+
+// BenchmarkConsumerMemTelemetry is BenchmarkConsumerMem with tracing (every span sampled) and
+// metrics on, exported to exporters that drop them.
+func BenchmarkConsumerMemTelemetry(b *testing.B) { benchConsumerMem(b, telemetryOn(b)) }
+
+func benchConsumerMem(b *testing.B, obs observability) {
 	ctx := context.Background()
 	name := fmt.Sprintf("mem://bench-consumer-%d", topicSeq.Add(1))
 	s, err := OpenSender(ctx, name, nil)
@@ -37,7 +50,7 @@ func BenchmarkConsumerMem(b *testing.B) {
 		}
 		return nil
 	}
-	c, err := NewConsumer(r, h, nil)
+	c, err := NewConsumer(r, h, &ConsumerOptions{TracerProvider: obs.tp, MeterProvider: obs.mp})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -75,9 +88,15 @@ func sendAll(b *testing.B, s *Sender, ev hookline.Event, n int) {
 
 // BenchmarkSenderMem measures Send on mem:// from 64 concurrent goroutines: encoding plus
 // gocloud's batching.
-func BenchmarkSenderMem(b *testing.B) {
+func BenchmarkSenderMem(b *testing.B) { benchSenderMem(b, observability{}) }
+
+// BenchmarkSenderMemTelemetry is BenchmarkSenderMem with tracing (every span sampled) and metrics
+// on, exported to exporters that drop them.
+func BenchmarkSenderMemTelemetry(b *testing.B) { benchSenderMem(b, telemetryOn(b)) }
+
+func benchSenderMem(b *testing.B, obs observability) {
 	name := fmt.Sprintf("mem://bench-sender-%d", topicSeq.Add(1))
-	s, err := OpenSender(context.Background(), name, nil)
+	s, err := OpenSender(context.Background(), name, &SenderOptions{TracerProvider: obs.tp, MeterProvider: obs.mp})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -91,3 +110,37 @@ func BenchmarkSenderMem(b *testing.B) {
 	sendAll(b, s, benchEvent(), b.N)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// observability is the providers a benchmark runs with; zero: the global no-op ones.
+type observability struct {
+	tp trace.TracerProvider
+	mp metric.MeterProvider
+}
+
+// telemetryOn returns an SDK tracer provider that samples every span and batches it to an
+// exporter that drops it, and an SDK meter provider whose periodic reader does the same.
+func telemetryOn(b *testing.B) observability {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()),
+		sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(dropMetrics{})))
+	b.Cleanup(func() {
+		tp.Shutdown(context.Background())
+		mp.Shutdown(context.Background())
+	})
+	return observability{tp: tp, mp: mp}
+}
+
+// dropMetrics is a metric exporter that drops what it is given.
+type dropMetrics struct{}
+
+func (dropMetrics) Temporality(k sdkmetric.InstrumentKind) metricdata.Temporality {
+	return sdkmetric.DefaultTemporalitySelector(k)
+}
+
+func (dropMetrics) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation {
+	return sdkmetric.DefaultAggregationSelector(k)
+}
+
+func (dropMetrics) Export(context.Context, *metricdata.ResourceMetrics) error { return nil }
+func (dropMetrics) ForceFlush(context.Context) error                          { return nil }
+func (dropMetrics) Shutdown(context.Context) error                            { return nil }

@@ -152,7 +152,10 @@ func runPipeline(d time.Duration, conns, rate int, obs observed) (*loadgen.Resul
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- p.Serve(ctx, ln) }()
+	// The pipeline's goroutines carry the label run=<obs.name> in a CPU profile (pprof -tagfocus).
+	pprof.Do(ctx, pprof.Labels("run", obs.name), func(ctx context.Context) {
+		go func() { served <- p.Serve(ctx, ln) }()
+	})
 	res := loadgen.Drive("http://"+ln.Addr().String()+"/webhook", secret, d, conns, rate, rec)
 	res.AwaitConsumed(rec)
 	stop()

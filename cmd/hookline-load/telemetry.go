@@ -18,6 +18,7 @@ type observed struct {
 	tp       trace.TracerProvider
 	mp       metric.MeterProvider
 	shutdown func()
+	name     string // "telemetry" or "plain", the profile label of the run
 }
 
 // telemetryOff leaves OpenTelemetry's no-op providers in place, as a program that sets no OTEL_*
@@ -25,7 +26,7 @@ type observed struct {
 func telemetryOff() observed {
 	otel.SetTracerProvider(tracenoop.NewTracerProvider())
 	otel.SetMeterProvider(metricnoop.NewMeterProvider())
-	return observed{shutdown: func() {}}
+	return observed{shutdown: func() {}, name: "plain"}
 }
 
 // telemetryOn installs, as the global providers too (so gocloud's own spans and metrics count),
@@ -38,7 +39,7 @@ func telemetryOn() observed {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(dropMetrics{})))
 	otel.SetTracerProvider(tp)
 	otel.SetMeterProvider(mp)
-	return observed{tp: tp, mp: mp, shutdown: func() {
+	return observed{tp: tp, mp: mp, name: "telemetry", shutdown: func() {
 		tp.Shutdown(context.Background())
 		mp.Shutdown(context.Background())
 		telemetryOff()
