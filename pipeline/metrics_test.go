@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -135,6 +137,7 @@ func TestPrometheusMetricsCountEveryDelivery(t *testing.T) {
 			t.Errorf("%s%v = %v, want %v", c.family, c.labels, got, c.want)
 		}
 	}
+	checkAlertRules(t, families)
 	if _, ok := families["hookline_backlog"]; !ok {
 		t.Errorf("no hookline_backlog gauge for the in-process channel; families: %v", names(families))
 	}
@@ -145,6 +148,42 @@ func TestPrometheusMetricsCountEveryDelivery(t *testing.T) {
 					t.Errorf("%s has label %s=%q: label values must come from small fixed sets", name, l.GetName(), l.GetValue())
 				}
 			}
+		}
+	}
+}
+
+// checkAlertRules checks the README's example alert rules against what /metrics serves: every
+// metric they name exists, and every label value they match on was seen.
+func checkAlertRules(t *testing.T, families map[string]*dto.MetricFamily) {
+	t.Helper()
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rules, ok := strings.Cut(string(readme), "```yaml\n")
+	rules, _, _ = strings.Cut(rules, "```")
+	if !ok || !strings.Contains(rules, "alert:") {
+		t.Fatal("README.md has no ```yaml block of alert rules")
+	}
+	seen := map[string]bool{} // name=value of every label served
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				seen[l.GetName()+"="+l.GetValue()] = true
+			}
+		}
+	}
+	for _, name := range regexp.MustCompile(`hookline_[a-z_]+`).FindAllString(rules, -1) {
+		if strings.HasPrefix(name, "hookline_outcome") || strings.HasPrefix(name, "hookline_reason") {
+			continue // labels, checked below
+		}
+		if families[strings.TrimSuffix(name, "_bucket")] == nil {
+			t.Errorf("README alert rules use %s, which /metrics does not serve", name)
+		}
+	}
+	for _, m := range regexp.MustCompile(`([a-z_]+)="([^"]*)"`).FindAllStringSubmatch(rules, -1) {
+		if !seen[m[1]+"="+m[2]] && m[2] != "failed" { // nothing failed in this mix
+			t.Errorf("README alert rules match %s=%q, which /metrics never served", m[1], m[2])
 		}
 	}
 }
