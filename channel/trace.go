@@ -130,9 +130,9 @@ var (
 func (t *tracing) startSend(ctx context.Context, id string) (context.Context, trace.Span) {
 	ctx, span := t.tracer.Start(ctx, t.spanName("send"), producerSpan...)
 	if span.IsRecording() {
-		span.SetAttributes(t.attrs...)
-		span.SetAttributes(semconv.MessagingOperationTypeSend, semconv.MessagingOperationName("send"),
-			semconv.MessagingMessageID(id))
+		var buf [6]attribute.KeyValue // one SetAttributes call, without allocating the list
+		span.SetAttributes(append(append(buf[:0], t.attrs...), semconv.MessagingOperationTypeSend,
+			semconv.MessagingOperationName("send"), semconv.MessagingMessageID(id))...)
 	}
 	return ctx, span
 }
@@ -204,18 +204,20 @@ func (t *tracing) startProcess(ctx context.Context, md map[string]string, ev hoo
 	}
 	ctx, span := t.tracer.Start(ctx, t.spanName("process"), opts...)
 	if span.IsRecording() {
-		span.SetAttributes(t.attrs...)
-		span.SetAttributes(semconv.MessagingOperationTypeProcess, semconv.MessagingOperationName("process"))
+		var buf [7]attribute.KeyValue // one SetAttributes call, without allocating the list
+		kv := append(append(buf[:0], t.attrs...), semconv.MessagingOperationTypeProcess,
+			semconv.MessagingOperationName("process"))
 		id := ev.ID
 		if id == "" {
 			id = md["ce_id"]
 		}
 		if id != "" {
-			span.SetAttributes(semconv.MessagingMessageID(id))
+			kv = append(kv, semconv.MessagingMessageID(id))
 		}
 		if delivery > 0 {
-			span.SetAttributes(t.count.Int(delivery))
+			kv = append(kv, t.count.Int(delivery))
 		}
+		span.SetAttributes(kv...)
 	}
 	return ctx, span
 }

@@ -30,6 +30,7 @@
 //	OTEL_RESOURCE_ATTRIBUTES  more resource attributes, e.g.
 //	                       deployment.environment.name=prod,service.version=1.4.2
 //	OTEL_SDK_DISABLED      true: install nothing, whatever the other variables say.
+//	HOOKLINE_OTEL_GOCLOUD  true: keep gocloud.dev's own per-call spans and metrics (below).
 //	OTEL_PROPAGATORS       not read: a program that installs a provider uses W3C trace context
 //	                       and baggage (the library carries trace context across the broker
 //	                       itself, whatever the propagator).
@@ -62,6 +63,15 @@
 //
 // An unknown value, or a list such as "otlp,prometheus", is an error from [Start] that names
 // the variable, its value and the accepted values.
+//
+// # gocloud's own telemetry
+//
+// gocloud.dev, which hookline's channels are built on, records a span and a latency metric of
+// its own for each broker call, on the global providers. Start leaves them out: hookline's send
+// and process spans already time every send and delivery, while gocloud's receive and batch
+// spans start traces of their own that belong to no event (an idle mem:// subscription alone
+// starts four a second), and recording them costs more CPU than hookline's own telemetry. Set
+// HOOKLINE_OTEL_GOCLOUD=true to keep them. [Install] does the same for providers of your own.
 //
 // # Sending traces to a cloud's tracing service
 //

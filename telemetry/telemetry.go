@@ -14,11 +14,12 @@ import (
 	"go.opentelemetry.io/contrib/exporters/autoexport"
 	"go.opentelemetry.io/otel"
 	promexporter "go.opentelemetry.io/otel/exporters/prometheus"
-	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Environment variables that Start reads itself (the exporters read the others, see the
@@ -104,13 +105,15 @@ func Start(ctx context.Context, opts *Options) (*Telemetry, error) {
 			return nil, errors.Join(err, t.Shutdown(ctx))
 		}
 	}
+	var tp trace.TracerProvider
 	if t.tracer != nil {
-		otel.SetTracerProvider(t.tracer)
+		tp = t.tracer
 	}
+	var mp metric.MeterProvider
 	if t.meter != nil {
-		otel.SetMeterProvider(t.meter)
+		mp = t.meter
 	}
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	Install(tp, mp)
 	return t, nil
 }
 

@@ -32,6 +32,7 @@ var otelVars = []string{
 	telemetry.EnvPrometheusHost, telemetry.EnvPrometheusPort, "OTEL_RESOURCE_ATTRIBUTES", "OTEL_METRICS_PRODUCERS",
 	"OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
 	"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+	telemetry.EnvGoCloud,
 }
 
 // setenv clears the OTEL variables, sets kv (name, value, ...), and puts the global providers

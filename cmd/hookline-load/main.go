@@ -26,6 +26,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v76/webhook"
@@ -50,8 +51,9 @@ func run(args []string, out io.Writer) error {
 	bare := fs.Bool("bare", true, "also measure a bare net/http handler that only verifies signatures")
 	obvious := fs.Bool("obvious", false, "also measure the pipeline written the obvious way with stripe-go and gocloud")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline run to this file")
-	withTelemetry := fs.Bool("telemetry", false, "run the pipeline twice more, alternately without and with tracing (every span sampled) and metrics "+
-		"on, exported to exporters that drop them, to measure their cost")
+	withTelemetry := fs.Bool("telemetry", false, "then run the pipeline alternately with tracing (every span sampled) and metrics on, "+
+		"exported to exporters that drop them, and without, to measure their cost")
+	rounds := fs.Int("rounds", 2, "with -telemetry: how many runs with it (each followed by one without)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,7 +78,7 @@ func run(args []string, out io.Writer) error {
 	}
 	res.Print(out, "pipeline (webhook → "+channelName()+" → consumer → discard sink)")
 	if *withTelemetry {
-		if err := compareTelemetry(out, *d, *conns, *rate, res); err != nil {
+		if err := compareTelemetry(out, *d, *conns, *rate, *rounds, res); err != nil {
 			return err
 		}
 	}
@@ -104,25 +106,46 @@ func rateText(r int) string {
 	return fmt.Sprintf("%d/s", r)
 }
 
-// compareTelemetry runs the pipeline with tracing and metrics on, then off again, and prints
-// both against off, the run before.
-func compareTelemetry(out io.Writer, d time.Duration, conns, rate int, off *loadgen.Result) error {
-	on := telemetryOn()
-	withT, err := runPipeline(d, conns, rate, on)
-	on.shutdown()
-	if err != nil {
-		return err
+// compareTelemetry runs the pipeline rounds more times with tracing and metrics on, each
+// followed by a run without, and prints every run and the mean of each kind (off counting the
+// run before, too), so that the VM's drift between runs spreads over both.
+func compareTelemetry(out io.Writer, d time.Duration, conns, rate, rounds int, off *loadgen.Result) error {
+	offs, ons := []float64{off.AcceptedPerSecond()}, []float64(nil)
+	for range max(rounds, 1) {
+		on := telemetryOn()
+		withT, err := runPipeline(d, conns, rate, on)
+		on.shutdown()
+		if err != nil {
+			return err
+		}
+		withT.Print(out, "pipeline with tracing (every span sampled) and metrics on, exporters that drop them")
+		again, err := runPipeline(d, conns, rate, telemetryOff())
+		if err != nil {
+			return err
+		}
+		again.Print(out, "pipeline without tracing and metrics")
+		ons, offs = append(ons, withT.AcceptedPerSecond()), append(offs, again.AcceptedPerSecond())
 	}
-	withT.Print(out, "pipeline with tracing (always sample) and metrics on, no-op exporters")
-	again, err := runPipeline(d, conns, rate, telemetryOff())
-	if err != nil {
-		return err
-	}
-	again.Print(out, "pipeline without tracing and metrics, again")
-	base := (off.AcceptedPerSecond() + again.AcceptedPerSecond()) / 2
-	fmt.Fprintf(out, "\ntelemetry on: %.0f accepted events/s, %.1f%% of the mean of the runs without it (%.0f)\n",
-		withT.AcceptedPerSecond(), 100*withT.AcceptedPerSecond()/base, base)
+	mOn, mOff := mean(ons), mean(offs)
+	fmt.Fprintf(out, "\naccepted events/s without telemetry %s, mean %.0f; with %s, mean %.0f: %.1f%% of without\n",
+		list(offs), mOff, list(ons), mOn, 100*mOn/mOff)
 	return nil
+}
+
+func mean(xs []float64) float64 {
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+func list(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprintf("%.0f", x)
+	}
+	return strings.Join(parts, " ")
 }
 
 func runPipeline(d time.Duration, conns, rate int, obs observed) (*loadgen.Result, error) {
@@ -141,8 +164,7 @@ func runPipeline(d time.Duration, conns, rate int, obs observed) (*loadgen.Resul
 		return nil, err
 	}
 	rec := loadgen.NewRecorder()
-	p, err := pipeline.Open(context.Background(), cfg, &pipeline.Options{WrapSink: rec.Wrap,
-		TracerProvider: obs.tp, MeterProvider: obs.mp})
+	p, err := pipeline.Open(context.Background(), cfg, &pipeline.Options{WrapSink: rec.Wrap})
 	if err != nil {
 		return nil, err
 	}

@@ -4,19 +4,18 @@ import (
 	"context"
 
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/hookline/hookline/telemetry"
 )
 
-// observed is what a pipeline run is traced and measured with.
+// observed is how a pipeline run is traced and measured: through the global providers, as a
+// program that calls telemetry.Start is.
 type observed struct {
-	tp       trace.TracerProvider
-	mp       metric.MeterProvider
 	shutdown func()
 	name     string // "telemetry" or "plain", the profile label of the run
 }
@@ -29,17 +28,17 @@ func telemetryOff() observed {
 	return observed{shutdown: func() {}, name: "plain"}
 }
 
-// telemetryOn installs, as the global providers too (so gocloud's own spans and metrics count),
-// an SDK tracer provider that samples every span and batches it to an exporter that drops it,
-// and an SDK meter provider whose periodic reader exports to one that drops the data: all the
-// work of tracing and metrics but the network.
+// telemetryOn installs, as telemetry.Start would for exporters that drop everything, an SDK
+// tracer provider that samples every span and batches it to an exporter that drops it, and an
+// SDK meter provider whose periodic reader exports to one that drops the data: all the work of
+// tracing and metrics but the network. Like Start, it leaves gocloud's own per-call telemetry
+// out unless HOOKLINE_OTEL_GOCLOUD=true.
 func telemetryOn() observed {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()),
 		sdktrace.WithBatcher(dropSpans{}))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(dropMetrics{})))
-	otel.SetTracerProvider(tp)
-	otel.SetMeterProvider(mp)
-	return observed{tp: tp, mp: mp, name: "telemetry", shutdown: func() {
+	telemetry.Install(tp, mp)
+	return observed{name: "telemetry", shutdown: func() {
 		tp.Shutdown(context.Background())
 		mp.Shutdown(context.Background())
 		telemetryOff()
