@@ -54,6 +54,20 @@
 // the channel, so that a deployment heals itself. [Pipeline.Sender] lets a long-running process
 // do the same into its own pipeline (`hookline serve` with HOOKLINE_RECOVER_EVERY).
 //
+// # Observability
+//
+// The pipeline traces and measures through Options.TracerProvider and Options.MeterProvider, or
+// else the global providers (package telemetry's Start installs them from the OTEL_* variables); its
+// parts record what their package docs list (emitter, channel: # Observability). Every
+// delivery is one trace: the webhook's server span, the send, and per delivery a process span
+// with a "handle" span per sink write. The consumer writes with [sink.Apply], so the metrics
+// (hookline.events, outcome "stored" or "ignored", with hookline.sink the sink URL's scheme, or
+// "memory" or "custom" for Options.Sink) and the log ("event stored", "event ignored") tell an
+// event that changed the sink from one it already held; the function processor logs those at
+// DEBUG. On an in-process channel, hookline.backlog gauges the events accepted and not yet
+// settled. Options.Metrics serves a metrics handler (telemetry's Prometheus one) at GET /metrics
+// on the webhook's port.
+//
 // # Errors
 //
 // Errors start with "pipeline: " (or the platform's name for the function halves) and name the
