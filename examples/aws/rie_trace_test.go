@@ -1,24 +1,27 @@
 package main
 
 import (
-	"bufio"
+	"compress/gzip"
 	"context"
-	"encoding/json"
+	"encoding/hex"
 	"fmt"
-	"log/slog"
-	"os"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"go.opentelemetry.io/otel"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	collectortracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter/stripehook"
@@ -26,110 +29,147 @@ import (
 	"github.com/hookline/hookline/internal/testsupport/testenv"
 )
 
-// The test binary doubles as a Lambda bootstrap: run with envBootstrap set (under the runtime
-// interface emulator, which starts it), it builds the role of HOOKLINE_ROLE as main does and
-// serves it with the aws-lambda-go runtime loop, its spans exported as JSON lines to the file
-// envSpans names, so that a test can follow one trace across two functions' processes.
-const (
-	envBootstrap = "HOOKLINE_TEST_LAMBDA_BOOTSTRAP"
-	envSpans     = "HOOKLINE_TEST_SPANS"
-)
-
-func TestMain(m *testing.M) {
-	if os.Getenv(envBootstrap) != "" {
-		bootstrap()
-		return
-	}
-	os.Exit(m.Run())
-}
-
-// bootstrap is main with a tracer provider that writes every span, as it ends, to envSpans.
-func bootstrap() {
-	f, err := os.OpenFile(os.Getenv(envSpans), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bootstrap:", err)
-		os.Exit(1)
-	}
-	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSyncer(&spanFile{f: f})))
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	h, err := build(context.Background(), os.Getenv, log)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "hookline:", err)
-		os.Exit(1)
-	}
-	lambda.StartHandler(h)
-}
-
-// spanLine is one exported span.
+// spanLine is one span as an OTLP endpoint received it.
 type spanLine struct {
-	Name       string            `json:"name"`
-	Kind       string            `json:"kind"`
-	TraceID    string            `json:"trace_id"`
-	SpanID     string            `json:"span_id"`
-	Parent     string            `json:"parent_span_id"`
-	Links      []string          `json:"links"` // trace_id/span_id
-	Attributes map[string]string `json:"attributes"`
+	Service    string            // the resource's service.name
+	Name       string            //
+	Kind       string            // "server", "producer", "consumer", "internal"
+	TraceID    string            //
+	SpanID     string            //
+	Parent     string            // "" for a root span
+	Links      []string          // trace_id/span_id
+	Attributes map[string]string // values as text
 }
 
-// spanFile is a span exporter writing one JSON line per span; with WithSyncer, each span is
-// written when it ends, before the invocation that ended it answers.
-type spanFile struct {
-	mu sync.Mutex
-	f  *os.File
+// otlpReceiver is an OTLP/HTTP endpoint (protobuf) that keeps every span exported to it.
+type otlpReceiver struct {
+	URL   string
+	mu    sync.Mutex
+	spans []spanLine
 }
 
-func (e *spanFile) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, sp := range spans {
-		l := spanLine{Name: sp.Name(), Kind: sp.SpanKind().String(), TraceID: sp.SpanContext().TraceID().String(),
-			SpanID: sp.SpanContext().SpanID().String(), Attributes: map[string]string{}}
-		if sp.Parent().IsValid() {
-			l.Parent = sp.Parent().SpanID().String()
+func startOTLPReceiver(t *testing.T) *otlpReceiver {
+	t.Helper()
+	o := &otlpReceiver{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/traces" {
+			w.WriteHeader(http.StatusOK) // metrics and logs are not looked at
+			return
 		}
-		for _, k := range sp.Links() {
-			l.Links = append(l.Links, k.SpanContext.TraceID().String()+"/"+k.SpanContext.SpanID().String())
+		var body io.Reader = r.Body
+		if r.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			body = zr
 		}
-		for _, kv := range sp.Attributes() {
-			l.Attributes[string(kv.Key)] = kv.Value.Emit()
+		b, err := io.ReadAll(body)
+		var req collectortracepb.ExportTraceServiceRequest
+		if err == nil {
+			err = proto.Unmarshal(b, &req)
 		}
-		b, err := json.Marshal(l)
 		if err != nil {
-			return err
+			t.Errorf("OTLP endpoint: undecodable export (%s): %v", r.Header.Get("Content-Type"), err)
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
 		}
-		if _, err := e.f.Write(append(b, '\n')); err != nil {
-			return err
+		o.add(&req)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		out, _ := proto.Marshal(&collectortracepb.ExportTraceServiceResponse{})
+		w.Write(out)
+	}))
+	t.Cleanup(srv.Close)
+	o.URL = srv.URL
+	return o
+}
+
+func (o *otlpReceiver) add(req *collectortracepb.ExportTraceServiceRequest) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, rs := range req.GetResourceSpans() {
+		service := ""
+		for _, kv := range rs.GetResource().GetAttributes() {
+			if kv.GetKey() == "service.name" {
+				service = anyText(kv.GetValue())
+			}
+		}
+		for _, ss := range rs.GetScopeSpans() {
+			for _, sp := range ss.GetSpans() {
+				l := spanLine{Service: service, Name: sp.GetName(), Kind: spanKinds[sp.GetKind()],
+					TraceID: hex.EncodeToString(sp.GetTraceId()), SpanID: hex.EncodeToString(sp.GetSpanId()),
+					Parent: hex.EncodeToString(sp.GetParentSpanId()), Attributes: map[string]string{}}
+				for _, k := range sp.GetLinks() {
+					l.Links = append(l.Links, hex.EncodeToString(k.GetTraceId())+"/"+hex.EncodeToString(k.GetSpanId()))
+				}
+				for _, kv := range sp.GetAttributes() {
+					l.Attributes[kv.GetKey()] = anyText(kv.GetValue())
+				}
+				o.spans = append(o.spans, l)
+			}
 		}
 	}
-	return nil
 }
 
-func (e *spanFile) Shutdown(context.Context) error { return e.f.Close() }
+// of returns the spans the process of service exported.
+func (o *otlpReceiver) of(service string) []spanLine {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []spanLine
+	for _, sp := range o.spans {
+		if sp.Service == service {
+			out = append(out, sp)
+		}
+	}
+	return out
+}
 
-// TestTraceAcrossLambdaFunctionsUnderRIE runs the webhook and the processor roles as two
-// functions, each its own process under AWS's runtime interface emulator, with SQS served by
-// fauxqs, and shows their spans as one trace: the webhook's SERVER span and its send span in
-// the webhook's process; in the processor's, a process span per delivery whose parent is that
-// send span and which links to it, read from nothing but the SQS record. The message is
-// delivered twice (SQS delivers at least once: here it is not deleted after the first
-// invocation and comes back after its visibility timeout), so there are two process spans, with
-// receive counts 1 and 2, linked to the one send; the second delivery is a duplicate the sink
-// ignores.
+var spanKinds = map[tracepb.Span_SpanKind]string{tracepb.Span_SPAN_KIND_SERVER: "server",
+	tracepb.Span_SPAN_KIND_PRODUCER: "producer", tracepb.Span_SPAN_KIND_CONSUMER: "consumer",
+	tracepb.Span_SPAN_KIND_INTERNAL: "internal", tracepb.Span_SPAN_KIND_CLIENT: "client"}
+
+// anyText renders an attribute value as text.
+func anyText(v *commonpb.AnyValue) string {
+	switch x := v.GetValue().(type) {
+	case *commonpb.AnyValue_StringValue:
+		return x.StringValue
+	case *commonpb.AnyValue_IntValue:
+		return strconv.FormatInt(x.IntValue, 10)
+	case *commonpb.AnyValue_BoolValue:
+		return strconv.FormatBool(x.BoolValue)
+	case *commonpb.AnyValue_DoubleValue:
+		return strconv.FormatFloat(x.DoubleValue, 'g', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
+
+// TestTraceAcrossLambdaFunctionsUnderRIE builds this example and runs the webhook and the
+// processor roles as two functions, each its own process under AWS's runtime interface emulator,
+// with SQS served by fauxqs and OTEL_TRACES_EXPORTER=otlp aimed at an OTLP endpoint here, as a
+// deployment sends its traces to a collector. Their spans are one trace: the webhook's SERVER
+// span and its send span come from the webhook's process; from the processor's, a process span
+// per delivery whose parent is that send span and which links to it, though nothing but the SQS
+// record went from one process to the other. The message is delivered twice (SQS delivers at
+// least once: here it is not deleted after the first invocation and comes back after its
+// visibility timeout), so there are two process spans, with receive counts 1 and 2, linked to
+// the one send; the second delivery is a duplicate the sink ignores. The spans are there when
+// each invocation answers: the functions flush before they return.
 func TestTraceAcrossLambdaFunctionsUnderRIE(t *testing.T) {
 	rieBin, err := rieBinary()
 	testenv.Require(t, "aws-lambda-rie (run scripts/install-lambda-rie.sh)", err)
 	srv := fauxqs.Start(t, nil)
 	q := srv.CreateQueue(t, "traced-events", map[string]string{"VisibilityTimeout": "1"})
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
+	bin := buildExample(t)
+	db := filepath.Join(t.TempDir(), "hookline.db")
+	otlp := startOTLPReceiver(t)
+	telemetry := func(service string) []string {
+		return []string{"OTEL_TRACES_EXPORTER=otlp", "OTEL_METRICS_EXPORTER=none", "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+			"OTEL_EXPORTER_OTLP_ENDPOINT=" + otlp.URL, "OTEL_SERVICE_NAME=" + service}
 	}
-	dir := t.TempDir()
-	webhookSpans, processorSpans := filepath.Join(dir, "webhook.jsonl"), filepath.Join(dir, "processor.jsonl")
-	db := filepath.Join(dir, "hookline.db")
 
-	webhook := startRIE(t, rieBin, self, envBootstrap+"=1", envSpans+"="+webhookSpans, "HOOKLINE_ROLE=webhook",
-		"HOOKLINE_CHANNEL="+srv.QueueURL(q), "STRIPE_WEBHOOK_SECRET="+secret)
+	webhook := startRIE(t, rieBin, bin, append(telemetry("trace-webhook"), "HOOKLINE_ROLE=webhook",
+		"HOOKLINE_CHANNEL="+srv.QueueURL(q), "STRIPE_WEBHOOK_SECRET="+secret)...)
 	p := stripehook.SampleEvent("customer.updated", "cus_RIE_trace", time.Now().Truncate(time.Second))
 	want, _ := stripehook.DecodeUnverified(p, nil)
 	var resp events.LambdaFunctionURLResponse
@@ -138,8 +178,8 @@ func TestTraceAcrossLambdaFunctionsUnderRIE(t *testing.T) {
 		t.Fatalf("webhook: %d %s", resp.StatusCode, resp.Body)
 	}
 
-	processor := startRIE(t, rieBin, self, envBootstrap+"=1", envSpans+"="+processorSpans, "HOOKLINE_ROLE=processor",
-		"HOOKLINE_SINK=sqlite://"+filepath.ToSlash(db))
+	processor := startRIE(t, rieBin, bin, append(telemetry("trace-processor"), "HOOKLINE_ROLE=processor",
+		"HOOKLINE_SINK=sqlite://"+filepath.ToSlash(db))...)
 	var m sqstypes.Message
 	for delivery := 1; delivery <= 2; delivery++ {
 		m = receiveKept(t, srv, q)
@@ -160,7 +200,7 @@ func TestTraceAcrossLambdaFunctionsUnderRIE(t *testing.T) {
 	}
 
 	var server, send *spanLine
-	for _, sp := range readSpans(t, webhookSpans) {
+	for _, sp := range otlp.of("trace-webhook") {
 		switch {
 		case sp.Kind == "server":
 			server = &sp
@@ -169,7 +209,7 @@ func TestTraceAcrossLambdaFunctionsUnderRIE(t *testing.T) {
 		}
 	}
 	if server == nil || send == nil {
-		t.Fatalf("the webhook's process exported no server or no send span: %v", readSpans(t, webhookSpans))
+		t.Fatalf("the webhook's process exported no server or no send span: %v", otlp.of("trace-webhook"))
 	}
 	if send.TraceID != server.TraceID || send.Parent != server.SpanID || send.Kind != "producer" {
 		t.Errorf("send span %+v, want the producer child of the server span %+v", *send, *server)
@@ -179,7 +219,7 @@ func TestTraceAcrossLambdaFunctionsUnderRIE(t *testing.T) {
 	}
 	var process []spanLine
 	handles := map[string]int{} // parent span id -> handle spans
-	for _, sp := range readSpans(t, processorSpans) {
+	for _, sp := range otlp.of("trace-processor") {
 		switch {
 		case sp.Kind == "consumer":
 			process = append(process, sp)
@@ -188,7 +228,7 @@ func TestTraceAcrossLambdaFunctionsUnderRIE(t *testing.T) {
 		}
 	}
 	if len(process) != 2 {
-		t.Fatalf("the processor's process exported %d process spans, want 2: %v", len(process), readSpans(t, processorSpans))
+		t.Fatalf("the processor's process exported %d process spans, want 2: %v", len(process), otlp.of("trace-processor"))
 	}
 	for i, sp := range process {
 		if sp.TraceID != server.TraceID || sp.Parent != send.SpanID {
@@ -229,28 +269,4 @@ func receiveKept(t *testing.T, srv *fauxqs.Server, q fauxqs.Queue) sqstypes.Mess
 	}
 	t.Fatalf("no message on %s", q.Name)
 	return sqstypes.Message{}
-}
-
-// readSpans reads the spans a bootstrap exported to path.
-func readSpans(t *testing.T, path string) []spanLine {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("spans: %v", err)
-	}
-	defer f.Close()
-	var out []spanLine
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var l spanLine
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Fatalf("span line %s: %v", sc.Bytes(), err)
-		}
-		out = append(out, l)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
