@@ -9,7 +9,6 @@ import (
 
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -118,29 +117,14 @@ type observability struct {
 }
 
 // telemetryOn returns an SDK tracer provider that samples every span and batches it to an
-// exporter that drops it, and an SDK meter provider whose periodic reader does the same.
+// exporter that drops it, and an SDK meter provider that aggregates every measurement.
 func telemetryOn(b *testing.B) observability {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()),
 		sdktrace.WithBatcher(tracetest.NewNoopExporter()))
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(dropMetrics{})))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader())) // aggregated, never read
 	b.Cleanup(func() {
 		tp.Shutdown(context.Background())
 		mp.Shutdown(context.Background())
 	})
 	return observability{tp: tp, mp: mp}
 }
-
-// dropMetrics is a metric exporter that drops what it is given.
-type dropMetrics struct{}
-
-func (dropMetrics) Temporality(k sdkmetric.InstrumentKind) metricdata.Temporality {
-	return sdkmetric.DefaultTemporalitySelector(k)
-}
-
-func (dropMetrics) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation {
-	return sdkmetric.DefaultAggregationSelector(k)
-}
-
-func (dropMetrics) Export(context.Context, *metricdata.ResourceMetrics) error { return nil }
-func (dropMetrics) ForceFlush(context.Context) error                          { return nil }
-func (dropMetrics) Shutdown(context.Context) error                            { return nil }

@@ -1,7 +1,6 @@
 package emitter_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -16,25 +15,8 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/emitter"
+	"github.com/hookline/hookline/internal/testsupport/testenv"
 )
-
-// syncBuffer is a bytes.Buffer safe for a logger shared by concurrent requests.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // countsBy returns, per attribute set rendered as "k=v,k=v", the values of metric name: a sum's
 // value or a histogram's count.
@@ -78,7 +60,7 @@ func TestDeliveryMetricsAndRefusalLogs(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer mp.Shutdown(context.Background())
-	var logs syncBuffer
+	var logs testenv.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil)) // INFO: no debug needed to see refusals
 
 	forged := errors.New("no signature matched (tried 1 secrets)")
