@@ -56,6 +56,12 @@ type ProcessorOptions struct {
 	MeterProvider metric.MeterProvider
 	// Sink names the sink in the hookline.* metrics, as ConsumerOptions.Sink. Default: none.
 	Sink string
+	// Subscription is the URL of the subscription or queue the runtime delivers from, as
+	// [OpenReceiver] would take it ("awssqs://sqs.us-east-2.amazonaws.com/123456789012/q"): it
+	// names the process spans ("process q") and gives their messaging.system and
+	// messaging.destination.name, and the metrics' too. A bare scheme ("azuresb://") gives
+	// messaging.system alone. Nothing is opened. Default: none ("process").
+	Subscription string
 }
 
 // consumerOptions returns the consumer rules o stands for.
@@ -76,7 +82,11 @@ func NewProcessor(h Handler, opts *ProcessorOptions) (*Processor, error) {
 		return nil, errors.New("channel: NewProcessor needs a handler")
 	}
 	c := &Consumer{handle: h, opts: opts.consumerOptions().withDefaults(), counts: newDeliveryCounter()}
-	c.trace = newTracing(c.opts.TracerProvider, "", "")
+	var sub string
+	if opts != nil {
+		sub = opts.Subscription
+	}
+	c.trace = newTracing(c.opts.TracerProvider, sub, "")
 	c.meters = newMeters(c.opts.MeterProvider, c.trace, c.opts.Sink)
 	return &Processor{c: c}, nil
 }

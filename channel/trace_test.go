@@ -376,3 +376,36 @@ func TestTracestateInBodyOnlyOnSQS(t *testing.T) {
 		}
 	}
 }
+
+// A Processor told its subscription names its process spans and sets messaging.system and
+// messaging.destination.name, as a Consumer does; a bare scheme gives the system alone.
+func TestProcessorSpansNameTheSubscription(t *testing.T) {
+	for _, c := range []struct {
+		sub, span string
+		want      map[attribute.Key]string
+	}{
+		{"awssqs://sqs.us-east-2.amazonaws.com/123456789012/stripe-events?region=us-east-2", "process stripe-events",
+			map[attribute.Key]string{"messaging.system": "aws_sqs", "messaging.destination.name": "stripe-events"}},
+		{"azuresb://", "process", map[attribute.Key]string{"messaging.system": "servicebus", "messaging.servicebus.message.delivery_count": "2"}},
+		{"", "process", map[attribute.Key]string{"messaging.system": "", "hookline.message.delivery_count": "2"}},
+	} {
+		tp, rec := traced(t)
+		p, err := NewProcessor(func(context.Context, hookline.Event) error { return nil },
+			&ProcessorOptions{TracerProvider: tp, Subscription: c.sub})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := Encode(hookline.Event{ID: "evt_1", Source: "stripe", Type: "customer.created"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Process(context.Background(), body, nil, 2); err != nil {
+			t.Fatal(err)
+		}
+		spans := spansNamed(rec, c.span)
+		if len(spans) != 1 {
+			t.Fatalf("subscription %q: %d spans named %q; all: %v", c.sub, len(spans), c.span, rec.Ended())
+		}
+		wantAttrs(t, spans[0], c.want)
+	}
+}

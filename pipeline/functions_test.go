@@ -7,6 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/internal/testsupport/serverlesstest"
 	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/sink"
@@ -121,5 +125,49 @@ func TestProcessorKeepsGivenSink(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), pipeline.EnvDeadLetter+" is not set: messages that cannot be processed are retried") {
 		t.Errorf("logs %q", logs.String())
+	}
+}
+
+// The processor's spans carry the platform's broker, and the destination when
+// HOOKLINE_SUBSCRIPTION names it.
+func TestProcessorSpansNameTheBroker(t *testing.T) {
+	for _, tc := range []struct {
+		sub, span, dest string
+	}{
+		{"", "process", ""},
+		{"awssqs://sqs.us-east-2.amazonaws.com/123456789012/stripe-events?region=us-east-2", "process stripe-events", "stripe-events"},
+	} {
+		rec := tracetest.NewSpanRecorder()
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+		pl := platform
+		pl.Broker = "awssqs"
+		env := serverlesstest.Env{pipeline.EnvSubscription: tc.sub}
+		p := pipeline.NewProcessor(pl, pipeline.ProcessorOptions{Getenv: env.Get, Sink: sink.NewMemory(),
+			Consumer: &channel.ProcessorOptions{TracerProvider: tp}})
+		cp, err := p.Get(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cp.Process(t.Context(), serverlesstest.Encode(t, serverlesstest.Event("evt_1", "cus_1")), nil, 1); err != nil {
+			t.Fatal(err)
+		}
+		var found bool
+		for _, s := range rec.Ended() {
+			if s.Name() != tc.span {
+				continue
+			}
+			found = true
+			attrs := map[string]string{}
+			for _, kv := range s.Attributes() {
+				attrs[string(kv.Key)] = kv.Value.Emit()
+			}
+			if attrs["messaging.system"] != "aws_sqs" || attrs["messaging.destination.name"] != tc.dest {
+				t.Errorf("%s: attributes %v, want messaging.system aws_sqs and destination %q", tc.span, attrs, tc.dest)
+			}
+		}
+		if !found {
+			t.Errorf("no span %q among %d", tc.span, len(rec.Ended()))
+		}
+		tp.Shutdown(t.Context())
 	}
 }

@@ -19,10 +19,11 @@ import (
 // [Processor.Check]) and again when it opens them.
 func FunctionConfigFromEnv(getenv func(string) string) Config {
 	return Config{
-		Channel:    strings.TrimSpace(getenv(EnvChannel)),
-		Sink:       strings.TrimSpace(getenv(EnvSink)),
-		DeadLetter: strings.TrimSpace(getenv(EnvDeadLetter)),
-		Secrets:    stripehook.ParseSecrets(getenv(EnvSecret)),
+		Channel:      strings.TrimSpace(getenv(EnvChannel)),
+		Subscription: strings.TrimSpace(getenv(EnvSubscription)),
+		Sink:         strings.TrimSpace(getenv(EnvSink)),
+		DeadLetter:   strings.TrimSpace(getenv(EnvDeadLetter)),
+		Secrets:      stripehook.ParseSecrets(getenv(EnvSecret)),
 	}
 }
 
@@ -47,6 +48,10 @@ type Platform struct {
 	// ConfigError returns the adapter's own configuration error for msg. Default: an error
 	// "<Name>: configuration: <msg>".
 	ConfigError func(msg string) error
+	// Broker is the URL scheme of the broker whose trigger runs the processor ("awssqs",
+	// "azuresb", "gcppubsub"): the processor's spans and metrics carry its messaging.system.
+	// HOOKLINE_SUBSCRIPTION, when set to the subscription's URL, names the destination too.
+	Broker string
 }
 
 // configFailure marks an error of Platform.ConfigError for [IsConfigError], unchanged otherwise.

@@ -85,6 +85,12 @@ func (p *Processor) build(ctx context.Context) (_ *processorParts, err error) {
 	if copts.Sink == "" {
 		copts.Sink = sinkName(p.opts.Sink, cfg.Sink)
 	}
+	if copts.Subscription == "" {
+		copts.Subscription = cfg.Subscription
+		if copts.Subscription == "" && p.platform.Broker != "" {
+			copts.Subscription = p.platform.Broker + "://"
+		}
+	}
 	if parts.p, err = channel.NewProcessor(storeTo(parts.sink, p.opts.Logger, slog.LevelDebug), &copts); err != nil {
 		return nil, err
 	}

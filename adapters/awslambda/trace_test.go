@@ -81,7 +81,8 @@ func TestTraceFromFunctionURLToSQSProcessor(t *testing.T) {
 			return hookline.MarkTransient(errors.New("sink busy"))
 		}
 		return mem.Write(ctx, ev)
-	}, &channel.ProcessorOptions{MaxAttempts: 1, MinBackoff: time.Millisecond, TracerProvider: tp})
+	}, &channel.ProcessorOptions{MaxAttempts: 1, MinBackoff: time.Millisecond, TracerProvider: tp,
+		Subscription: srv.QueueURL(q)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func TestTraceFromFunctionURLToSQSProcessor(t *testing.T) {
 		t.Fatalf("sink holds %+v, want event %s", r.Event, eventID)
 	}
 
-	spans := oneTrace(t, rec, "send lambda-traced", "process", 2)
+	spans := oneTrace(t, rec, "send lambda-traced", "process lambda-traced", 2)
 	if spans.server.SpanContext().TraceID().String() != upstreamTrace || spans.server.Parent().SpanID().String() != upstreamSpan {
 		t.Errorf("server span in trace %s with parent %s, want the request's traceparent %s/%s",
 			spans.server.SpanContext().TraceID(), spans.server.Parent().SpanID(), upstreamTrace, upstreamSpan)
@@ -131,7 +132,7 @@ func TestTraceFromFunctionURLToSQSProcessor(t *testing.T) {
 		"messaging.destination.name": "lambda-traced", "messaging.message.id": eventID})
 	for i, p := range spans.process {
 		spanAttrs(t, p, map[attribute.Key]string{"messaging.message.id": eventID,
-			"hookline.message.delivery_count": string(rune('1' + i))})
+			"hookline.message.delivery_count": string(rune('1' + i)), "messaging.system": "aws_sqs"})
 	}
 	spanAttrs(t, spans.process[0], map[attribute.Key]string{"error.type": "transient"})
 }

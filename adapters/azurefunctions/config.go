@@ -53,6 +53,7 @@ var platform = pipeline.Platform{
 	ChannelAdvice: "the queue URL, e.g. azuresbqueue://stripe-events",
 	NoDeadLetter:  "abandoned until Service Bus dead-letters them after MaxDeliveryCount",
 	ConfigError:   func(msg string) error { return &ConfigError{Msg: msg} },
+	Broker:        "azuresb",
 }
 
 // Options configures [NewWebhook] and [NewProcessor]. A nil *Options and zero fields mean the

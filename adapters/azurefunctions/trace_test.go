@@ -118,7 +118,7 @@ func TestTraceFromWebhookFunctionToServiceBusTrigger(t *testing.T) {
 		"messaging.destination.name": q, "messaging.message.id": id})
 	for i, p := range tr.process {
 		wantSpanAttrs(t, p, map[attribute.Key]string{"messaging.message.id": id,
-			"hookline.message.delivery_count": string(rune('1' + i))})
+			"messaging.servicebus.message.delivery_count": string(rune('1' + i)), "messaging.system": "servicebus"})
 	}
 	wantSpanAttrs(t, tr.process[0], map[attribute.Key]string{"error.type": "transient"})
 }

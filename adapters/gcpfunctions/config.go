@@ -53,6 +53,7 @@ var platform = pipeline.Platform{
 	ChannelAdvice: "the topic URL, e.g. gcppubsub://projects/PROJECT/topics/stripe-events",
 	NoDeadLetter:  "returned to Pub/Sub, whose dead-letter policy must set them aside",
 	ConfigError:   func(msg string) error { return &ConfigError{Msg: msg} },
+	Broker:        "gcppubsub",
 }
 
 // Options configures [NewWebhook] and [NewProcessor]. A nil *Options and zero fields mean the

@@ -125,7 +125,7 @@ func TestTraceFromWebhookFunctionToPubSubProcessor(t *testing.T) {
 				"messaging.destination.name": dest, "messaging.message.id": want.ID})
 			for i, p := range tr.process {
 				wantSpanAttrs(t, p, map[attribute.Key]string{"messaging.message.id": want.ID,
-					"hookline.message.delivery_count": string(rune('1' + i))})
+					"messaging.gcp_pubsub.message.delivery_attempt": string(rune('1' + i)), "messaging.system": "gcp_pubsub"})
 			}
 			wantSpanAttrs(t, tr.process[0], map[attribute.Key]string{"error.type": "transient"})
 		})

@@ -37,6 +37,7 @@ var platform = pipeline.Platform{
 	SecretAdvice:  "copied from the Stripe dashboard",
 	ChannelAdvice: "the awssqs://... URL of the queue",
 	NoDeadLetter:  "reported as batch item failures until the queue's redrive policy moves them to its dead-letter queue",
+	Broker:        "awssqs",
 }
 
 // build opens what the role needs, once per execution environment (Lambda's init phase), and

@@ -238,7 +238,7 @@ func TestTraceAcrossLambdaFunctionsUnderRIE(t *testing.T) {
 		if len(sp.Links) != 1 || sp.Links[0] != send.TraceID+"/"+send.SpanID {
 			t.Errorf("process span %d links %v, want the send span", i+1, sp.Links)
 		}
-		if sp.Attributes["messaging.message.id"] != want.ID || sp.Attributes["hookline.message.delivery_count"] != fmt.Sprint(i+1) {
+		if sp.Attributes["messaging.message.id"] != want.ID || sp.Attributes["hookline.message.delivery_count"] != fmt.Sprint(i+1) || sp.Attributes["messaging.system"] != "aws_sqs" {
 			t.Errorf("process span %d attributes %v", i+1, sp.Attributes)
 		}
 		if handles[sp.SpanID] != 1 {

@@ -137,7 +137,7 @@ func TestTraceFromWebhookToServiceBusTrigger(t *testing.T) {
 		if len(sp.Links) != 1 || sp.Links[0] != send.TraceID+"/"+send.SpanID {
 			t.Errorf("process span %d links %v, want the send span", i+1, sp.Links)
 		}
-		if sp.Attributes["messaging.message.id"] != want.ID || sp.Attributes["hookline.message.delivery_count"] != fmt.Sprint(i+1) {
+		if sp.Attributes["messaging.message.id"] != want.ID || sp.Attributes["messaging.servicebus.message.delivery_count"] != fmt.Sprint(i+1) || sp.Attributes["messaging.system"] != "servicebus" {
 			t.Errorf("process span %d attributes %v", i+1, sp.Attributes)
 		}
 		if handles[sp.SpanID] != 1 {

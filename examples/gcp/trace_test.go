@@ -108,7 +108,7 @@ func TestTraceFromWebhookToProcessEvent(t *testing.T) {
 		if len(sp.Links) != 1 || sp.Links[0] != sendSpan.TraceID+"/"+sendSpan.SpanID {
 			t.Errorf("process span %d links %v, want the send span", i+1, sp.Links)
 		}
-		if sp.Attributes["messaging.message.id"] != id || sp.Attributes["hookline.message.delivery_count"] != fmt.Sprint(i+1) {
+		if sp.Attributes["messaging.message.id"] != id || sp.Attributes["messaging.gcp_pubsub.message.delivery_attempt"] != fmt.Sprint(i+1) || sp.Attributes["messaging.system"] != "gcp_pubsub" {
 			t.Errorf("process span %d attributes %v", i+1, sp.Attributes)
 		}
 		if handles[sp.SpanID] != 1 {
