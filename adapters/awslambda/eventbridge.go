@@ -14,6 +14,7 @@ import (
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/internal/eventlog"
 )
 
 // StripeSourcePrefix begins the source of every event that Stripe's Amazon EventBridge event
@@ -115,7 +116,7 @@ func (b *EventBridge) Handle(ctx context.Context, ev events.EventBridgeEvent) er
 	cancel()
 	if err != nil {
 		b.log.LogAttrs(ctx, slog.LevelError, "awslambda: send failed",
-			slog.String("event_id", e.ID), slog.String("event_type", e.Type), slog.String("error", err.Error()))
+			eventlog.Attrs(ctx, e, slog.String("error", err.Error()))...)
 		return hookline.MarkTransient(fmt.Errorf("awslambda: send event %s: %w", e.ID, err))
 	}
 	return nil
