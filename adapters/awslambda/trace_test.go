@@ -14,9 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"go.opentelemetry.io/otel/attribute"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/adapters/awslambda"
@@ -26,6 +23,7 @@ import (
 	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/internal/testsupport/fauxqs"
 	"github.com/hookline/hookline/internal/testsupport/serverlesstest"
+	"github.com/hookline/hookline/internal/testsupport/tracecheck"
 	"github.com/hookline/hookline/sink"
 )
 
@@ -41,8 +39,7 @@ import (
 func TestTraceFromFunctionURLToSQSProcessor(t *testing.T) {
 	srv := fauxqs.Start(t, nil)
 	q := srv.CreateQueue(t, "lambda-traced", map[string]string{"VisibilityTimeout": "1"})
-	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	rec, tp := tracecheck.NewRecorder()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -120,21 +117,18 @@ func TestTraceFromFunctionURLToSQSProcessor(t *testing.T) {
 		t.Fatalf("sink holds %+v, want event %s", r.Event, eventID)
 	}
 
-	spans := oneTrace(t, rec, "send lambda-traced", "process lambda-traced", 2)
-	if spans.server.SpanContext().TraceID().String() != upstreamTrace || spans.server.Parent().SpanID().String() != upstreamSpan {
+	spans := tracecheck.OneTrace(t, rec.Ended(), "send lambda-traced", "process lambda-traced", 2)
+	if spans.Server.SpanContext().TraceID().String() != upstreamTrace || spans.Server.Parent().SpanID().String() != upstreamSpan {
 		t.Errorf("server span in trace %s with parent %s, want the request's traceparent %s/%s",
-			spans.server.SpanContext().TraceID(), spans.server.Parent().SpanID(), upstreamTrace, upstreamSpan)
+			spans.Server.SpanContext().TraceID(), spans.Server.Parent().SpanID(), upstreamTrace, upstreamSpan)
 	}
-	if want := "00-" + upstreamTrace + "-" + spans.send.SpanContext().SpanID().String() + "-01"; attrTraceparent != want {
+	if want := tracecheck.Traceparent(spans.Send); attrTraceparent != want {
 		t.Errorf("SQS message attribute traceparent %q, want %q (the send span)", attrTraceparent, want)
 	}
-	spanAttrs(t, spans.send, map[attribute.Key]string{"messaging.system": "aws_sqs",
-		"messaging.destination.name": "lambda-traced", "messaging.message.id": eventID})
-	for i, p := range spans.process {
-		spanAttrs(t, p, map[attribute.Key]string{"messaging.message.id": eventID,
-			"hookline.message.delivery_count": string(rune('1' + i)), "messaging.system": "aws_sqs"})
-	}
-	spanAttrs(t, spans.process[0], map[attribute.Key]string{"error.type": "transient"})
+	spans.WantRedelivered(t, map[attribute.Key]string{"messaging.system": "aws_sqs",
+		"messaging.destination.name": "lambda-traced", "messaging.message.id": eventID},
+		map[attribute.Key]string{"messaging.message.id": eventID, "messaging.system": "aws_sqs"},
+		"hookline.message.delivery_count")
 }
 
 // withHeader adds the header name: value to a Function URL request payload.
@@ -186,80 +180,4 @@ func sqsEventRecord(m sqstypes.Message, queueARN string) events.SQSMessage {
 			StringListValues: []string{}, BinaryListValues: [][]byte{}, DataType: aws.ToString(a.DataType)}
 	}
 	return r
-}
-
-// traced are the spans of one traced flow.
-type traced struct {
-	server, send sdktrace.ReadOnlySpan
-	process      []sdktrace.ReadOnlySpan // in the order they ended
-}
-
-// oneTrace finds the server span, the span named send and the deliveries spans named process,
-// and checks that they are one trace: the send is the server's child, every process span is the
-// send's child and links to it, and every handle span is the child of a process span.
-func oneTrace(t *testing.T, rec *tracetest.SpanRecorder, send, process string, deliveries int) traced {
-	t.Helper()
-	var tr traced
-	var servers, sends, handles []sdktrace.ReadOnlySpan
-	var all []string
-	for _, sp := range rec.Ended() {
-		all = append(all, sp.Name())
-		switch {
-		case sp.SpanKind() == trace.SpanKindServer:
-			servers = append(servers, sp)
-		case sp.Name() == send:
-			sends = append(sends, sp)
-		case sp.Name() == process:
-			tr.process = append(tr.process, sp)
-		case sp.Name() == "handle":
-			handles = append(handles, sp)
-		}
-	}
-	if len(servers) != 1 || len(sends) != 1 || len(tr.process) != deliveries || len(handles) != deliveries {
-		t.Fatalf("%d server, %d send, %d process, %d handle spans; want 1, 1, %d, %d (all: %v)",
-			len(servers), len(sends), len(tr.process), len(handles), deliveries, deliveries, all)
-	}
-	tr.server, tr.send = servers[0], sends[0]
-	childOf(t, tr.send, tr.server)
-	if tr.send.SpanKind() != trace.SpanKindProducer {
-		t.Errorf("send span kind %v", tr.send.SpanKind())
-	}
-	ids := map[trace.SpanID]bool{}
-	for _, p := range tr.process {
-		childOf(t, p, tr.send)
-		if p.SpanKind() != trace.SpanKindConsumer {
-			t.Errorf("process span kind %v", p.SpanKind())
-		}
-		if l := p.Links(); len(l) != 1 || l[0].SpanContext.SpanID() != tr.send.SpanContext().SpanID() {
-			t.Errorf("process span links %v, want one to the send span %s", l, tr.send.SpanContext().SpanID())
-		}
-		ids[p.SpanContext().SpanID()] = true
-	}
-	for _, h := range handles {
-		if !ids[h.Parent().SpanID()] || h.SpanContext().TraceID() != tr.server.SpanContext().TraceID() {
-			t.Errorf("handle span's parent %s is not a process span of the trace", h.Parent().SpanID())
-		}
-	}
-	return tr
-}
-
-func childOf(t *testing.T, child, parent sdktrace.ReadOnlySpan) {
-	t.Helper()
-	if child.Parent().SpanID() != parent.SpanContext().SpanID() || child.SpanContext().TraceID() != parent.SpanContext().TraceID() {
-		t.Errorf("span %q: parent %s in trace %s, want %q %s in trace %s", child.Name(), child.Parent().SpanID(),
-			child.SpanContext().TraceID(), parent.Name(), parent.SpanContext().SpanID(), parent.SpanContext().TraceID())
-	}
-}
-
-func spanAttrs(t *testing.T, sp sdktrace.ReadOnlySpan, want map[attribute.Key]string) {
-	t.Helper()
-	got := map[attribute.Key]string{}
-	for _, kv := range sp.Attributes() {
-		got[kv.Key] = kv.Value.Emit()
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("span %q: %s = %q, want %q (all: %v)", sp.Name(), k, got[k], v, got)
-		}
-	}
 }

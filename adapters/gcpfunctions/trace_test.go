@@ -4,33 +4,20 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/adapters/gcpfunctions"
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/internal/testsupport/pubsubtest"
+	"github.com/hookline/hookline/internal/testsupport/tracecheck"
 	"github.com/hookline/hookline/sink"
 )
-
-// globalSpans is a span recorder installed once per test binary as the global tracer provider,
-// which the functions use as a deployed function does (no provider in their Options). Tests find
-// their own spans in it by trace.
-var globalSpans = sync.OnceValue(func() *tracetest.SpanRecorder {
-	rec := tracetest.NewSpanRecorder()
-	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
-	return rec
-})
 
 // The webhook function and the processor function, both served by the Functions Framework, as
 // one trace through Pub/Sub (pstest): the webhook opens HOOKLINE_CHANNEL itself and both use the
@@ -41,7 +28,7 @@ var globalSpans = sync.OnceValue(func() *tracetest.SpanRecorder {
 // fails (the message is nacked and Pub/Sub delivers it again, attempt 2), the second writes to
 // the sink: two process spans, both the send's children and linked to it.
 func TestTraceFromWebhookFunctionToPubSubProcessor(t *testing.T) {
-	rec := globalSpans()
+	rec := tracecheck.GlobalRecorder()
 	srv := pubsubtest.Shared(t)
 	for _, shape := range []struct{ name, fn string }{{"cloudevent", fnProcess}, {"push", fnPush}} {
 		t.Run(shape.name, func(t *testing.T) {
@@ -117,108 +104,14 @@ func TestTraceFromWebhookFunctionToPubSubProcessor(t *testing.T) {
 			}
 
 			dest := names.Topic[len("projects/"+pubsubtest.Project+"/topics/"):]
-			tr := traceOf(t, rec, want.ID, "send "+dest, 2)
-			if w := "00-" + tr.send.SpanContext().TraceID().String() + "-" + tr.send.SpanContext().SpanID().String() + "-01"; traceparent != w {
-				t.Errorf("message attribute traceparent %q, want %q (the send span)", traceparent, w)
+			tr := tracecheck.OneTrace(t, tracecheck.TraceOf(t, rec.Ended(), want.ID, "send "+dest), "send "+dest, "", 2)
+			tracecheck.WantRoot(t, tr.Server)
+			if want := tracecheck.Traceparent(tr.Send); traceparent != want {
+				t.Errorf("message attribute traceparent %q, want %q (the send span)", traceparent, want)
 			}
-			wantSpanAttrs(t, tr.send, map[attribute.Key]string{"messaging.system": "gcp_pubsub",
-				"messaging.destination.name": dest, "messaging.message.id": want.ID})
-			for i, p := range tr.process {
-				wantSpanAttrs(t, p, map[attribute.Key]string{"messaging.message.id": want.ID,
-					"messaging.gcp_pubsub.message.delivery_attempt": string(rune('1' + i)), "messaging.system": "gcp_pubsub"})
-			}
-			wantSpanAttrs(t, tr.process[0], map[attribute.Key]string{"error.type": "transient"})
+			tr.WantRedelivered(t, map[attribute.Key]string{"messaging.system": "gcp_pubsub",
+				"messaging.destination.name": dest, "messaging.message.id": want.ID},
+				map[attribute.Key]string{"messaging.message.id": want.ID, "messaging.system": "gcp_pubsub"}, "messaging.gcp_pubsub.message.delivery_attempt")
 		})
-	}
-}
-
-// tracedFlow are the spans of one event's trace.
-type tracedFlow struct {
-	server, send sdktrace.ReadOnlySpan
-	process      []sdktrace.ReadOnlySpan // in the order they ended
-}
-
-// traceOf finds, among all the spans rec holds, the trace of the send span named send for event
-// id, and checks that it is one flow: a root SERVER span, the send its child, deliveries process
-// spans that are the send's children and link to it, and a handle span under each.
-func traceOf(t *testing.T, rec *tracetest.SpanRecorder, id, send string, deliveries int) tracedFlow {
-	t.Helper()
-	var tr tracedFlow
-	all := rec.Ended()
-	var sends []sdktrace.ReadOnlySpan
-	for _, sp := range all {
-		if sp.Name() == send && attrOf(sp, "messaging.message.id") == id {
-			sends = append(sends, sp)
-		}
-	}
-	if len(sends) != 1 {
-		t.Fatalf("%d send spans %q for %s, want 1", len(sends), send, id)
-	}
-	tr.send = sends[0]
-	traceID := tr.send.SpanContext().TraceID()
-	var servers, handles []sdktrace.ReadOnlySpan
-	var names []string
-	for _, sp := range all {
-		if sp.SpanContext().TraceID() != traceID {
-			continue
-		}
-		names = append(names, sp.Name())
-		switch {
-		case sp.SpanKind() == trace.SpanKindServer:
-			servers = append(servers, sp)
-		case sp.SpanKind() == trace.SpanKindConsumer:
-			tr.process = append(tr.process, sp)
-		case sp.Name() == "handle":
-			handles = append(handles, sp)
-		}
-	}
-	if len(servers) != 1 || len(tr.process) != deliveries || len(handles) != deliveries {
-		t.Fatalf("trace %s: %d server, %d process, %d handle spans; want 1, %d, %d (all: %v)", traceID,
-			len(servers), len(tr.process), len(handles), deliveries, deliveries, names)
-	}
-	tr.server = servers[0]
-	if tr.server.Parent().IsValid() {
-		t.Errorf("server span has parent %s; Stripe's request carries no trace context", tr.server.Parent().SpanID())
-	}
-	wantChildOf(t, tr.send, tr.server)
-	ids := map[trace.SpanID]bool{}
-	for _, p := range tr.process {
-		wantChildOf(t, p, tr.send)
-		if l := p.Links(); len(l) != 1 || l[0].SpanContext.SpanID() != tr.send.SpanContext().SpanID() {
-			t.Errorf("process span links %v, want one to the send span %s", l, tr.send.SpanContext().SpanID())
-		}
-		ids[p.SpanContext().SpanID()] = true
-	}
-	for _, h := range handles {
-		if !ids[h.Parent().SpanID()] {
-			t.Errorf("handle span's parent %s is not a process span of the trace", h.Parent().SpanID())
-		}
-	}
-	return tr
-}
-
-func attrOf(sp sdktrace.ReadOnlySpan, k attribute.Key) string {
-	for _, kv := range sp.Attributes() {
-		if kv.Key == k {
-			return kv.Value.Emit()
-		}
-	}
-	return ""
-}
-
-func wantChildOf(t *testing.T, child, parent sdktrace.ReadOnlySpan) {
-	t.Helper()
-	if child.Parent().SpanID() != parent.SpanContext().SpanID() || child.SpanContext().TraceID() != parent.SpanContext().TraceID() {
-		t.Errorf("span %q: parent %s in trace %s, want %q %s in trace %s", child.Name(), child.Parent().SpanID(),
-			child.SpanContext().TraceID(), parent.Name(), parent.SpanContext().SpanID(), parent.SpanContext().TraceID())
-	}
-}
-
-func wantSpanAttrs(t *testing.T, sp sdktrace.ReadOnlySpan, want map[attribute.Key]string) {
-	t.Helper()
-	for k, v := range want {
-		if got := attrOf(sp, k); got != v {
-			t.Errorf("span %q: %s = %q, want %q", sp.Name(), k, got, v)
-		}
 	}
 }
