@@ -3,27 +3,16 @@ package gcp_test
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	collectortracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
-	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/hookline/hookline/adapters/gcpfunctions"
 	"github.com/hookline/hookline/adapters/gcpfunctions/gcpfunctionstest"
@@ -31,6 +20,7 @@ import (
 	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/examples/gcp"
 	"github.com/hookline/hookline/internal/testsupport/pubsubtest"
+	"github.com/hookline/hookline/internal/testsupport/tracecheck"
 )
 
 // TestTraceFromWebhookToProcessEvent shows the example's StripeWebhook and ProcessEvent
@@ -47,11 +37,10 @@ func TestTraceFromWebhookToProcessEvent(t *testing.T) {
 		traceFlowChild(t)
 		return
 	}
-	otlp := startOTLPReceiver(t)
+	otlp := tracecheck.StartReceiver(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestTraceFromWebhookToProcessEvent$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), "GCP_TRACE_CHILD=1", "OTEL_TRACES_EXPORTER=otlp", "OTEL_METRICS_EXPORTER=none",
-		"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf", "OTEL_EXPORTER_OTLP_ENDPOINT="+otlp.URL,
-		"OTEL_SERVICE_NAME=gcp-trace-test", "HOOKLINE_TEST_DB="+filepath.Join(t.TempDir(), "hookline.db"))
+	cmd.Env = append(append(os.Environ(), otlp.Env("gcp-trace-test")...), "GCP_TRACE_CHILD=1",
+		"HOOKLINE_TEST_DB="+filepath.Join(t.TempDir(), "hookline.db"))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
@@ -67,54 +56,10 @@ func TestTraceFromWebhookToProcessEvent(t *testing.T) {
 		t.Fatalf("the child did not say which event it sent:\n%s", out)
 	}
 
-	spans := otlp.of("gcp-trace-test")
-	var server, sendSpan *spanLine
-	for _, sp := range spans {
-		switch {
-		case sp.Kind == "server":
-			server = &sp
-		case sp.Name == "send "+dest:
-			sendSpan = &sp
-		}
-	}
-	if server == nil || sendSpan == nil {
-		t.Fatalf("no server or no send span exported: %v", spans)
-	}
-	if server.Parent != "" || sendSpan.TraceID != server.TraceID || sendSpan.Parent != server.SpanID || sendSpan.Kind != "producer" {
-		t.Errorf("send span %+v, want the producer child of the root server span %+v", *sendSpan, *server)
-	}
-	if sendSpan.Attributes["messaging.system"] != "gcp_pubsub" || sendSpan.Attributes["messaging.destination.name"] != dest ||
-		sendSpan.Attributes["messaging.message.id"] != id {
-		t.Errorf("send span attributes %v", sendSpan.Attributes)
-	}
-	var process []spanLine
-	handles := map[string]int{} // parent span id -> handle spans
-	for _, sp := range spans {
-		switch {
-		case sp.Kind == "consumer":
-			process = append(process, sp)
-		case sp.Name == "handle":
-			handles[sp.Parent]++
-		}
-	}
-	if len(process) != 2 {
-		t.Fatalf("%d process spans exported, want 2: %v", len(process), spans)
-	}
-	for i, sp := range process {
-		if sp.TraceID != server.TraceID || sp.Parent != sendSpan.SpanID {
-			t.Errorf("process span %d in trace %s with parent %s, want the send span %s of trace %s", i+1,
-				sp.TraceID, sp.Parent, sendSpan.SpanID, server.TraceID)
-		}
-		if len(sp.Links) != 1 || sp.Links[0] != sendSpan.TraceID+"/"+sendSpan.SpanID {
-			t.Errorf("process span %d links %v, want the send span", i+1, sp.Links)
-		}
-		if sp.Attributes["messaging.message.id"] != id || sp.Attributes["messaging.gcp_pubsub.message.delivery_attempt"] != fmt.Sprint(i+1) || sp.Attributes["messaging.system"] != "gcp_pubsub" {
-			t.Errorf("process span %d attributes %v", i+1, sp.Attributes)
-		}
-		if handles[sp.SpanID] != 1 {
-			t.Errorf("process span %d has %d handle spans, want 1", i+1, handles[sp.SpanID])
-		}
-	}
+	spans := otlp.Of("gcp-trace-test")
+	flow := tracecheck.ExportedFlow(t, spans, spans, "send "+dest, 2, true)
+	flow.WantAttrs(t, map[string]string{"messaging.system": "gcp_pubsub", "messaging.destination.name": dest, "messaging.message.id": id},
+		map[string]string{"messaging.message.id": id, "messaging.system": "gcp_pubsub"}, "messaging.gcp_pubsub.message.delivery_attempt")
 }
 
 // traceFlowChild is the child's part: the flow through the functions, then a line saying the
@@ -174,119 +119,4 @@ func traceFlowChild(t *testing.T) {
 		t.Fatalf("sink has event %q (%v), want %s", stored, err, want.ID)
 	}
 	fmt.Println("hookline-trace-flow", want.ID, names.Topic[strings.LastIndexByte(names.Topic, '/')+1:])
-}
-
-// spanLine is one span as an OTLP endpoint received it.
-type spanLine struct {
-	Service    string            // the resource's service.name
-	Name       string            //
-	Kind       string            // "server", "producer", "consumer", "internal"
-	TraceID    string            //
-	SpanID     string            //
-	Parent     string            // "" for a root span
-	Links      []string          // trace_id/span_id
-	Attributes map[string]string // values as text
-}
-
-// otlpReceiver is an OTLP/HTTP endpoint (protobuf) that keeps every span exported to it.
-type otlpReceiver struct {
-	URL   string
-	mu    sync.Mutex
-	spans []spanLine
-}
-
-func startOTLPReceiver(t *testing.T) *otlpReceiver {
-	t.Helper()
-	o := &otlpReceiver{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v1/traces" {
-			w.WriteHeader(http.StatusOK) // metrics and logs are not looked at
-			return
-		}
-		var body io.Reader = r.Body
-		if r.Header.Get("Content-Encoding") == "gzip" {
-			zr, err := gzip.NewReader(r.Body)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			body = zr
-		}
-		b, err := io.ReadAll(body)
-		var req collectortracepb.ExportTraceServiceRequest
-		if err == nil {
-			err = proto.Unmarshal(b, &req)
-		}
-		if err != nil {
-			t.Errorf("OTLP endpoint: undecodable export (%s): %v", r.Header.Get("Content-Type"), err)
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		o.add(&req)
-		w.Header().Set("Content-Type", "application/x-protobuf")
-		out, _ := proto.Marshal(&collectortracepb.ExportTraceServiceResponse{})
-		w.Write(out)
-	}))
-	t.Cleanup(srv.Close)
-	o.URL = srv.URL
-	return o
-}
-
-func (o *otlpReceiver) add(req *collectortracepb.ExportTraceServiceRequest) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for _, rs := range req.GetResourceSpans() {
-		service := ""
-		for _, kv := range rs.GetResource().GetAttributes() {
-			if kv.GetKey() == "service.name" {
-				service = anyText(kv.GetValue())
-			}
-		}
-		for _, ss := range rs.GetScopeSpans() {
-			for _, sp := range ss.GetSpans() {
-				l := spanLine{Service: service, Name: sp.GetName(), Kind: spanKinds[sp.GetKind()],
-					TraceID: hex.EncodeToString(sp.GetTraceId()), SpanID: hex.EncodeToString(sp.GetSpanId()),
-					Parent: hex.EncodeToString(sp.GetParentSpanId()), Attributes: map[string]string{}}
-				for _, k := range sp.GetLinks() {
-					l.Links = append(l.Links, hex.EncodeToString(k.GetTraceId())+"/"+hex.EncodeToString(k.GetSpanId()))
-				}
-				for _, kv := range sp.GetAttributes() {
-					l.Attributes[kv.GetKey()] = anyText(kv.GetValue())
-				}
-				o.spans = append(o.spans, l)
-			}
-		}
-	}
-}
-
-// of returns the spans the process of service exported.
-func (o *otlpReceiver) of(service string) []spanLine {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var out []spanLine
-	for _, sp := range o.spans {
-		if sp.Service == service {
-			out = append(out, sp)
-		}
-	}
-	return out
-}
-
-var spanKinds = map[tracepb.Span_SpanKind]string{tracepb.Span_SPAN_KIND_SERVER: "server",
-	tracepb.Span_SPAN_KIND_PRODUCER: "producer", tracepb.Span_SPAN_KIND_CONSUMER: "consumer",
-	tracepb.Span_SPAN_KIND_INTERNAL: "internal", tracepb.Span_SPAN_KIND_CLIENT: "client"}
-
-// anyText renders an attribute value as text.
-func anyText(v *commonpb.AnyValue) string {
-	switch x := v.GetValue().(type) {
-	case *commonpb.AnyValue_StringValue:
-		return x.StringValue
-	case *commonpb.AnyValue_IntValue:
-		return strconv.FormatInt(x.IntValue, 10)
-	case *commonpb.AnyValue_BoolValue:
-		return strconv.FormatBool(x.BoolValue)
-	case *commonpb.AnyValue_DoubleValue:
-		return strconv.FormatFloat(x.DoubleValue, 'g', -1, 64)
-	}
-	return fmt.Sprint(v)
 }
