@@ -311,8 +311,11 @@ func (c *Consumer) attempt(ctx context.Context, ev hookline.Event) (int, bool, e
 // turning a panic into an error. ignored reports that the handler called [ReportIgnored].
 func (c *Consumer) call(ctx context.Context, ev hookline.Event, n int) (ignored bool, err error) {
 	ctx, span := c.trace.startAttempt(ctx, n)
-	var flag atomic.Bool
-	ctx = context.WithValue(ctx, ignoredKey{}, &flag)
+	var flag *atomic.Bool // only hookline.events needs to know, so only while it is recorded
+	if c.meters.events.Enabled(ctx) {
+		flag = new(atomic.Bool)
+		ctx = context.WithValue(ctx, ignoredKey{}, flag)
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	defer func() {
@@ -322,7 +325,7 @@ func (c *Consumer) call(ctx context.Context, ev hookline.Event, n int) (ignored 
 			err = fmt.Errorf("channel: handler panicked: %v", p)
 		}
 		endSpan(span, err)
-		ignored = err == nil && flag.Load()
+		ignored = err == nil && flag != nil && flag.Load()
 	}()
 	return false, c.handle(ctx, ev)
 }

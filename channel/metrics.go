@@ -50,11 +50,17 @@ type meters struct {
 	events   metric.Int64Counter
 	lag      metric.Float64Histogram
 
-	sendOK, processOK, lagSet attribute.Set
+	// The options of the commonest measurements, built once: passing an attribute set as an
+	// option otherwise allocates on every measurement.
+	sendOK, processOK, lagOpt metric.MeasurementOption
 	base                      []attribute.KeyValue // messaging.system, messaging.destination.name
 	sink                      []attribute.KeyValue // hookline.sink, when named
-	outcomes                  sync.Map             // outcome + "/" + error.type → attribute.Set
+	mu                        sync.RWMutex
+	outcomes                  map[outcomeKey]metric.MeasurementOption
 }
+
+// outcomeKey identifies the attributes of one hookline.events count.
+type outcomeKey struct{ outcome, errType string }
 
 // newMeters returns the meters of an endpoint whose spans t starts, with sink naming the sink
 // ("" for none, as for a Sender).
@@ -64,7 +70,7 @@ func newMeters(mp metric.MeterProvider, t tracing, sink string) *meters {
 	}
 	m := mp.Meter(meterName)
 	d := metric.WithExplicitBucketBoundaries(durationBuckets...)
-	s := &meters{base: t.attrs}
+	s := &meters{base: t.attrs, outcomes: map[outcomeKey]metric.MeasurementOption{}}
 	// Creating an instrument fails only for an invalid name or unit; a noop one is returned then.
 	sent, _ := messagingconv.NewClientSentMessages(m)
 	sendTime, _ := messagingconv.NewClientOperationDuration(m, d)
@@ -79,9 +85,9 @@ func newMeters(mp metric.MeterProvider, t tracing, sink string) *meters {
 	if sink != "" {
 		s.sink = []attribute.KeyValue{AttrSink.String(sink)}
 	}
-	s.sendOK = s.set(semconv.MessagingOperationName("send"))
-	s.processOK = s.set(semconv.MessagingOperationName("process"))
-	s.lagSet = attribute.NewSet(s.sink...)
+	s.sendOK = metric.WithAttributeSet(s.set(semconv.MessagingOperationName("send")))
+	s.processOK = metric.WithAttributeSet(s.set(semconv.MessagingOperationName("process")))
+	s.lagOpt = metric.WithAttributeSet(attribute.NewSet(s.sink...))
 	return s
 }
 
@@ -92,12 +98,10 @@ func (m *meters) set(kv ...attribute.KeyValue) attribute.Set {
 	return attribute.NewSet(all...)
 }
 
-// withError returns ok, or for a failure a set with error.type added.
-func (m *meters) withError(ok attribute.Set, op string, errType string) attribute.Set {
-	if errType == "" {
-		return ok
-	}
-	return m.set(semconv.MessagingOperationName(op), semconv.ErrorTypeKey.String(errType))
+// failed returns the option of a failed op with error.type errType (failures are rare: built
+// each time).
+func (m *meters) failed(op string, errType string) metric.MeasurementOption {
+	return metric.WithAttributeSet(m.set(semconv.MessagingOperationName(op), semconv.ErrorTypeKey.String(errType)))
 }
 
 // recordSend records one send that took d and failed with err (nil: accepted).
@@ -105,11 +109,10 @@ func (m *meters) recordSend(ctx context.Context, d time.Duration, err error) {
 	if !m.sent.Enabled(ctx) && !m.sendTime.Enabled(ctx) {
 		return
 	}
-	set := m.sendOK
+	opt := m.sendOK
 	if err != nil {
-		set = m.withError(m.sendOK, "send", errorType(err))
+		opt = m.failed("send", errorType(err))
 	}
-	opt := metric.WithAttributeSet(set)
 	m.sent.Add(ctx, 1, opt)
 	m.sendTime.Record(ctx, d.Seconds(), opt)
 }
@@ -119,16 +122,16 @@ func (m *meters) recordProcess(ctx context.Context, d time.Duration, v verdict) 
 	if !m.consumed.Enabled(ctx) && !m.procTime.Enabled(ctx) {
 		return
 	}
-	set := m.processOK
+	opt := m.processOK
 	switch v.kind {
 	case "":
 	case retry:
-		set = m.withError(m.processOK, "process", errorType(v.err))
+		opt = m.failed("process", errorType(v.err))
 	default:
-		set = m.withError(m.processOK, "process", v.kind)
+		opt = m.failed("process", v.kind)
 	}
-	m.consumed.Add(ctx, 1, metric.WithAttributeSet(m.processOK))
-	m.procTime.Record(ctx, d.Seconds(), metric.WithAttributeSet(set))
+	m.consumed.Add(ctx, 1, m.processOK)
+	m.procTime.Record(ctx, d.Seconds(), opt)
 }
 
 // recordEvent counts one event outcome; errType is "" or the error.type of a failure.
@@ -136,16 +139,23 @@ func (m *meters) recordEvent(ctx context.Context, outcome, errType string) {
 	if !m.events.Enabled(ctx) {
 		return
 	}
-	key := outcome + "/" + errType
-	set, ok := m.outcomes.Load(key)
+	key := outcomeKey{outcome, errType}
+	m.mu.RLock()
+	opt, ok := m.outcomes[key]
+	m.mu.RUnlock()
 	if !ok {
 		kv := append([]attribute.KeyValue{AttrOutcome.String(outcome)}, m.sink...)
 		if errType != "" {
 			kv = append(kv, semconv.ErrorTypeKey.String(errType))
 		}
-		set, _ = m.outcomes.LoadOrStore(key, attribute.NewSet(kv...))
+		opt = metric.WithAttributeSet(attribute.NewSet(kv...))
+		m.mu.Lock()
+		if len(m.outcomes) < maxOutcomeSets { // error types come from small sets; this only bounds a surprise
+			m.outcomes[key] = opt
+		}
+		m.mu.Unlock()
 	}
-	m.events.Add(ctx, 1, metric.WithAttributeSet(set.(attribute.Set)))
+	m.events.Add(ctx, 1, opt)
 }
 
 // recordLag records the time from an event's creation to its write.
@@ -153,8 +163,11 @@ func (m *meters) recordLag(ctx context.Context, created time.Time) {
 	if created.IsZero() || !m.lag.Enabled(ctx) {
 		return
 	}
-	m.lag.Record(ctx, time.Since(created).Seconds(), metric.WithAttributeSet(m.lagSet))
+	m.lag.Record(ctx, time.Since(created).Seconds(), m.lagOpt)
 }
+
+// maxOutcomeSets bounds the cached attribute sets of hookline.events.
+const maxOutcomeSets = 256
 
 // ignoredKey carries, in a handler call's context, the flag ReportIgnored sets.
 type ignoredKey struct{}

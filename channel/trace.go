@@ -65,6 +65,8 @@ type tracing struct {
 	// bodyState keeps tracestate out of the message metadata (it stays in the body): SQS and SNS
 	// take at most 10 message attributes, which a dead-lettered message would pass.
 	bodyState bool
+	// sendName and processName are the span names, built once.
+	sendName, processName string
 }
 
 // tracestateInBodyOnly lists the schemes and broker names of SQS and SNS.
@@ -88,6 +90,7 @@ func newTracing(tp trace.TracerProvider, urlstr, broker string) tracing {
 		tr.name = broker
 	}
 	tr.bodyState = tracestateInBodyOnly[key]
+	tr.sendName, tr.processName = tr.spanName("send"), tr.spanName("process")
 	if sys, ok := messagingSystems[key]; ok {
 		tr.attrs = append(tr.attrs, sys)
 		if k, ok := deliveryCountKeys[sys.Value.AsString()]; ok {
@@ -128,7 +131,7 @@ var (
 
 // startSend starts the PRODUCER span of sending event id.
 func (t *tracing) startSend(ctx context.Context, id string) (context.Context, trace.Span) {
-	ctx, span := t.tracer.Start(ctx, t.spanName("send"), producerSpan...)
+	ctx, span := t.tracer.Start(ctx, t.sendName, producerSpan...)
 	if span.IsRecording() {
 		var buf [6]attribute.KeyValue // one SetAttributes call, without allocating the list
 		span.SetAttributes(append(append(buf[:0], t.attrs...), semconv.MessagingOperationTypeSend,
@@ -181,15 +184,71 @@ func (t *tracing) inject(ctx context.Context, md map[string]string, ev hookline.
 // when the producer did not trace.
 func extract(md, body map[string]string) trace.SpanContext {
 	for _, m := range [...]map[string]string{body, md} {
-		if m[MetaTraceparent] == "" {
-			continue
-		}
-		ctx := traceContext.Extract(context.Background(), propagation.MapCarrier(m))
-		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		if sc, ok := parseTraceparent(m[MetaTraceparent]); ok {
+			if ts := m[MetaTracestate]; ts != "" {
+				if state, err := trace.ParseTraceState(ts); err == nil {
+					sc = sc.WithTraceState(state)
+				}
+			}
 			return sc
 		}
 	}
 	return trace.SpanContext{}
+}
+
+// parseTraceparent reads a W3C traceparent of version 00 ("00-<trace id>-<parent id>-<flags>")
+// or of a later version (whose first four fields have the same form), as the W3C Trace Context
+// recommendation says a receiver does; ok is false for anything else. It does what
+// propagation.TraceContext's Extract does, without building a context: this runs once per
+// delivery.
+func parseTraceparent(h string) (sc trace.SpanContext, ok bool) {
+	const n = 55 // 2 + 1 + 32 + 1 + 16 + 1 + 2
+	if len(h) < n || h[2] != '-' || h[35] != '-' || h[52] != '-' || (len(h) > n && h[n] != '-') {
+		return sc, false
+	}
+	ver, ok1 := hexByte(h[0:2])
+	if !ok1 || ver == 0xff || (ver == 0 && len(h) > n+1) { // version 00 has no further fields
+		return sc, false
+	}
+	var tid trace.TraceID
+	var sid trace.SpanID
+	for i := range tid {
+		b, ok := hexByte(h[3+2*i : 5+2*i])
+		if !ok {
+			return sc, false
+		}
+		tid[i] = b
+	}
+	for i := range sid {
+		b, ok := hexByte(h[36+2*i : 38+2*i])
+		if !ok {
+			return sc, false
+		}
+		sid[i] = b
+	}
+	flags, ok2 := hexByte(h[53:55])
+	if !ok2 || !tid.IsValid() || !sid.IsValid() || (ver == 0 && flags > 3) { // 00 reserves the other bits
+		return sc, false
+	}
+	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid,
+		TraceFlags: trace.TraceFlags(flags) & (trace.FlagsSampled | trace.FlagsRandom), Remote: true}), true
+}
+
+// hexByte decodes two lower-case hex digits, the only case W3C trace context allows.
+func hexByte(s string) (byte, bool) {
+	hi, ok1 := hexDigit(s[0])
+	lo, ok2 := hexDigit(s[1])
+	return hi<<4 | lo, ok1 && ok2
+}
+
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
 }
 
 // startProcess starts the CONSUMER span of one delivery of a message with metadata md and
@@ -202,7 +261,7 @@ func (t *tracing) startProcess(ctx context.Context, md map[string]string, ev hoo
 		ctx = trace.ContextWithRemoteSpanContext(ctx, sc)
 		opts = append(opts[:len(opts):len(opts)], trace.WithLinks(trace.Link{SpanContext: sc}))
 	}
-	ctx, span := t.tracer.Start(ctx, t.spanName("process"), opts...)
+	ctx, span := t.tracer.Start(ctx, t.processName, opts...)
 	if span.IsRecording() {
 		var buf [7]attribute.KeyValue // one SetAttributes call, without allocating the list
 		kv := append(append(buf[:0], t.attrs...), semconv.MessagingOperationTypeProcess,

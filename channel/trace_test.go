@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -408,4 +409,31 @@ func TestProcessorSpansNameTheSubscription(t *testing.T) {
 		}
 		wantAttrs(t, spans[0], c.want)
 	}
+}
+
+// parseTraceparent reads what OpenTelemetry's W3C propagator reads, and refuses what it refuses.
+func FuzzParseTraceparent(f *testing.F) {
+	for _, s := range []string{
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03",
+		"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+		"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+		"00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+		"00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01",
+		"0-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+		"", "00", "garbage",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		got, ok := parseTraceparent(h)
+		ctx := traceContext.Extract(context.Background(), propagation.MapCarrier{MetaTraceparent: h})
+		want := trace.SpanContextFromContext(ctx)
+		if ok != want.IsValid() || (ok && !got.Equal(want)) {
+			t.Fatalf("traceparent %q: parsed %v (ok %t), the propagator extracts %v (valid %t)", h, got, ok, want, want.IsValid())
+		}
+	})
 }

@@ -40,7 +40,8 @@ var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5,
 type meters struct {
 	deliveries metric.Int64Counter
 	duration   metric.Float64Histogram
-	sets       sync.Map // setKey → [2]attribute.Set{deliveries, duration}
+	mu         sync.RWMutex
+	opts       map[setKey][2]metric.MeasurementOption // of deliveries and duration
 }
 
 type setKey struct {
@@ -58,7 +59,7 @@ func newMeters(mp metric.MeterProvider) *meters {
 	d, _ := httpconv.NewServerRequestDuration(m, metric.WithExplicitBucketBoundaries(durationBuckets...))
 	deliveries, _ := m.Int64Counter("hookline.webhook.deliveries", metric.WithUnit("{delivery}"),
 		metric.WithDescription("Webhook deliveries by outcome (accepted, skipped, refused, failed) and reason."))
-	return &meters{deliveries: deliveries, duration: d.Inst()}
+	return &meters{deliveries: deliveries, duration: d.Inst(), opts: map[setKey][2]metric.MeasurementOption{}}
 }
 
 // record counts one delivery answered with resp after d. method is the request's method,
@@ -74,14 +75,24 @@ func (m *meters) record(ctx context.Context, d time.Duration, method, route, sch
 	if resp.Status >= 400 {
 		key.reason = errorType(resp)
 	}
-	sets, ok := m.sets.Load(key)
+	m.mu.RLock()
+	opts, ok := m.opts[key]
+	m.mu.RUnlock()
 	if !ok {
-		sets, _ = m.sets.LoadOrStore(key, key.sets())
+		sets := key.sets()
+		opts = [2]metric.MeasurementOption{metric.WithAttributeSet(sets[0]), metric.WithAttributeSet(sets[1])}
+		m.mu.Lock()
+		if len(m.opts) < maxSets { // methods, statuses and reasons are small sets; this bounds a surprise
+			m.opts[key] = opts
+		}
+		m.mu.Unlock()
 	}
-	s := sets.([2]attribute.Set)
-	m.deliveries.Add(ctx, 1, metric.WithAttributeSet(s[0]))
-	m.duration.Record(ctx, d.Seconds(), metric.WithAttributeSet(s[1]))
+	m.deliveries.Add(ctx, 1, opts[0])
+	m.duration.Record(ctx, d.Seconds(), opts[1])
 }
+
+// maxSets bounds the cached attribute sets.
+const maxSets = 256
 
 // sets builds the attribute sets of k: of hookline.webhook.deliveries and of
 // http.server.request.duration.

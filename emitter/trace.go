@@ -44,14 +44,17 @@ func (h *Handler) startSpan(ctx context.Context, header http.Header, method, pat
 	}
 	ctx, span := h.tracer.Start(ctx, name, serverSpan...)
 	if span.IsRecording() {
+		var buf [3]attribute.KeyValue // one SetAttributes call, without allocating the list
+		kv := buf[:0]
 		if known {
-			span.SetAttributes(semconv.HTTPRequestMethodKey.String(method))
+			kv = append(kv, semconv.HTTPRequestMethodKey.String(method))
 		} else {
-			span.SetAttributes(semconv.HTTPRequestMethodOther, semconv.HTTPRequestMethodOriginal(method))
+			kv = append(kv, semconv.HTTPRequestMethodOther, semconv.HTTPRequestMethodOriginal(method))
 		}
 		if route != "" {
-			span.SetAttributes(semconv.HTTPRoute(route))
+			kv = append(kv, semconv.HTTPRoute(route))
 		}
+		span.SetAttributes(kv...)
 	}
 	return ctx, span
 }
@@ -61,15 +64,17 @@ func (h *Handler) startSpan(ctx context.Context, header http.Header, method, pat
 // conventions say for a server).
 func endSpan(span trace.Span, resp Response) {
 	if span.IsRecording() {
-		span.SetAttributes(semconv.HTTPResponseStatusCode(resp.Status))
+		var buf [3]attribute.KeyValue
+		kv := append(buf[:0], semconv.HTTPResponseStatusCode(resp.Status))
 		if resp.Status >= 400 {
-			span.SetAttributes(semconv.ErrorTypeKey.String(errorType(resp)))
-		}
-		if resp.Status >= 500 {
-			span.SetStatus(codes.Error, resp.Reason)
+			kv = append(kv, semconv.ErrorTypeKey.String(errorType(resp)))
 		}
 		if resp.Skipped {
-			span.SetAttributes(attribute.Bool("hookline.skipped", true))
+			kv = append(kv, attribute.Bool("hookline.skipped", true))
+		}
+		span.SetAttributes(kv...)
+		if resp.Status >= 500 {
+			span.SetStatus(codes.Error, resp.Reason)
 		}
 	}
 	span.End()
