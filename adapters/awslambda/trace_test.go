@@ -3,19 +3,15 @@ package awslambda_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"go.opentelemetry.io/otel/attribute"
 
-	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/adapters/awslambda"
 	"github.com/hookline/hookline/channel"
 	_ "github.com/hookline/hookline/channel/amazonsqs" // awssqs://
@@ -24,6 +20,8 @@ import (
 	"github.com/hookline/hookline/internal/testsupport/fauxqs"
 	"github.com/hookline/hookline/internal/testsupport/serverlesstest"
 	"github.com/hookline/hookline/internal/testsupport/tracecheck"
+	"github.com/hookline/hookline/internal/testsupport/tracecheck/eventsource"
+	"github.com/hookline/hookline/internal/testsupport/tracecheck/webhookflow"
 	"github.com/hookline/hookline/sink"
 )
 
@@ -72,14 +70,9 @@ func TestTraceFromFunctionURLToSQSProcessor(t *testing.T) {
 
 	// Function B: the SQS-triggered processor.
 	mem := sink.NewMemory()
-	var calls atomic.Int32
-	proc, err := channel.NewProcessor(func(ctx context.Context, ev hookline.Event) error {
-		if calls.Add(1) == 1 {
-			return hookline.MarkTransient(errors.New("sink busy"))
-		}
-		return mem.Write(ctx, ev)
-	}, &channel.ProcessorOptions{MaxAttempts: 1, MinBackoff: time.Millisecond, TracerProvider: tp,
-		Subscription: srv.QueueURL(q)})
+	failOnce, _ := webhookflow.FailOnce(mem)
+	proc, err := channel.NewProcessor(failOnce, &channel.ProcessorOptions{MaxAttempts: 1, MinBackoff: time.Millisecond,
+		TracerProvider: tp, Subscription: srv.QueueURL(q)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +83,7 @@ func TestTraceFromFunctionURLToSQSProcessor(t *testing.T) {
 	fn := lambda.NewHandler(sh.Handle)
 	var attrTraceparent string // the traceparent message attribute, as the processor reads it
 	for delivery := range 2 {
-		m := receiveRecord(t, srv, q)
+		m := eventsource.SQSKept(t, srv, q)
 		if n := m.Attributes["ApproximateReceiveCount"]; n != string(rune('1'+delivery)) {
 			t.Fatalf("delivery %d: ApproximateReceiveCount %s", delivery+1, n)
 		}
@@ -144,28 +137,6 @@ func withHeader(t *testing.T, payload []byte, name, value string) []byte {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// receiveRecord receives the next message of q with all its attributes, as Lambda's event
-// source mapping does, and leaves it on the queue (the mapping deletes it only when the function
-// succeeds for it).
-func receiveRecord(t *testing.T, srv *fauxqs.Server, q fauxqs.Queue) sqstypes.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	for ctx.Err() == nil {
-		out, err := srv.SQS().ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.URL),
-			MaxNumberOfMessages: 1, WaitTimeSeconds: 2, MessageAttributeNames: []string{"All"},
-			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
-		if err != nil {
-			t.Fatalf("receive from %s: %v", q.Name, err)
-		}
-		if len(out.Messages) == 1 {
-			return out.Messages[0]
-		}
-	}
-	t.Fatalf("no message on %s", q.Name)
-	return sqstypes.Message{}
 }
 
 // sqsEventRecord is the record Lambda's SQS event source mapping passes for m.

@@ -3,20 +3,18 @@ package azurefunctions
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"net/http"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
 	"go.opentelemetry.io/otel/attribute"
 
-	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/channel"
 	_ "github.com/hookline/hookline/channel/azureservicebus" // azuresbqueue://
 	"github.com/hookline/hookline/internal/testsupport/sbdouble"
 	"github.com/hookline/hookline/internal/testsupport/tracecheck"
+	"github.com/hookline/hookline/internal/testsupport/tracecheck/eventsource"
+	"github.com/hookline/hookline/internal/testsupport/tracecheck/webhookflow"
 	"github.com/hookline/hookline/sink"
 )
 
@@ -39,15 +37,9 @@ func TestTraceFromWebhookFunctionToServiceBusTrigger(t *testing.T) {
 	}
 	log, _ := testLogger(t)
 	mem := sink.NewMemory()
-	var calls atomic.Int32
-	failOnce := sink.Func(func(ctx context.Context, ev hookline.Event) error {
-		if calls.Add(1) == 1 {
-			return hookline.MarkTransient(errors.New("sink busy"))
-		}
-		return mem.Write(ctx, ev)
-	})
+	failOnce, _ := webhookflow.FailOnce(mem)
 	base, _, _ := app(t, &Options{
-		Getenv: env{EnvSecret: testSecret, EnvChannel: "azuresbqueue://" + q}.Get, Logger: log, Sink: failOnce,
+		Getenv: env{EnvSecret: testSecret, EnvChannel: "azuresbqueue://" + q}.Get, Logger: log, Sink: sink.Func(failOnce),
 		Consumer: &channel.ProcessorOptions{MaxAttempts: 1, MinBackoff: time.Millisecond},
 	})
 
@@ -58,16 +50,7 @@ func TestTraceFromWebhookFunctionToServiceBusTrigger(t *testing.T) {
 		t.Fatalf("webhook invocation: %d %s", got.status, got.body)
 	}
 
-	client, err := azservicebus.NewClientFromConnectionString(d.ConnectionString, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close(context.Background())
-	recv, err := client.NewReceiverForQueue(q, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer recv.Close(context.Background())
+	recv := eventsource.ServiceBusReceiver(t, d.ConnectionString, q)
 	var traceparent string // the application property, as the trigger passes it
 	for delivery := 1; delivery <= 2; delivery++ {
 		msgs, err := recv.ReceiveMessages(ctx, 1, nil)

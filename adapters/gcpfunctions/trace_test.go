@@ -2,20 +2,18 @@ package gcpfunctions_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 
-	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/adapters/gcpfunctions"
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/internal/testsupport/pubsubtest"
 	"github.com/hookline/hookline/internal/testsupport/tracecheck"
+	"github.com/hookline/hookline/internal/testsupport/tracecheck/webhookflow"
 	"github.com/hookline/hookline/sink"
 )
 
@@ -40,14 +38,8 @@ func TestTraceFromWebhookFunctionToPubSubProcessor(t *testing.T) {
 			serve(t, fnWebhook, wh)
 
 			mem := sink.NewMemory()
-			var calls atomic.Int32
-			failOnce := sink.Func(func(ctx context.Context, ev hookline.Event) error {
-				if calls.Add(1) == 1 {
-					return hookline.MarkTransient(errors.New("sink busy"))
-				}
-				return mem.Write(ctx, ev)
-			})
-			proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: failOnce, Getenv: env{}.Get,
+			failOnce, _ := webhookflow.FailOnce(mem)
+			proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: sink.Func(failOnce), Getenv: env{}.Get,
 				Consumer: &channel.ProcessorOptions{MaxAttempts: 1, MinBackoff: time.Millisecond}})
 			t.Cleanup(func() { proc.Close(context.Background()) })
 			if shape.fn == fnProcess {

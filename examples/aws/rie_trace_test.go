@@ -17,6 +17,7 @@ import (
 	"github.com/hookline/hookline/internal/testsupport/fauxqs"
 	"github.com/hookline/hookline/internal/testsupport/testenv"
 	"github.com/hookline/hookline/internal/testsupport/tracecheck"
+	"github.com/hookline/hookline/internal/testsupport/tracecheck/eventsource"
 )
 
 // TestTraceAcrossLambdaFunctionsUnderRIE builds this example and runs the webhook and the
@@ -53,7 +54,10 @@ func TestTraceAcrossLambdaFunctionsUnderRIE(t *testing.T) {
 		"HOOKLINE_SINK=sqlite://"+filepath.ToSlash(db))...)
 	var m sqstypes.Message
 	for delivery := 1; delivery <= 2; delivery++ {
-		m = receiveKept(t, srv, q)
+		m = eventsource.SQSKept(t, srv, q)
+		if m.MessageAttributes[channel.MetaTraceparent].StringValue == nil {
+			t.Fatalf("message without a traceparent attribute: %v", m.MessageAttributes)
+		}
 		if n := m.Attributes["ApproximateReceiveCount"]; n != fmt.Sprint(delivery) {
 			t.Fatalf("delivery %d: ApproximateReceiveCount %s", delivery, n)
 		}
@@ -73,28 +77,4 @@ func TestTraceAcrossLambdaFunctionsUnderRIE(t *testing.T) {
 	flow := tracecheck.ExportedFlow(t, otlp.Of("trace-webhook"), otlp.Of("trace-processor"), "send traced-events", 2, false)
 	flow.WantAttrs(t, map[string]string{"messaging.system": "aws_sqs", "messaging.message.id": want.ID},
 		map[string]string{"messaging.message.id": want.ID, "messaging.system": "aws_sqs"}, "hookline.message.delivery_count")
-}
-
-// receiveKept receives the next message of q with all its attributes, as Lambda's event source
-// mapping does, and leaves it on the queue.
-func receiveKept(t *testing.T, srv *fauxqs.Server, q fauxqs.Queue) sqstypes.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	for ctx.Err() == nil {
-		out, err := srv.SQS().ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.URL),
-			MaxNumberOfMessages: 1, WaitTimeSeconds: 2, MessageAttributeNames: []string{"All"},
-			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
-		if err != nil {
-			t.Fatalf("receive from %s: %v", q.Name, err)
-		}
-		if len(out.Messages) == 1 {
-			if m := out.Messages[0]; m.MessageAttributes[channel.MetaTraceparent].StringValue == nil {
-				t.Fatalf("message without a traceparent attribute: %v", m.MessageAttributes)
-			}
-			return out.Messages[0]
-		}
-	}
-	t.Fatalf("no message on %s", q.Name)
-	return sqstypes.Message{}
 }

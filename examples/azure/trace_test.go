@@ -9,12 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
-
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/internal/testsupport/sbdouble"
 	"github.com/hookline/hookline/internal/testsupport/tracecheck"
+	"github.com/hookline/hookline/internal/testsupport/tracecheck/eventsource"
 )
 
 // TestTraceFromWebhookToServiceBusTrigger runs the example as the host would, with
@@ -51,16 +50,7 @@ func TestTraceFromWebhookToServiceBusTrigger(t *testing.T) {
 		t.Fatalf("webhook answered %d", status)
 	}
 
-	client, err := azservicebus.NewClientFromConnectionString(d.ConnectionString, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close(context.Background())
-	recv, err := client.NewReceiverForQueue(q, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer recv.Close(context.Background())
+	recv := eventsource.ServiceBusReceiver(t, d.ConnectionString, q)
 	for delivery := 1; delivery <= 2; delivery++ {
 		msgs, err := recv.ReceiveMessages(ctx, 1, nil)
 		if err != nil || len(msgs) != 1 {

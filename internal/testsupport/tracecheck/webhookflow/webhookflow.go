@@ -1,6 +1,7 @@
 // Package webhookflow runs, for the trace tests of the channels, one Stripe delivery from a real
-// webhook handler through a channel to a consumer whose first attempt fails. It is apart from
-// package tracecheck, which imports no package of hookline, so that any test may use that one.
+// webhook handler through a channel to a consumer whose first attempt fails, and checks its
+// trace. It is apart from package tracecheck, which imports no package of hookline, so that any
+// test may use that one.
 package webhookflow
 
 import (
@@ -13,12 +14,15 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/internal/testsupport/tracecheck"
 	"github.com/hookline/hookline/sink"
 )
 
@@ -35,13 +39,8 @@ func Run(t testing.TB, tp trace.TracerProvider, s *channel.Sender, r *channel.Re
 		t.Fatal(err)
 	}
 	mem := sink.NewMemory()
-	var calls atomic.Int32
-	c, err := channel.NewConsumer(r, func(ctx context.Context, ev hookline.Event) error {
-		if calls.Add(1) == 1 {
-			return hookline.MarkTransient(errors.New("sink busy"))
-		}
-		return mem.Write(ctx, ev)
-	}, &channel.ConsumerOptions{MaxAttempts: 1, MinBackoff: time.Millisecond, TracerProvider: tp,
+	handle, calls := FailOnce(mem)
+	c, err := channel.NewConsumer(r, handle, &channel.ConsumerOptions{MaxAttempts: 1, MinBackoff: time.Millisecond, TracerProvider: tp,
 		DrainTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -78,4 +77,30 @@ func Run(t testing.TB, tp trace.TracerProvider, s *channel.Sender, r *channel.Re
 		t.Fatalf("sink holds %+v, want event %s", rec.Event, want.ID)
 	}
 	return want.ID
+}
+
+// FailOnce returns a handler that fails its first call transiently ("sink busy") and writes the
+// events of the others to s, and the count of its calls.
+func FailOnce(s sink.Sink) (func(context.Context, hookline.Event) error, *atomic.Int32) {
+	calls := new(atomic.Int32)
+	return func(ctx context.Context, ev hookline.Event) error {
+		if calls.Add(1) == 1 {
+			return hookline.MarkTransient(errors.New("sink busy"))
+		}
+		return s.Write(ctx, ev)
+	}, calls
+}
+
+// Check checks the spans rec holds of the flow [Run] returned id for, through destination dest:
+// one trace from a root SERVER span through the send span "send dest" to two process spans
+// "process dest" (see [tracecheck.OneTrace]), the send and both process spans with
+// messaging.system system, the destination dest and the message id, the process spans with
+// countKey 1 and 2, the first with error.type transient and the second without.
+func Check(t testing.TB, rec *tracetest.SpanRecorder, dest, id, system string, countKey attribute.Key) {
+	t.Helper()
+	spans := tracecheck.OneTrace(t, rec.Ended(), "send "+dest, "process "+dest, 2)
+	tracecheck.WantRoot(t, spans.Server)
+	want := map[attribute.Key]string{"messaging.system": system, "messaging.destination.name": dest,
+		"messaging.message.id": id}
+	spans.WantRedelivered(t, want, want, countKey)
 }
