@@ -54,6 +54,7 @@ func run(args []string, out io.Writer) error {
 	withTelemetry := fs.Bool("telemetry", false, "then run the pipeline alternately with tracing (every span sampled) and metrics on, "+
 		"exported to exporters that drop them, and without, to measure their cost")
 	rounds := fs.Int("rounds", 2, "with -telemetry: how many runs with it (each followed by one without)")
+	signals := fs.String("signals", "both", "with -telemetry: which to turn on: both, traces or metrics")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -78,7 +79,10 @@ func run(args []string, out io.Writer) error {
 	}
 	res.Print(out, "pipeline (webhook → "+channelName()+" → consumer → discard sink)")
 	if *withTelemetry {
-		if err := compareTelemetry(out, *d, *conns, *rate, *rounds, res); err != nil {
+		if *signals != "both" && *signals != "traces" && *signals != "metrics" {
+			return fmt.Errorf("-signals %q: want both, traces or metrics", *signals)
+		}
+		if err := compareTelemetry(out, *d, *conns, *rate, *rounds, *signals, res); err != nil {
 			return err
 		}
 	}
@@ -109,16 +113,16 @@ func rateText(r int) string {
 // compareTelemetry runs the pipeline rounds more times with tracing and metrics on, each
 // followed by a run without, and prints every run and the mean of each kind (off counting the
 // run before, too), so that the VM's drift between runs spreads over both.
-func compareTelemetry(out io.Writer, d time.Duration, conns, rate, rounds int, off *loadgen.Result) error {
+func compareTelemetry(out io.Writer, d time.Duration, conns, rate, rounds int, signals string, off *loadgen.Result) error {
 	offs, ons := []float64{off.AcceptedPerSecond()}, []float64(nil)
 	for range max(rounds, 1) {
-		on := telemetryOn()
+		on := telemetryOn(signals != "metrics", signals != "traces")
 		withT, err := runPipeline(d, conns, rate, on)
 		on.shutdown()
 		if err != nil {
 			return err
 		}
-		withT.Print(out, "pipeline with tracing (every span sampled) and metrics on, exporters that drop them")
+		withT.Print(out, "pipeline with telemetry on ("+signals+"; every span sampled, exporters that drop all)")
 		again, err := runPipeline(d, conns, rate, telemetryOff())
 		if err != nil {
 			return err

@@ -33,14 +33,27 @@ func telemetryOff() observed {
 // SDK meter provider whose periodic reader exports to one that drops the data: all the work of
 // tracing and metrics but the network. Like Start, it leaves gocloud's own per-call telemetry
 // out unless HOOKLINE_OTEL_GOCLOUD=true.
-func telemetryOn() observed {
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()),
-		sdktrace.WithBatcher(dropSpans{}))
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(dropMetrics{})))
-	telemetry.Install(tp, mp)
+// traces and metrics say which of the two are turned on.
+func telemetryOn(traces, metrics bool) observed {
+	telemetryOff()
+	var tp *sdktrace.TracerProvider
+	var mp *sdkmetric.MeterProvider
+	if traces {
+		tp = sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()),
+			sdktrace.WithBatcher(dropSpans{}))
+		telemetry.Install(tp, nil)
+	}
+	if metrics {
+		mp = sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(dropMetrics{})))
+		telemetry.Install(nil, mp)
+	}
 	return observed{name: "telemetry", shutdown: func() {
-		tp.Shutdown(context.Background())
-		mp.Shutdown(context.Background())
+		if tp != nil {
+			tp.Shutdown(context.Background())
+		}
+		if mp != nil {
+			mp.Shutdown(context.Background())
+		}
 		telemetryOff()
 	}}
 }
