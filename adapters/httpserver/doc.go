@@ -14,6 +14,8 @@
 //
 //   - the webhook, at Options.WebhookPattern (default POST /webhook);
 //   - GET /healthz: 200 "ok" while the process serves (liveness);
+//   - GET /metrics, only with Options.Metrics: that handler (package telemetry's Prometheus one),
+//     for platforms that scrape the service's one port;
 //   - GET /readyz: 200 "ok" only while the channel is reachable, otherwise 503 with a short
 //     reason ("channel unavailable", "consumer stopped", "shutting down"); the detailed error is
 //     logged when readiness changes, never sent. With a consumer, channel.Receiver.Health decides:

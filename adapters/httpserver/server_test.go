@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -215,5 +216,30 @@ func TestConsumerFailureEndsServe(t *testing.T) {
 	}
 	if r.sender.Health() == nil {
 		t.Error("sender not shut down")
+	}
+}
+
+// Options.Metrics is served at GET /metrics next to the webhook; without it there is no /metrics.
+func TestMetricsEndpoint(t *testing.T) {
+	c := &http.Client{Timeout: 10 * time.Second}
+	for _, withMetrics := range []bool{true, false} {
+		r := newRig(t, rigOptions{})
+		var opts httpserver.Options
+		if withMetrics {
+			opts.Metrics = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				io.WriteString(w, "hookline_test_total 1\n")
+			})
+		}
+		s := r.serve(&opts)
+		st, body := get(t, c, s.base+"/metrics")
+		switch {
+		case withMetrics && (st != 200 || body != "hookline_test_total 1\n"):
+			t.Errorf("GET /metrics = %d %q, want the metrics handler's answer", st, body)
+		case !withMetrics && st != http.StatusNotFound:
+			t.Errorf("GET /metrics without Options.Metrics = %d, want 404", st)
+		}
+		if err := s.stop(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
