@@ -29,6 +29,10 @@
 //	                       stripe-webhook.
 //	OTEL_RESOURCE_ATTRIBUTES  more resource attributes, e.g.
 //	                       deployment.environment.name=prod,service.version=1.4.2
+//	OTEL_TRACES_SAMPLER    which traces are recorded, read by the SDK (default
+//	                       parentbased_always_on: every trace the caller did not decline), e.g.
+//	                       parentbased_traceidratio with OTEL_TRACES_SAMPLER_ARG=0.1 for one in ten;
+//	                       BENCHMARKS.md says what recording every trace costs.
 //	OTEL_SDK_DISABLED      true: install nothing, whatever the other variables say.
 //	HOOKLINE_OTEL_GOCLOUD  true: keep gocloud.dev's own per-call spans and metrics (below).
 //	OTEL_PROPAGATORS       not read: a program that installs a provider uses W3C trace context
