@@ -2,12 +2,11 @@ package gcp_test
 
 import (
 	"bytes"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
-	"sync"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/examples/gcp"
 	"github.com/hookline/hookline/internal/testsupport/pubsubtest"
+	"github.com/hookline/hookline/internal/testsupport/tracecheck"
 )
 
 // The functions read the OTEL_* variables when the package initializes, so this test runs the
@@ -26,31 +26,17 @@ func TestWebhookFlushesItsSpansBeforeItAnswers(t *testing.T) {
 		webhookInvocation(t)
 		return
 	}
-	var mu sync.Mutex
-	var traces [][]byte
-	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		if r.URL.Path == "/v1/traces" {
-			mu.Lock()
-			traces = append(traces, b)
-			mu.Unlock()
-		}
-	}))
-	defer receiver.Close()
+	receiver := tracecheck.StartReceiver(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestWebhookFlushesItsSpansBeforeItAnswers$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "GCP_TELEMETRY_CHILD=1", "OTEL_TRACES_EXPORTER=otlp",
-		"OTEL_EXPORTER_OTLP_ENDPOINT="+receiver.URL, "OTEL_SERVICE_NAME=gcp-telemetry-test", "OTEL_METRICS_EXPORTER=")
+	cmd.Env = append(append(os.Environ(), "GCP_TELEMETRY_CHILD=1"), receiver.Env("gcp-telemetry-test")...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(traces) == 0 {
-		t.Fatalf("no spans reached the OTLP endpoint before the process exited\n%s", out)
-	}
-	if !bytes.Contains(bytes.Join(traces, nil), []byte("gcp-telemetry-test")) {
-		t.Error("the spans do not carry OTEL_SERVICE_NAME")
+	if names := receiver.Names("gcp-telemetry-test"); !slices.ContainsFunc(names, func(n string) bool {
+		return strings.HasPrefix(n, "send ")
+	}) {
+		t.Fatalf("spans of service gcp-telemetry-test at the OTLP endpoint before the process exited: %v, want the send\n%s", names, out)
 	}
 }
 

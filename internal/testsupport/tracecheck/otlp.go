@@ -223,3 +223,13 @@ func (e Exported) WantAttrs(t testing.TB, send, process map[string]string, count
 		}
 	}
 }
+
+// Names returns the names of the spans the process of service exported, in arrival order.
+func (o *Receiver) Names(service string) []string {
+	spans := o.Of(service)
+	out := make([]string, len(spans))
+	for i, sp := range spans {
+		out[i] = sp.Name
+	}
+	return out
+}
