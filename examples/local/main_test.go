@@ -53,18 +53,8 @@ func TestLocalExampleEndToEnd(t *testing.T) {
 		"PORT": port, "HOOKLINE_SINK": "sqlite://" + db, "STRIPE_WEBHOOK_SECRET": "whsec_old," + secret,
 		"HOOKLINE_CHANNEL": "mem://e2e-local",
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out syncBuffer
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, &out) }()
-
-	base := "http://127.0.0.1:" + port
-	waitHealthy(t, base)
-	samples := stripehook.Samples(time.Now())
-	if err := stripehook.SendSamples(ctx, http.DefaultClient, base+"/webhook", secret, samples, &out); err != nil {
-		t.Fatalf("%v\n%s", err, out.String())
-	}
+	base, out, stop := startLocal(t, env)
+	samples := sendSamples(t, base, secret, out)
 	// A forged delivery is refused and leaves no trace.
 	forged := stripehook.SampleEvent("customer.created", "cus_forged", time.Now())
 	req, _ := http.NewRequest(http.MethodPost, base+"/webhook", bytes.NewReader(forged))
@@ -78,10 +68,7 @@ func TestLocalExampleEndToEnd(t *testing.T) {
 		t.Errorf("forged delivery answered %d, want 400", resp.StatusCode)
 	}
 
-	cancel() // what SIGINT/SIGTERM do
-	if err := <-done; err != nil {
-		t.Fatalf("run: %v\n%s", err, out.String())
-	}
+	stop() // what SIGINT/SIGTERM do
 	rows := readRows(t, db)
 	alice, bob := rows["cus_demo_alice"], rows["cus_demo_bob"]
 	if alice.eventCreated != samples[1].Created.Unix() || alice.deleted || alice.object != "customer" {
@@ -104,6 +91,40 @@ func TestLocalExampleEndToEnd(t *testing.T) {
 	if stored+ignored != 6 || ignored < 1 || stored < 2 {
 		t.Errorf("logged %d stored and %d ignored events, want 6 in all, at least one ignored\n%s", stored, ignored, out.String())
 	}
+}
+
+// startLocal runs the example with env until the test ends or stop is called, and returns its
+// base URL once it is healthy, and its output. stop returns once run did, failing the test when
+// run failed.
+func startLocal(t *testing.T, env map[string]string) (base string, out *syncBuffer, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out = &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, out) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("run: %v\n%s", err, out.String())
+			}
+		})
+	}
+	t.Cleanup(stop)
+	base = "http://127.0.0.1:" + env["PORT"]
+	waitHealthy(t, base)
+	return base, out, stop
+}
+
+// sendSamples posts the signed sample events to base's webhook and returns them.
+func sendSamples(t *testing.T, base, secret string, out *syncBuffer) []stripehook.Sample {
+	t.Helper()
+	samples := stripehook.Samples(time.Now())
+	if err := stripehook.SendSamples(context.Background(), http.DefaultClient, base+"/webhook", secret, samples, out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	return samples
 }
 
 func waitHealthy(t *testing.T, base string) {

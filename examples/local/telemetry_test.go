@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/pipeline"
 )
 
@@ -24,17 +21,8 @@ func TestLocalExampleServesPrometheusMetrics(t *testing.T) {
 	secret := pipeline.GenerateSecret()
 	env := map[string]string{"PORT": port, "HOOKLINE_SINK": "discard://", "STRIPE_WEBHOOK_SECRET": secret,
 		"HOOKLINE_CHANNEL": "mem://local-metrics"}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out syncBuffer
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, &out) }()
-	base := "http://127.0.0.1:" + port
-	waitHealthy(t, base)
-	samples := stripehook.Samples(time.Now())
-	if err := stripehook.SendSamples(ctx, http.DefaultClient, base+"/webhook", secret, samples, &out); err != nil {
-		t.Fatalf("%v\n%s", err, out.String())
-	}
+	base, out, stop := startLocal(t, env)
+	samples := sendSamples(t, base, secret, out)
 
 	for _, url := range []string{"http://127.0.0.1:" + promPort + "/metrics", base + "/metrics"} {
 		resp, err := http.Get(url)
@@ -55,8 +43,5 @@ func TestLocalExampleServesPrometheusMetrics(t *testing.T) {
 			t.Errorf("GET %s: hookline_webhook_deliveries_total sums to %v, want the %d deliveries sent", url, total, len(samples))
 		}
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("run: %v\n%s", err, out.String())
-	}
+	stop()
 }
