@@ -53,7 +53,8 @@
 // would take a subscription past that fails with gcerrors.ResourceExhausted and an error naming
 // the topic and the subscription, and the message goes to no subscription (so a retried send
 // does not duplicate it); nothing grows without bound, and a webhook answers 503 while the
-// consumer is behind.
+// consumer is behind. gocloud passes acknowledgements on in batches, in the background, so a
+// message acknowledged a moment ago may still count.
 //
 // A receive blocks until a message is available or its context ends: the driver's ReceiveBatch
 // is woken by the send itself (and by a nack, a receiver's shutdown or an ack deadline that
@@ -84,9 +85,11 @@
 //
 // # Errors
 //
-// Errors start with "inprocpubsub:". gcerrors codes: InvalidArgument for a bad URL or option,
-// ResourceExhausted for a full subscription, FailedPrecondition for use after close. No error is
-// retryable: the caller (the consumer loop, the webhook's 503) decides.
+// Errors start with "inprocpubsub:" and say what is wrong: a bad URL names the URL and the query
+// parameter (gocloud's URL mux returns such errors as they are, without a gcerrors code). Errors
+// of a send carry a gcerrors code: ResourceExhausted for a full subscription (see above); after
+// Shutdown, gocloud's own FailedPrecondition. No error is retryable: the caller (the consumer
+// loop, the webhook's 503) decides.
 //
 // # Security
 //
