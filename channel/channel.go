@@ -147,6 +147,7 @@ import (
 	_ "gocloud.dev/pubsub/mempubsub" // mem:// is always available
 
 	"github.com/hookline/hookline"
+	_ "github.com/hookline/hookline/channel/inprocpubsub" // inproc:// is always available
 	"github.com/hookline/hookline/internal/redact"
 )
 
