@@ -64,7 +64,8 @@
 //     registered name, or just "send"). Its context is injected into the message as above, so
 //     the trace continues across the broker; the emitter's server span is its parent.
 //   - [Consumer] and [Processor]: a CONSUMER span "process <destination>" per delivery (a
-//     Processor knows no destination: "process"), the child of the send's context when the
+//     Processor takes the destination and messaging.system from ProcessorOptions.Subscription,
+//     else it is just "process"), the child of the send's context when the
 //     message carries one (from the body, else from the metadata) and also linked to it, so each
 //     redelivery of one send is a further process span linked to the same send. Each handler
 //     call is an INTERNAL child span "handle" with hookline.attempt (1, 2, ...). Dead-lettering
