@@ -62,7 +62,12 @@ func TestReceiveBatchWakesOnSend(t *testing.T) {
 	}
 	start := time.Now()
 	sendBody(t, name, "hello")
-	b := <-done
+	var b batch
+	select {
+	case b = <-done:
+	case <-time.After(10 * time.Second): // only a bound on a hang
+		t.Fatal("ReceiveBatch not woken by the send")
+	}
 	t.Logf("woken %v after the send", time.Since(start))
 	if b.err != nil || len(b.msgs) != 1 || string(b.msgs[0].Body) != "hello" {
 		t.Fatalf("ReceiveBatch = %d messages, %v; want the one sent", len(b.msgs), b.err)
@@ -107,8 +112,10 @@ func TestReceiveBatchMax(t *testing.T) {
 	for i := range 5 {
 		sendBody(t, name, fmt.Sprint(i))
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a bound on a hang
+	defer cancel()
 	for i, want := range []int{2, 2, 1} {
-		msgs, err := r.ReceiveBatch(context.Background(), 2)
+		msgs, err := r.ReceiveBatch(ctx, 2)
 		if err != nil || len(msgs) != want {
 			t.Fatalf("batch %d: %d messages, %v; want %d", i, len(msgs), err, want)
 		}
@@ -121,7 +128,8 @@ func TestSettleUnknownIDs(t *testing.T) {
 	name := testName(t)
 	r := openReceiver(name, Options{AckDeadline: time.Hour})
 	sendBody(t, name, "x")
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a bound on a hang
+	defer cancel()
 	msgs, err := r.ReceiveBatch(ctx, 1)
 	if err != nil || len(msgs) != 1 {
 		t.Fatal(len(msgs), err)
