@@ -195,3 +195,32 @@ func TestFIFOCompacts(t *testing.T) {
 		t.Fatalf("drained %d, capacity %d", next, cap(q.items))
 	}
 }
+
+// TestHeldMessageDoesNotPinOthers: while one delivery stays unacknowledged, the many received
+// and acknowledged after it do not pile up behind it.
+func TestHeldMessageDoesNotPinOthers(t *testing.T) {
+	name := testName(t)
+	r := openReceiver(name, Options{AckDeadline: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a bound on a hang
+	defer cancel()
+	sendBody(t, name, "held")
+	if msgs, err := r.ReceiveBatch(ctx, 1); err != nil || len(msgs) != 1 {
+		t.Fatal(len(msgs), err)
+	}
+	for i := range 10_000 {
+		sendBody(t, name, fmt.Sprint(i))
+		msgs, err := r.ReceiveBatch(ctx, 1)
+		if err != nil || len(msgs) != 1 {
+			t.Fatal(len(msgs), err)
+		}
+		if err := r.SendAcks(ctx, []driver.AckID{msgs[0].AckID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.sub.t.mu.Lock()
+	n, holding, held := r.order.len(), r.holding, r.sub.held()
+	r.sub.t.mu.Unlock()
+	if holding != 1 || held != 1 || n > 256 {
+		t.Fatalf("receiver holds %d (subscription %d) with %d deliveries recorded; want 1, 1, at most 256", holding, held, n)
+	}
+}

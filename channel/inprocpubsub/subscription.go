@@ -112,9 +112,17 @@ func (s *subscription) addReceiver(r *receiver) {
 	s.t.mu.Unlock()
 }
 
+// release ends the hold of e's receiver, if any.
+func release(e *entry) {
+	if e.owner != nil {
+		e.owner.holding--
+		e.owner = nil
+	}
+}
+
 // requeue makes e, held by a receiver, wait for a delivery again.
 func (s *subscription) requeue(e *entry) {
-	e.owner = nil
+	release(e)
 	s.ready.push(e)
 }
 
@@ -158,7 +166,7 @@ func (s *subscription) take(r *receiver, max int, now time.Time) []*driver.Messa
 		e.deliveries++
 		e.owner = r
 		e.deadline = now.Add(r.ackDeadline)
-		r.order.push(held{e: e, delivery: e.deliveries})
+		r.hold(held{e: e, delivery: e.deliveries})
 		msgs = append(msgs, s.message(e))
 	}
 	return msgs
@@ -204,8 +212,27 @@ type receiver struct {
 	ackDeadline time.Duration
 
 	// Guarded by the topic's mu.
-	order  fifo[held] // deliveries in order, some no longer valid
-	closed bool
+	order   fifo[held] // deliveries in order, some no longer valid
+	holding int        // how many of them are valid
+	closed  bool
+}
+
+// hold records a delivery to r. Deliveries that ended leave order lazily, from its front; when
+// one held long keeps many ended ones behind it, they are dropped here, so that order stays
+// within twice what r holds (a slow handler does not keep every message since in memory).
+func (r *receiver) hold(h held) {
+	r.holding++
+	r.order.push(h)
+	if n := r.order.len(); n >= 256 && n > 2*r.holding {
+		live := r.order.items[:0]
+		for _, x := range r.order.items[r.order.head:] {
+			if x.valid(r) {
+				live = append(live, x)
+			}
+		}
+		clear(r.order.items[len(live):])
+		r.order.items, r.order.head = live, 0
+	}
 }
 
 var _ driver.Subscription = (*receiver)(nil)
@@ -261,7 +288,8 @@ func (r *receiver) SendAcks(_ context.Context, ids []driver.AckID) error {
 		}
 		if e := s.byID[a.id]; e != nil {
 			e.settled = true
-			e.owner = nil
+			release(e)
+			e.body, e.metadata = nil, nil // it may stay queued a while, as a tombstone
 			delete(s.byID, a.id)
 		}
 	}
