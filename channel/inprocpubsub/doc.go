@@ -26,9 +26,9 @@
 //     delivered again, a Go duration greater than zero (default [DefaultAckDeadline], 1m). Set
 //     per receiver; the topic opener ignores it.
 //   - maxbacklog: how many messages a subscription may hold, waiting or delivered but not yet
-//     acknowledged, an integer greater than zero (default [DefaultMaxBacklog], 10,000). It is
-//     set by every opener that gives it, topic or subscription, for the subscriptions it opens
-//     or creates.
+//     acknowledged, an integer greater than zero (default [DefaultMaxBacklog], 10,000). A
+//     topic URL's applies to every subscription of the topic so far (the default one at
+//     least); a subscription URL's to its subscription. The latest open that gives it wins.
 //
 // Any other parameter, an empty name, or a malformed value fails the open with an error naming
 // the URL and the parameter. [OpenTopic] and [OpenSubscription] open the same things without a
