@@ -15,17 +15,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 	for _, scheme := range []string{"inproc", "mem"} {
 		b.Run(scheme, func(b *testing.B) {
 			ctx := context.Background()
-			u := fmt.Sprintf("%s://bench-roundtrip-%d", scheme, seq.Add(1))
-			tp, err := pubsub.OpenTopic(ctx, u)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer tp.Shutdown(ctx)
-			s, err := pubsub.OpenSubscription(ctx, u)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Shutdown(ctx)
+			tp, s := openPair(b, fmt.Sprintf("%s://bench-roundtrip-%d", scheme, seq.Add(1)))
 			body := make([]byte, 1024)
 			b.ReportAllocs()
 			for b.Loop() {
@@ -47,17 +37,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 // acknowledged by one.
 func BenchmarkThroughput(b *testing.B) {
 	ctx := context.Background()
-	u := fmt.Sprintf("inproc://bench-throughput-%d?maxbacklog=100000000", seq.Add(1))
-	tp, err := pubsub.OpenTopic(ctx, u)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer tp.Shutdown(ctx)
-	s, err := pubsub.OpenSubscription(ctx, u)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Shutdown(ctx)
+	tp, s := openPair(b, fmt.Sprintf("inproc://bench-throughput-%d?maxbacklog=100000000", seq.Add(1)))
 	body := make([]byte, 1024)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -85,4 +65,21 @@ func BenchmarkThroughput(b *testing.B) {
 	if err := <-done; err != nil {
 		b.Fatal(err)
 	}
+}
+
+// openPair opens the topic and the subscription of u, both shut down when the benchmark ends.
+func openPair(b *testing.B, u string) (*pubsub.Topic, *pubsub.Subscription) {
+	b.Helper()
+	ctx := context.Background()
+	tp, err := pubsub.OpenTopic(ctx, u)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { tp.Shutdown(ctx) })
+	s, err := pubsub.OpenSubscription(ctx, u)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Shutdown(ctx) })
+	return tp, s
 }
