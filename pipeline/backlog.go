@@ -14,7 +14,7 @@ import (
 // the webhook answers 503, which Stripe retries. And since a mem:// message dies with the
 // process, shutdown must wait until every accepted event was processed: [Backlog.Wait].
 //
-// [Open] uses one for every mem:// channel (Config.MaxPending). A program that wires the parts
+// [Open] uses one for every in-process channel, mem:// or inproc:// (Config.MaxPending). A program that wires the parts
 // itself uses it like this:
 //
 //	backlog := pipeline.NewBacklog(10000)

@@ -38,15 +38,16 @@ type Config struct {
 	Channel      string // topic URL the webhook sends to
 	Subscription string // subscription URL the consumer receives from; default Channel
 	Sink         string // sink URL
-	// DeadLetter is the topic URL for messages that cannot be processed. For a mem:// channel it
-	// defaults to mem://<name>-deadletter, whose messages are logged; otherwise there is none
+	// DeadLetter is the topic URL for messages that cannot be processed. For an in-process
+	// channel (mem:// or inproc://) it defaults to <channel URL>-deadletter on the same scheme,
+	// whose messages are logged; otherwise there is none
 	// unless set, and such messages are returned to the broker (and logged) instead.
 	DeadLetter string
 	Secrets    []string
 	// SecretGenerated is true when no secret was configured and one was made up for this run.
 	SecretGenerated bool
-	// MaxPending bounds, for an in-process mem:// channel, the events accepted but not yet
-	// processed; the webhook answers 503 while it is reached. Default 10000.
+	// MaxPending bounds, for an in-process channel (mem://, inproc://), the events accepted but
+	// not yet processed; the webhook answers 503 while it is reached. Default 10000.
 	MaxPending int
 }
 
@@ -91,7 +92,7 @@ func (c Config) withDefaults() Config {
 	if c.Sink == "" {
 		c.Sink = DefaultSink
 	}
-	if c.DeadLetter == "" && IsMem(c.Channel) {
+	if c.DeadLetter == "" && IsInProcess(c.Channel) {
 		c.DeadLetter = strings.SplitN(c.Channel, "?", 2)[0] + "-deadletter"
 	}
 	if c.MaxPending <= 0 {

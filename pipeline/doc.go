@@ -15,7 +15,7 @@
 //	HOOKLINE_CHANNEL       mem://stripe-events       topic URL the webhook sends to
 //	HOOKLINE_SUBSCRIPTION  the channel URL           subscription URL the consumer receives from
 //	HOOKLINE_SINK          sqlite://hookline.db      sink URL (sqlite://, postgres://, dataverse://, stdout://, discard://)
-//	HOOKLINE_DEADLETTER    mem://<channel>-deadletter for a mem:// channel, else none
+//	HOOKLINE_DEADLETTER    <channel>-deadletter for an in-process channel, else none
 //	                                                 topic URL for events that cannot be processed
 //	STRIPE_WEBHOOK_SECRET  generated for the run     the endpoint's whsec_... secret; comma-separated while rolling one
 //
@@ -34,9 +34,10 @@
 // the event; the consumer acknowledges a message only once the sink stored it or it was
 // dead-lettered with its reason.
 //
-// On an in-process (mem://) channel the pipeline also does what a broker would: it bounds the
-// events accepted but not yet processed (Config.MaxPending, default 10,000; past it the webhook
-// answers 503 and Stripe retries), it gives the dead letters a default in-memory topic whose
+// On an in-process channel ([IsInProcess]: mem://, or inproc:// of channel/inprocpubsub, whose
+// receives wait for a send instead of polling every 250 ms) the pipeline also does what a
+// broker would: it bounds the events accepted but not yet processed (Config.MaxPending,
+// default 10,000; past it the webhook answers 503 and Stripe retries), it gives the dead letters a default in-memory topic whose
 // messages are logged at ERROR, and [Pipeline.Serve], once its context ends, stops accepting,
 // waits until every accepted event was processed (within Options.DrainTimeout), then stops the
 // consumer, flushes acknowledgements and closes the sink. Nothing answered 2xx is lost on
@@ -48,7 +49,8 @@
 // processor triggered by that broker writes to the sink. [NewWebhook] and [NewProcessor] are
 // those halves, opened on first use and kept for the life of the instance; a [Platform] words
 // their errors for the runtime (adapters/azurefunctions, adapters/gcpfunctions, examples/aws).
-// They refuse a mem:// channel or dead-letter URL, which would not leave the instance.
+// They refuse an in-process (mem://, inproc://) channel or dead-letter URL, which would not
+// leave the instance.
 // [NewRecoverer] is the third, the recover role: the scheduled recovery of package recovery,
 // which a platform's scheduler invokes to send the events whose delivery has not succeeded into
 // the channel, so that a deployment heals itself. [Pipeline.Sender] lets a long-running process

@@ -49,10 +49,11 @@ func TestChecksReturnThePlatformsConfigError(t *testing.T) {
 		err  error
 		want string
 	}{
-		"no secret":   {platform.CheckWebhook(pipeline.Config{Channel: "x://y"}, false), pipeline.EnvSecret + " is not set: give the test"},
-		"no channel":  {platform.CheckWebhook(pipeline.Config{Secrets: []string{secret}}, false), pipeline.EnvChannel + " is not set: give the test a topic URL"},
-		"mem channel": {platform.CheckChannel(pipeline.Config{Channel: "MEM://x"}), "does not leave the test process"},
-		"no sink":     {platform.CheckProcessor(pipeline.Config{}, false, false), pipeline.EnvSink + " is not set"},
+		"no secret":      {platform.CheckWebhook(pipeline.Config{Channel: "x://y"}, false), pipeline.EnvSecret + " is not set: give the test"},
+		"no channel":     {platform.CheckWebhook(pipeline.Config{Secrets: []string{secret}}, false), pipeline.EnvChannel + " is not set: give the test a topic URL"},
+		"mem channel":    {platform.CheckChannel(pipeline.Config{Channel: "MEM://x"}), "does not leave the test process"},
+		"inproc channel": {platform.CheckChannel(pipeline.Config{Channel: "inproc://x"}), "in-process inproc:// URL"},
+		"no sink":        {platform.CheckProcessor(pipeline.Config{}, false, false), pipeline.EnvSink + " is not set"},
 	} {
 		var ce *testConfigError
 		if !pipeline.IsConfigError(tc.err) || !errors.As(tc.err, &ce) || !strings.Contains(tc.err.Error(), tc.want) {
@@ -62,8 +63,10 @@ func TestChecksReturnThePlatformsConfigError(t *testing.T) {
 	if err := platform.CheckWebhook(pipeline.Config{Secrets: []string{secret}}, true); err != nil {
 		t.Errorf("with a sender: %v", err)
 	}
-	if err := platform.CheckProcessor(pipeline.Config{DeadLetter: "mem://dl"}, true, false); !pipeline.IsConfigError(err) {
-		t.Errorf("mem:// dead letter: %v", err)
+	for _, dl := range []string{"mem://dl", "inproc://dl"} {
+		if err := platform.CheckProcessor(pipeline.Config{DeadLetter: dl}, true, false); !pipeline.IsConfigError(err) {
+			t.Errorf("%s dead letter: %v", dl, err)
+		}
 	}
 	if err := platform.CheckProcessor(pipeline.Config{DeadLetter: "mem://dl"}, true, true); err != nil {
 		t.Errorf("mem:// dead letter with a given sender: %v", err)

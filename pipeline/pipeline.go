@@ -68,13 +68,13 @@ type Pipeline struct {
 	sender   *channel.Sender
 	recv     *channel.Receiver
 	dlSender *channel.Sender
-	dlRecv   *channel.Receiver // only for the in-process mem:// dead-letter topic
+	dlRecv   *channel.Receiver // only for an in-process dead-letter topic
 	sink     sink.Sink
 	ownsSink bool // opened from Config.Sink, so closed with the pipeline
 	consumer *channel.Consumer
-	pending  *Backlog // nil unless the channel is mem://
+	pending  *Backlog // nil unless the channel is in-process (IsInProcess)
 	srv      *httpserver.Server
-	dst      emitter.Sender // what the webhook sends with: the sender, guarded by pending for mem://
+	dst      emitter.Sender // what the webhook sends with: the sender, guarded by pending when in-process
 	drain    time.Duration
 	every    time.Duration // reconnect interval
 	tp       trace.TracerProvider
@@ -136,7 +136,7 @@ func (a *Pipeline) openChannels(ctx context.Context) error {
 	if a.recv, err = channel.OpenReceiver(ctx, a.cfg.Subscription, ropts); err != nil {
 		return err
 	}
-	if IsMem(a.cfg.Channel) {
+	if IsInProcess(a.cfg.Channel) {
 		a.pending = NewBacklog(a.cfg.MaxPending)
 		a.unwatch = backlogGauge(a.mp, a.pending)
 	}
@@ -147,8 +147,9 @@ func (a *Pipeline) openChannels(ctx context.Context) error {
 	if a.dlSender, err = channel.OpenSender(ctx, a.cfg.DeadLetter, sopts); err != nil {
 		return err
 	}
-	if IsMem(a.cfg.DeadLetter) {
-		// An in-process dead-letter topic needs a subscription, or its messages vanish.
+	if IsInProcess(a.cfg.DeadLetter) {
+		// An in-process dead-letter topic is read here and logged: nothing else in the process
+		// reads it (and on mem://, without a subscription its messages would vanish).
 		if a.dlRecv, err = channel.OpenReceiver(ctx, a.cfg.DeadLetter, ropts); err != nil {
 			return err
 		}

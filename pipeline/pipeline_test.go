@@ -104,7 +104,9 @@ func (h *harness) post(customer string, created time.Time) int {
 
 // A full backlog makes the webhook push back with 503 instead of queueing without bound, and
 // nothing accepted is lost.
-func TestBacklogPushesBack(t *testing.T) {
+func TestBacklogPushesBack(t *testing.T) { forEachInProcessScheme(t, testBacklogPushesBack) }
+
+func testBacklogPushesBack(t *testing.T, scheme string) {
 	release := make(chan struct{})
 	mem := sink.NewMemory()
 	blocked := sink.Func(func(ctx context.Context, ev hookline.Event) error {
@@ -112,6 +114,7 @@ func TestBacklogPushesBack(t *testing.T) {
 		return mem.Write(ctx, ev)
 	})
 	h := start(t, blocked, func(c *Config, o *Options) {
+		c.Channel = inProcessURL(scheme)
 		c.MaxPending = 2
 		o.Handler = &emitter.HandlerOptions{SendTimeout: 100 * time.Millisecond}
 	})
@@ -138,12 +141,17 @@ func TestBacklogPushesBack(t *testing.T) {
 
 // Shutdown waits until every accepted event has reached the sink.
 func TestShutdownLosesNothingInFlight(t *testing.T) {
+	forEachInProcessScheme(t, testShutdownLosesNothingInFlight)
+}
+
+func testShutdownLosesNothingInFlight(t *testing.T, scheme string) {
 	mem := sink.NewMemory()
 	slow := sink.Func(func(ctx context.Context, ev hookline.Event) error {
 		time.Sleep(5 * time.Millisecond)
 		return mem.Write(ctx, ev)
 	})
 	h := start(t, slow, func(c *Config, o *Options) {
+		c.Channel = inProcessURL(scheme)
 		o.Consumer = nil
 	})
 	const n = 40
@@ -162,11 +170,13 @@ func TestShutdownLosesNothingInFlight(t *testing.T) {
 }
 
 // A permanent failure ends on the in-process dead-letter topic, which logs it.
-func TestDeadLettersAreLogged(t *testing.T) {
+func TestDeadLettersAreLogged(t *testing.T) { forEachInProcessScheme(t, testDeadLettersAreLogged) }
+
+func testDeadLettersAreLogged(t *testing.T, scheme string) {
 	failing := sink.Func(func(context.Context, hookline.Event) error {
 		return hookline.Errorf(hookline.Permanent, "sink: row rejected: email is not valid")
 	})
-	h := start(t, failing, nil)
+	h := start(t, failing, func(c *Config, o *Options) { c.Channel = inProcessURL(scheme) })
 	if s := h.post("cus_bad", time.Now()); s != http.StatusOK {
 		t.Fatalf("answered %d", s)
 	}
@@ -310,4 +320,16 @@ func TestSameMemURLTwice(t *testing.T) {
 			t.Fatalf("round %d: stored %d events", round, store.Len())
 		}
 	}
+}
+
+// forEachInProcessScheme runs test once per in-process channel scheme: mem:// and inproc://.
+func forEachInProcessScheme(t *testing.T, test func(t *testing.T, scheme string)) {
+	for _, scheme := range []string{"mem", "inproc"} {
+		t.Run(scheme, func(t *testing.T) { test(t, scheme) })
+	}
+}
+
+// inProcessURL returns a fresh channel URL of scheme.
+func inProcessURL(scheme string) string {
+	return fmt.Sprintf("%s://pipeline-test-%d", scheme, seq.Add(1))
 }

@@ -92,8 +92,8 @@ func (p *Platform) CheckChannel(c Config) error {
 	switch {
 	case c.Channel == "":
 		return p.configError(EnvChannel + " is not set: give " + p.Deployment + " " + p.ChannelAdvice)
-	case IsMem(c.Channel):
-		return p.configError(EnvChannel + " is a mem:// URL: an in-memory topic does not leave " + p.Instance + ", so every event would be lost")
+	case IsInProcess(c.Channel):
+		return p.configError(EnvChannel + " is an in-process " + schemeOf(c.Channel) + ":// URL: an in-memory topic does not leave " + p.Instance + ", so every event would be lost")
 	}
 	if err := checkTopicURL(EnvChannel, c.Channel); err != nil {
 		return p.configError(err.Error())
@@ -107,8 +107,8 @@ func (p *Platform) CheckProcessor(c Config, hasSink, hasDeadLetter bool) error {
 	switch {
 	case c.Sink == "" && !hasSink:
 		return p.configError(EnvSink + " is not set: give " + p.Deployment + " the sink URL, e.g. dataverse://ORG.crm.dynamics.com?key=...&eventtime=...")
-	case !hasDeadLetter && IsMem(c.DeadLetter):
-		return p.configError(EnvDeadLetter + " is a mem:// URL: an in-memory topic does not leave " + p.Instance + ", so dead letters would be lost")
+	case !hasDeadLetter && IsInProcess(c.DeadLetter):
+		return p.configError(EnvDeadLetter + " is an in-process " + schemeOf(c.DeadLetter) + ":// URL: an in-memory topic does not leave " + p.Instance + ", so dead letters would be lost")
 	}
 	if !hasSink {
 		if err := checkSinkURL(c.Sink); err != nil {
@@ -123,8 +123,26 @@ func (p *Platform) CheckProcessor(c Config, hasSink, hasDeadLetter bool) error {
 	return nil
 }
 
-// IsMem reports whether u is an in-memory (mem://) URL.
+// IsMem reports whether u is a mem:// URL (gocloud's mempubsub). [IsInProcess] covers
+// inproc:// too.
 func IsMem(u string) bool { return strings.HasPrefix(strings.ToLower(u), "mem://") }
+
+// IsInProcess reports whether u names a channel that lives in this process only: mem://
+// (gocloud's mempubsub) or inproc:// (channel/inprocpubsub). The pipeline gives such a channel
+// what a broker would (a bound on pending events, a default dead-letter topic, the shutdown
+// wait), and the function halves refuse it.
+func IsInProcess(u string) bool {
+	return IsMem(u) || strings.HasPrefix(strings.ToLower(u), "inproc://")
+}
+
+// schemeOf returns the lower-case scheme of a URL ("" when it has none).
+func schemeOf(u string) string {
+	scheme, _, ok := strings.Cut(u, "://")
+	if !ok {
+		return ""
+	}
+	return strings.ToLower(scheme)
+}
 
 // WebhookOptions configures [NewWebhook]. Getenv defaults to os.Getenv and Logger to
 // slog.Default(); Handler's Logger defaults to Logger. Sender, when set, replaces the channel

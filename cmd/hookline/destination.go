@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hookline/hookline"
@@ -40,7 +41,7 @@ func openDestination(ctx context.Context, channelURL, sinkURL string, dryRun boo
 	if err := channel.CheckTopicURL(channelURL); err != nil {
 		return nil, fmt.Errorf("%s: %w", pipeline.EnvChannel, err)
 	}
-	if !pipeline.IsMem(channelURL) {
+	if !pipeline.IsInProcess(channelURL) {
 		s, err := channel.OpenSender(ctx, channelURL, nil)
 		if err != nil {
 			return nil, err
@@ -52,9 +53,10 @@ func openDestination(ctx context.Context, channelURL, sinkURL string, dryRun boo
 			"set %s to the sink to write to (the command then runs the consumer itself), or %s to your broker",
 			pipeline.EnvChannel, channelURL, pipeline.EnvSink, pipeline.EnvChannel)
 	}
-	// The in-process channel is this run's own: a topic name of its own keeps any other mem://
-	// subscriber of the process from receiving the recovered events.
-	return openInProcess(ctx, fmt.Sprintf("mem://hookline-%d", time.Now().UnixNano()), sinkURL)
+	// The in-process channel is this run's own: a topic name of its own (on the same scheme)
+	// keeps any other in-process subscriber from receiving the recovered events.
+	scheme, _, _ := strings.Cut(channelURL, "://")
+	return openInProcess(ctx, fmt.Sprintf("%s://hookline-%d", strings.ToLower(scheme), time.Now().UnixNano()), sinkURL)
 }
 
 func openInProcess(ctx context.Context, channelURL, sinkURL string) (_ *destination, err error) {
