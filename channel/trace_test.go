@@ -176,15 +176,7 @@ func TestRedeliveryLinksToSameSend(t *testing.T) {
 		close(done)
 		return nil
 	}, &ConsumerOptions{MaxAttempts: 1, MinBackoff: time.Millisecond, TracerProvider: tp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := running(t, c)
-	if err := s.Send(context.Background(), testEvent(1)); err != nil {
-		t.Fatal(err)
-	}
-	<-done
-	stop()
+	consumeOne(t, c, err, s, testEvent(1), done)
 	send, process := spansNamed(rec, "send "+dest), spansNamed(rec, "process "+dest)
 	if len(send) != 1 || len(process) != 2 {
 		t.Fatalf("%d send and %d process spans, want 1 and 2", len(send), len(process))
@@ -208,15 +200,7 @@ func TestDeadLetterSpanEvent(t *testing.T) {
 	c, err := NewConsumer(r, func(ctx context.Context, ev hookline.Event) error {
 		return hookline.MarkPermanent(fmt.Errorf("no such customer"))
 	}, &ConsumerOptions{DeadLetter: dl, TracerProvider: tp, OnAck: func() { close(done) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := running(t, c)
-	if err := s.Send(context.Background(), testEvent(2)); err != nil {
-		t.Fatal(err)
-	}
-	<-done
-	stop()
+	consumeOne(t, c, err, s, testEvent(2), done)
 	process := spansNamed(rec, "process "+dest)
 	if len(process) != 1 {
 		t.Fatalf("%d process spans, want 1", len(process))
@@ -436,4 +420,19 @@ func FuzzParseTraceparent(f *testing.F) {
 			t.Fatalf("traceparent %q: parsed %v (ok %t), the propagator extracts %v (valid %t)", h, got, ok, want, want.IsValid())
 		}
 	})
+}
+
+// consumeOne runs c (made with error err) until ev, sent with s, is settled, which the test's
+// handler or OnAck reports by closing done.
+func consumeOne(t *testing.T, c *Consumer, err error, s *Sender, ev hookline.Event, done <-chan struct{}) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := running(t, c)
+	if err := s.Send(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	stop()
 }
