@@ -6,12 +6,15 @@
 // # URLs
 //
 // [OpenSender] takes a topic URL and [OpenReceiver] a subscription URL, exactly as
-// gocloud.dev/pubsub's OpenTopic and OpenSubscription do. mem:// works out of the box; every other
+// gocloud.dev/pubsub's OpenTopic and OpenSubscription do. mem:// and inproc:// work out of the box; every other
 // scheme needs its package, imported in the main package:
 //
 //	import _ "github.com/hookline/hookline/channel/rabbitmq"
 //
 //	built in                 mem://stripe-events (in process, gocloud.dev/pubsub/mempubsub)
+//	built in                 inproc://stripe-events (in process, channel/inprocpubsub: a receive
+//	                         waits for a send instead of polling, and nothing sent before the
+//	                         subscription is opened is dropped)
 //	channel/rabbitmq         rabbitmq://exchange, rabbitmq://queue (hookline's RabbitMQ driver);
 //	                         rabbit://exchange, rabbit://queue (gocloud's rabbitpubsub)
 //	channel/amazonsqs        awssqs://sqs.us-east-2.amazonaws.com/123456789012/queue?region=us-east-2,
@@ -30,7 +33,8 @@
 //
 // With mem://, the subscription must be opened right after the topic and before anything is sent:
 // mempubsub drops a message sent while its topic has no subscription. mempubsub also polls an
-// empty subscription every 250 ms, so an in-memory round trip can take that long.
+// empty subscription every 250 ms, so an in-memory round trip can take that long. inproc://
+// has neither trap (its package doc says how it differs).
 //
 // # Brokers
 //
