@@ -6,8 +6,8 @@
 // # URLs
 //
 // [OpenSender] takes a topic URL and [OpenReceiver] a subscription URL, exactly as
-// gocloud.dev/pubsub's OpenTopic and OpenSubscription do. mem:// and inproc:// work out of the box; every other
-// scheme needs its package, imported in the main package:
+// gocloud.dev/pubsub's OpenTopic and OpenSubscription do. mem:// and inproc:// work out of the
+// box; every other scheme needs its package, imported in the main package:
 //
 //	import _ "github.com/hookline/hookline/channel/rabbitmq"
 //
