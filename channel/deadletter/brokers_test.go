@@ -262,14 +262,19 @@ func checkBody(t *testing.T, id string, body []byte) {
 var deadLetterKeys = []string{"hookline-dead-letter-", "x-death", "x-first-death-", "x-last-death-",
 	"DeadLetterReason", "DeadLetterErrorDescription", "CloudPubSubDeadLetter"}
 
-// checkReplayed receives from r (the main channel) until it is idle for wait, acknowledging
-// everything, and fails t unless exactly want arrived, decodable and without dead-letter
-// metadata.
+// checkReplayed receives from r (the main channel), acknowledging everything, until all of want
+// arrived (waiting up to 20 s for each, as a receiver's first message may take a while on a
+// loaded machine) and it then stays idle for wait, and fails t unless exactly want arrived,
+// decodable and without dead-letter metadata.
 func checkReplayed(t *testing.T, r *channel.Receiver, wait time.Duration, want []string) {
 	t.Helper()
 	var got []string
 	for {
-		ctx, cancel := context.WithTimeout(t.Context(), wait)
+		idle := wait
+		if len(got) < len(want) {
+			idle = max(wait, 20*time.Second)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), idle)
 		m, err := r.Receive(ctx)
 		cancel()
 		if err != nil {
