@@ -39,16 +39,14 @@ func testLogger(t *testing.T) (*slog.Logger, *serverlesstest.LogBuffer) {
 	return serverlesstest.Logger(t)
 }
 
-var channelSeq atomic.Int64
+var memSeq atomic.Int64
 
-// localChannel opens a fresh in-process topic and its subscription and returns the sender and
-// the receiver.
-func localChannel(t *testing.T, name string) (*channel.Sender, *channel.Receiver) {
+// memChannel opens an in-memory topic and its subscription (the subscription first exists
+// before anything is sent, as mem:// requires) and returns the sender and the receiver.
+func memChannel(t *testing.T, name string) (*channel.Sender, *channel.Receiver) {
 	t.Helper()
 	ctx := context.Background()
-	// inproc:// keeps the order of first deliveries, which the recover test checks (mem:// does
-	// not), and its receive needs no 250 ms poll.
-	url := fmt.Sprintf("inproc://azf-%s-%d", name, channelSeq.Add(1))
+	url := fmt.Sprintf("mem://azf-%s-%d", name, memSeq.Add(1))
 	s, err := channel.OpenSender(ctx, url, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -73,7 +73,7 @@ func processorApp(t *testing.T, s sink.Sink, dead *channel.Sender) string {
 
 func TestProcessorServiceBusTrigger(t *testing.T) {
 	mem := sink.NewMemory()
-	dead, deadRecv := localChannel(t, "dead")
+	dead, deadRecv := memChannel(t, "dead")
 	base := processorApp(t, mem, dead)
 	body := encode(t, testEvent("evt_sb1", "cus_sb1"))
 
@@ -113,7 +113,7 @@ func TestProcessorFailingSinkAbandons(t *testing.T) {
 		calls.Add(1)
 		return errors.New("dataverse: 503 Service Unavailable")
 	})
-	dead, deadRecv := localChannel(t, "dead")
+	dead, deadRecv := memChannel(t, "dead")
 	base := processorApp(t, failing, dead)
 
 	body := encode(t, testEvent("evt_fail", "cus_fail"))
@@ -131,7 +131,7 @@ func TestProcessorDeadLetters(t *testing.T) {
 		calls.Add(1)
 		return hookline.Errorf(hookline.Permanent, "dataverse: 400 invalid email")
 	})
-	dead, deadRecv := localChannel(t, "dead")
+	dead, deadRecv := memChannel(t, "dead")
 	base := processorApp(t, permanent, dead)
 	body := encode(t, testEvent("evt_perm", "cus_perm"))
 

@@ -82,7 +82,7 @@ func TestRecoverTimerInvocation(t *testing.T) {
 	for _, ev := range []stripeapi.Event{a, b, delivered} {
 		api.AddEvent(ev)
 	}
-	s, r := localChannel(t, "recover")
+	s, r := memChannel(t, "recover")
 	log, logs := testLogger(t)
 	rec := NewRecover(&Options{Logger: log, Sender: s, Getenv: env{EnvAPIKey: api.Key(), EnvAPIBase: api.URL()}.Get})
 	t.Cleanup(func() { rec.Close(context.Background()) })
@@ -132,7 +132,7 @@ func TestRecoverTimerInvocation(t *testing.T) {
 // A recover function without its key fails every occurrence with 500, says why at start, and
 // never shows the key; one whose key Stripe refuses fails the occurrence too.
 func TestRecoverFailures(t *testing.T) {
-	s, r := localChannel(t, "recover-fail")
+	s, r := memChannel(t, "recover-fail")
 	log, logs := testLogger(t)
 	rec := NewRecover(&Options{Logger: log, Sender: s, Getenv: env{}.Get})
 	h, _ := Routes{Recover: rec}.Handler()

@@ -21,7 +21,7 @@ type hostResponse struct {
 
 func webhookApp(t *testing.T, getenv func(string) string) (string, *channel.Receiver) {
 	t.Helper()
-	sender, recv := localChannel(t, "webhook")
+	sender, recv := memChannel(t, "webhook")
 	log, _ := testLogger(t)
 	base, _, _ := app(t, &Options{Getenv: getenv, Logger: log, Sender: sender})
 	return base, recv
