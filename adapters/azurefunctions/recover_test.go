@@ -109,8 +109,10 @@ func TestRecoverTimerInvocation(t *testing.T) {
 		}
 		got = append(got, ev.ID)
 	}
-	if want := []string{a.ID(), b.ID()}; !slices.Equal(got, want) {
-		t.Errorf("sent %v, want %v (oldest first)", got, want)
+	// mem:// does not keep the order of sends; package recovery's tests check oldest first.
+	slices.Sort(got)
+	if want := slices.Sorted(slices.Values([]string{a.ID(), b.ID()})); !slices.Equal(got, want) {
+		t.Errorf("sent %v, want %v", got, want)
 	}
 	expectNothing(t, r)
 	for _, s := range []string{"azurefunctions: scheduled recovery", "past_due=false", "next=2016-10-04T10:20:00+00:00",
