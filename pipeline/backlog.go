@@ -2,7 +2,8 @@ package pipeline
 
 import (
 	"context"
-	"time"
+	"sync"
+	"sync/atomic"
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/emitter"
@@ -23,6 +24,12 @@ import (
 //	srv, _ := httpserver.New(webhook, httpserver.Pipeline{Sender: sender, Consumer: consumer, Settle: backlog.Wait}, nil)
 type Backlog struct {
 	slots chan struct{}
+
+	// Wait's wake-up: empty is closed by the Release that leaves no event pending, while
+	// watched says a Wait may be waiting (so that Release takes mu only then).
+	watched atomic.Bool
+	mu      sync.Mutex
+	empty   chan struct{}
 }
 
 // NewBacklog returns a Backlog of at most n events (n < 1 means 1).
@@ -57,22 +64,39 @@ func (b *Backlog) Release() {
 	case <-b.slots:
 	default:
 	}
+	if len(b.slots) == 0 && b.watched.Load() {
+		b.mu.Lock()
+		if b.empty != nil {
+			close(b.empty)
+			b.empty = nil
+			b.watched.Store(false)
+		}
+		b.mu.Unlock()
+	}
 }
 
 // Len returns the number of events accepted and not yet settled.
 func (b *Backlog) Len() int { return len(b.slots) }
 
 // Wait returns nil once no accepted event is left unsettled, or ctx's error: an
-// httpserver.Pipeline's Settle.
+// httpserver.Pipeline's Settle. It is woken by the Release that settles the last event, with no
+// polling, so a shutdown waits no longer than the events themselves take.
 func (b *Backlog) Wait(ctx context.Context) error {
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
-	for b.Len() > 0 {
+	for {
+		b.mu.Lock()
+		if b.empty == nil {
+			b.empty = make(chan struct{})
+			b.watched.Store(true)
+		}
+		wake := b.empty
+		b.mu.Unlock()
+		if b.Len() == 0 {
+			return nil
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-t.C:
+		case <-wake:
 		}
 	}
-	return nil
 }

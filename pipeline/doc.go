@@ -1,7 +1,7 @@
 // Package pipeline assembles the whole hookline flow — Stripe webhook → channel → consumer →
 // sink — from a [Config] of URLs and webhook secrets. It is what every example, adapter and
 // command of this module builds on, so whatever they do an importer can do too: a main of about
-// twenty lines ([Example]), a unit test of a Stripe flow on the in-memory channel
+// twenty lines ([Example]), a unit test of a Stripe flow on the in-process channel
 // ([Example_unitTest]), or the two halves a serverless runtime runs ([NewWebhook],
 // [NewProcessor]).
 //
@@ -19,7 +19,7 @@
 //	                                                 topic URL for events that cannot be processed
 //	STRIPE_WEBHOOK_SECRET  generated for the run     the endpoint's whsec_... secret; comma-separated while rolling one
 //
-// A URL scheme works when the program links its driver: gocloud's mem:// always; a broker or a
+// A URL scheme works when the program links its driver: inproc:// and mem:// always; a broker or a
 // sink by a blank import of its package (channel/rabbitmq, channel/amazonsqs,
 // channel/googlepubsub, channel/azureservicebus, sink/sqlsink, sink/dataverse). A configuration
 // that can never work — a malformed URL, a scheme no linked driver serves, no secret — is found

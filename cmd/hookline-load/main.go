@@ -1,15 +1,16 @@
 // Command hookline-load measures the local pipeline under load: it starts the pipeline package's
-// wiring in this process (webhook → mem:// channel → consumer → sink), drives it over loopback
-// with signed ~2 KB Stripe events on keep-alive connections, and reports accepted events/s,
-// webhook latency and webhook-to-sink latency. For comparison it measures, in the same run, a
-// bare net/http handler that only reads the body and verifies the signature.
+// wiring in this process (webhook → in-process channel → consumer → sink), drives it over
+// loopback with signed ~2 KB Stripe events on keep-alive connections, and reports accepted
+// events/s, webhook latency and webhook-to-sink latency. It measures the pipeline on each
+// in-process channel scheme in turn (-schemes, default mem:// then inproc://) and, for
+// comparison, a bare net/http handler that only reads the body and verifies the signature.
 //
-//	go run ./cmd/hookline-load                       # 10s at full speed on 64 connections, then the bare handler
+//	go run ./cmd/hookline-load                       # 10s at full speed on 64 connections per scheme, then the bare handler
 //	go run ./cmd/hookline-load -rate 2000 -d 10s     # latency at a fixed, moderate rate
 //	go run ./cmd/hookline-load -bare=false -telemetry  # the cost of tracing and metrics
 //
-// HOOKLINE_CHANNEL and HOOKLINE_SUBSCRIPTION, when set, point the pipeline at a broker instead of
-// mem:// (for rabbit:// the exchange and a quorum queue of those names are declared and bound);
+// HOOKLINE_CHANNEL and HOOKLINE_SUBSCRIPTION, when set, point the pipeline at a broker instead
+// (for rabbit:// the exchange and a quorum queue of those names are declared and bound);
 // the sink is always a counting no-op, so the figures are the pipeline's own:
 //
 //	RABBIT_SERVER_URL=amqp://guest:guest@127.0.0.1:5672/ HOOKLINE_CHANNEL=rabbit://hookline-load \
@@ -55,6 +56,8 @@ func run(args []string, out io.Writer) error {
 		"exported to exporters that drop them, and without, to measure their cost")
 	rounds := fs.Int("rounds", 2, "with -telemetry: how many runs with it (each followed by one without)")
 	signals := fs.String("signals", "both", "with -telemetry: which to turn on: both, traces or metrics")
+	schemes := fs.String("schemes", "mem,inproc", "without "+pipeline.EnvChannel+": the in-process channel schemes to measure, one run each, "+
+		"side by side (-telemetry uses the first)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,16 +76,26 @@ func run(args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "machine: %s/%s, %d CPUs, GOMAXPROCS %d, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
 	fmt.Fprintf(out, "load: %d connections, %v, rate %s, event %d bytes\n", *conns, *d, rateText(*rate), loadgen.NewTemplate().Size())
-	res, err := runPipeline(*d, *conns, *rate, telemetryOff())
+	channels, err := channelURLs(*schemes)
 	if err != nil {
 		return err
 	}
-	res.Print(out, "pipeline (webhook → "+channelName()+" → consumer → discard sink)")
+	var res *loadgen.Result
+	for i, ch := range channels {
+		r, err := runPipeline(ch, *d, *conns, *rate, telemetryOff())
+		if err != nil {
+			return err
+		}
+		r.Print(out, "pipeline (webhook → "+ch.topic+" → consumer → discard sink)")
+		if i == 0 {
+			res = r
+		}
+	}
 	if *withTelemetry {
 		if *signals != "both" && *signals != "traces" && *signals != "metrics" {
 			return fmt.Errorf("-signals %q: want both, traces or metrics", *signals)
 		}
-		if err := compareTelemetry(out, *d, *conns, *rate, *rounds, *signals, res); err != nil {
+		if err := compareTelemetry(out, channels[0], *d, *conns, *rate, *rounds, *signals, res); err != nil {
 			return err
 		}
 	}
@@ -113,17 +126,17 @@ func rateText(r int) string {
 // compareTelemetry runs the pipeline rounds more times with tracing and metrics on, each
 // followed by a run without, and prints every run and the mean of each kind (off counting the
 // run before, too), so that the VM's drift between runs spreads over both.
-func compareTelemetry(out io.Writer, d time.Duration, conns, rate, rounds int, signals string, off *loadgen.Result) error {
+func compareTelemetry(out io.Writer, ch channelURL, d time.Duration, conns, rate, rounds int, signals string, off *loadgen.Result) error {
 	offs, ons := []float64{off.AcceptedPerSecond()}, []float64(nil)
 	for range max(rounds, 1) {
 		on := telemetryOn(signals != "metrics", signals != "traces")
-		withT, err := runPipeline(d, conns, rate, on)
+		withT, err := runPipeline(ch, d, conns, rate, on)
 		on.shutdown()
 		if err != nil {
 			return err
 		}
 		withT.Print(out, "pipeline with telemetry on ("+signals+"; every span sampled, exporters that drop all)")
-		again, err := runPipeline(d, conns, rate, telemetryOff())
+		again, err := runPipeline(ch, d, conns, rate, telemetryOff())
 		if err != nil {
 			return err
 		}
@@ -152,18 +165,34 @@ func list(xs []float64) string {
 	return strings.Join(parts, " ")
 }
 
-func runPipeline(d time.Duration, conns, rate int, obs observed) (*loadgen.Result, error) {
+// channelURL is where one pipeline run sends and receives.
+type channelURL struct{ topic, subscription string }
+
+// channelURLs is HOOKLINE_CHANNEL and HOOKLINE_SUBSCRIPTION when set, else a fresh topic on each
+// of the in-process schemes named (comma-separated: mem, inproc).
+func channelURLs(schemes string) ([]channelURL, error) {
+	if c := os.Getenv(pipeline.EnvChannel); c != "" {
+		sub := os.Getenv(pipeline.EnvSubscription)
+		if sub == "" {
+			sub = c
+		}
+		return []channelURL{{c, sub}}, nil
+	}
+	var out []channelURL
+	for _, s := range strings.Split(schemes, ",") {
+		s = strings.TrimSpace(s)
+		if s != "mem" && s != "inproc" {
+			return nil, fmt.Errorf("-schemes: %q is not an in-process scheme: want mem or inproc (set %s for a broker)", s, pipeline.EnvChannel)
+		}
+		u := fmt.Sprintf("%s://hookline-load-%d", s, time.Now().UnixNano())
+		out = append(out, channelURL{u, u})
+	}
+	return out, nil
+}
+
+func runPipeline(ch channelURL, d time.Duration, conns, rate int, obs observed) (*loadgen.Result, error) {
 	secret := pipeline.GenerateSecret()
-	cfg := pipeline.Config{
-		Channel: os.Getenv(pipeline.EnvChannel), Subscription: os.Getenv(pipeline.EnvSubscription),
-		Sink: "discard://", Secrets: []string{secret},
-	}
-	if cfg.Channel == "" {
-		cfg.Channel = fmt.Sprintf("mem://hookline-load-%d", time.Now().UnixNano())
-	}
-	if cfg.Subscription == "" {
-		cfg.Subscription = cfg.Channel
-	}
+	cfg := pipeline.Config{Channel: ch.topic, Subscription: ch.subscription, Sink: "discard://", Secrets: []string{secret}}
 	if err := declareRabbit(context.Background(), cfg.Channel, cfg.Subscription); err != nil {
 		return nil, err
 	}
@@ -211,11 +240,4 @@ func runBare(d time.Duration, conns, rate int) (*loadgen.Result, error) {
 	}
 	defer stop()
 	return loadgen.Drive(url, secret, d, conns, rate, nil), nil
-}
-
-func channelName() string {
-	if c := os.Getenv(pipeline.EnvChannel); c != "" {
-		return c
-	}
-	return "mem://"
 }

@@ -44,14 +44,20 @@ func freePort(t *testing.T) string {
 // TestLocalExampleEndToEnd runs the example's main wiring as `go run ./examples/local` would,
 // with the documented environment variables, and drives it over real HTTP: signed Stripe events
 // must end as rows in stripe_objects, and SIGTERM (context cancellation) must shut it down
-// cleanly.
+// cleanly. It runs on both in-process channels, the default mem:// and inproc://.
 func TestLocalExampleEndToEnd(t *testing.T) {
+	for _, channel := range []string{"mem://e2e-local", "inproc://e2e-local"} {
+		t.Run(strings.SplitN(channel, ":", 2)[0], func(t *testing.T) { testLocalExample(t, channel) })
+	}
+}
+
+func testLocalExample(t *testing.T, channel string) {
 	port := freePort(t)
 	db := filepath.Join(t.TempDir(), "hookline.db")
 	secret := pipeline.GenerateSecret()
 	env := map[string]string{
 		"PORT": port, "HOOKLINE_SINK": "sqlite://" + db, "STRIPE_WEBHOOK_SECRET": "whsec_old," + secret,
-		"HOOKLINE_CHANNEL": "mem://e2e-local",
+		"HOOKLINE_CHANNEL": channel,
 	}
 	base, out, stop := startLocal(t, env)
 	samples := sendSamples(t, base, secret, out)

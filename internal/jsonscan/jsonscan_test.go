@@ -179,3 +179,47 @@ func BenchmarkEncodingJSONValid(b *testing.B) {
 		}
 	}
 }
+
+// indentedEvent is shaped like a Stripe webhook body: nested objects, short strings and numbers,
+// indented by two spaces per level as Stripe sends them, so white space is a good part of it.
+func indentedEvent() []byte {
+	address := map[string]any{"city": "San Francisco", "country": "US", "line1": "510 Townsend St", "line2": nil, "postal_code": "94103", "state": "CA"}
+	customer := map[string]any{
+		"id": "cus_NffrFeUfNV2Hib", "object": "customer", "address": address, "balance": 0, "created": 1680893993,
+		"currency": nil, "default_source": nil, "delinquent": false, "description": nil, "email": "jennyrosen@example.com",
+		"invoice_prefix": "0759376C", "invoice_settings": map[string]any{"custom_fields": nil, "default_payment_method": nil, "footer": nil, "rendering_options": nil},
+		"livemode": false, "metadata": map[string]any{"order_id": "6735"}, "name": "Jenny Rosen", "phone": nil,
+		"preferred_locales": []any{"en"}, "shipping": nil, "tax_exempt": "none", "test_clock": nil,
+	}
+	event := map[string]any{
+		"id": "evt_1NG8Du2eZvKYlo2CUI79vXWy", "object": "event", "api_version": "2023-10-16", "created": 1686089970,
+		"data":     map[string]any{"object": customer, "previous_attributes": map[string]any{"email": "old@example.com"}},
+		"livemode": false, "pending_webhooks": 1, "request": map[string]any{"id": "req_1", "idempotency_key": "k"}, "type": "customer.updated",
+	}
+	b, err := json.MarshalIndent(event, "", "  ")
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func BenchmarkValidIndented(b *testing.B) {
+	doc := indentedEvent()
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if !Valid(doc) {
+			b.Fatal("invalid")
+		}
+	}
+}
+
+func BenchmarkWalkIndented(b *testing.B) {
+	doc := indentedEvent()
+	b.SetBytes(int64(len(doc)))
+	n := 0
+	for b.Loop() {
+		if !Walk(doc, 3, func([][]byte, []byte) { n++ }) {
+			b.Fatal("invalid")
+		}
+	}
+}
