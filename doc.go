@@ -9,7 +9,7 @@
 //
 //   - emitter: an http.Handler that verifies a webhook delivery and sends it to a channel, answering
 //     2xx only after the broker accepted it; emitter/stripehook verifies Stripe's signatures.
-//   - channel: opens a sender and a receiver from a gocloud.dev/pubsub URL (mem://, rabbit://,
+//   - channel: opens a sender and a receiver from a gocloud.dev/pubsub URL (inproc://, mem://, rabbit://,
 //     awssqs://, awssns://, azuresb://, gcppubsub://), encodes events as CloudEvents 1.0 JSON, and runs
 //     the consumer loop (bounded concurrency, retries, nack, dead-letter, ack exactly once, drain).
 //   - sink: where events end; sink/sqlsink keeps one row per Stripe object in SQLite or Postgres.

@@ -64,7 +64,7 @@
 //  1. readiness answers 503; the server stops accepting connections and lets the requests in
 //     flight finish, so every event it answered 2xx for is on the channel;
 //  2. Pipeline.Settle, when set, waits until every accepted event was processed: needed for an
-//     in-process mem:// channel, whose queue dies with the process;
+//     in-process channel (mem://, inproc://), whose queue dies with the process;
 //  3. the consumer stops receiving and finishes the messages in flight (within its own
 //     channel.ConsumerOptions.DrainTimeout, which should not exceed ShutdownTimeout);
 //  4. the receiver is shut down, which flushes the acknowledgements (before this, processed

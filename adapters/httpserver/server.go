@@ -77,7 +77,7 @@ type Pipeline struct {
 	Sink sink.Sink
 	// Settle, when set, is called during shutdown after the last HTTP request finished and before
 	// the consumer is stopped. It returns once every event the webhook accepted was processed, or
-	// with ctx's error at the shutdown deadline. An in-process channel (mem://) needs it: what is
+	// with ctx's error at the shutdown deadline. An in-process channel (mem://, inproc://) needs it: what is
 	// still queued when the consumer stops is lost with the process.
 	Settle func(ctx context.Context) error
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // destination is where recover and backfill send events: the channel, and for an in-process
-// (mem://) channel also the consumer into the sink, which must have stored everything before the
+// (mem://, inproc://) channel also the consumer into the sink, which must have stored everything before the
 // command exits.
 type destination struct {
 	emitter.Sender
@@ -29,7 +29,7 @@ type destination struct {
 }
 
 // openDestination opens the channel named by channelURL (HOOKLINE_CHANNEL, default mem://...),
-// and for a mem:// channel the sink named by sinkURL and a consumer into it. A dry run opens
+// and for an in-process channel the sink named by sinkURL and a consumer into it. A dry run opens
 // nothing and sends nowhere.
 func openDestination(ctx context.Context, channelURL, sinkURL string, dryRun bool) (*destination, error) {
 	if dryRun {

@@ -23,7 +23,7 @@
 // With HOOKLINE_RECOVER_EVERY (or -recover-every, which overrides it) set to a duration such as
 // 1h, and STRIPE_API_KEY set, serve also heals itself: at start and then at each interval it
 // recovers the events of the look-back window (HOOKLINE_RECOVER_LOOKBACK, default 72h) whose
-// webhook delivery has not succeeded, into the pipeline's own channel (for mem://, through the
+// webhook delivery has not succeeded, into the pipeline's own channel (for an in-process one, through the
 // same bound as the webhook, so the consumer stores them before the process exits), and logs
 // each run's counts. It keeps no state: the sinks absorb what arrives twice. The interval must
 // not be longer than the look-back. See package recovery, # Scheduled recovery.
@@ -50,9 +50,9 @@
 //	hookline recover --since 2026-11-01T00:00:00Z --until 2026-11-02T00:00:00Z --type customer.* --dry-run
 //
 // The last line says how many events were listed, sent, and skipped by type. When the channel is
-// in-process (mem://, the default) and HOOKLINE_SINK is set, the command runs the consumer into
-// the sink itself and exits once every recovered event is stored; with mem:// and no sink it
-// refuses, since nothing would receive.
+// in-process (mem://, the default, or inproc://) and HOOKLINE_SINK is set, the command runs the consumer into
+// the sink itself and exits once every recovered event is stored; in process and without a
+// sink it refuses, since nothing would receive.
 //
 // # backfill
 //
