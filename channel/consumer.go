@@ -75,6 +75,41 @@ type ConsumerOptions struct {
 	// Sink names the sink in the hookline.* metrics (the hookline.sink attribute): a short
 	// fixed name such as the sink URL's scheme ("postgres", "dataverse"). Default: none.
 	Sink string
+	// OnSettled, when set, is told how each delivery ended, with every handler attempt: what an
+	// operator console shows per event (package console). It is called synchronously on the
+	// delivery's goroutine, after the message was dead-lettered if it was and before it is
+	// acknowledged or returned, so it must be quick. It may keep s: nothing in it is reused.
+	OnSettled func(ctx context.Context, s Settled)
+}
+
+// Settled is how one delivery ended, as [ConsumerOptions.OnSettled] is told.
+type Settled struct {
+	// Event is the event as decoded; for an undecodable message, only its ID, Type and Subject,
+	// from the message's metadata.
+	Event hookline.Event
+	// Delivery is the delivery count the consumer's rules used (1 for the first).
+	Delivery int
+	// Outcome is OutcomeStored, OutcomeIgnored, OutcomeReturned (to come again) or
+	// OutcomeDeadLettered.
+	Outcome string
+	// Reason says why a delivery was returned or dead-lettered: the dead-letter reason, or the
+	// last attempt's error. Kind is the dead-letter kind ("permanent", "undecodable",
+	// "max-deliveries") or "" when not dead-lettered.
+	Reason, Kind string
+	// Attempts are the handler calls of this delivery, in order; none when the message was
+	// undecodable or past MaxDeliveries.
+	Attempts []Attempt
+	// TraceID is the trace of the delivery (the webhook's trace when it was propagated), or ""
+	// without tracing.
+	TraceID string
+	// At is when the delivery ended.
+	At time.Time
+}
+
+// Attempt is one handler call of a delivery.
+type Attempt struct {
+	Err  error // nil when the call succeeded
+	Took time.Duration
 }
 
 func (o *ConsumerOptions) withDefaults() ConsumerOptions {
@@ -241,7 +276,37 @@ func (c *Consumer) settle(ctx context.Context, body []byte, md map[string]string
 	default:
 		c.meters.recordEvent(ctx, OutcomeDeadLettered, v.kind)
 	}
+	if c.opts.OnSettled != nil {
+		c.opts.OnSettled(ctx, settled(ctx, ev, md, v, err, delivery))
+	}
 	return v, err
+}
+
+// settled describes the end of a delivery for OnSettled.
+func settled(ctx context.Context, ev hookline.Event, md map[string]string, v verdict, dlErr error, delivery int) Settled {
+	s := Settled{Event: ev, Delivery: delivery, Kind: v.kind, Attempts: v.calls, At: time.Now()}
+	if s.Event.ID == "" {
+		s.Event.ID, s.Event.Type, s.Event.Subject = md["ce_id"], md["ce_type"], md["ce_subject"]
+	}
+	switch {
+	case v.kind == "" && v.ignored:
+		s.Outcome = OutcomeIgnored
+	case v.kind == "":
+		s.Outcome = OutcomeStored
+	case v.kind == retry:
+		s.Outcome, s.Kind = OutcomeReturned, ""
+		if v.err != nil {
+			s.Reason = v.err.Error()
+		}
+	case dlErr != nil:
+		s.Outcome, s.Reason = OutcomeReturned, "dead-letter send failed: "+dlErr.Error()+" (dead-letter reason: "+v.reason+")"
+	default:
+		s.Outcome, s.Reason = OutcomeDeadLettered, v.reason
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+		s.TraceID = sc.TraceID().String()
+	}
+	return s
 }
 
 // verdict is what became of one delivery: kind is "" when the handler succeeded, retry when the
@@ -251,7 +316,8 @@ type verdict struct {
 	reason   string
 	attempts int
 	err      error
-	ignored  bool // the handler succeeded and reported that it changed nothing
+	ignored  bool      // the handler succeeded and reported that it changed nothing
+	calls    []Attempt // each handler call, kept only for OnSettled
 }
 
 const retry = "retry"
@@ -266,23 +332,41 @@ func (c *Consumer) judge(ctx context.Context, ev hookline.Event, decodeErr error
 	if err := decodeErr; err != nil {
 		return verdict{kind: "undecodable", reason: err.Error(), err: err}
 	}
-	attempts, ignored, err := c.attempt(ctx, ev)
+	var calls *[]Attempt
+	if c.opts.OnSettled != nil {
+		calls = new([]Attempt)
+	}
+	attempts, ignored, err := c.attempt(ctx, ev, calls)
+	v := verdict{attempts: attempts, ignored: ignored}
+	if calls != nil {
+		v.calls = *calls
+	}
 	switch hookline.Code(err) {
 	case hookline.OK:
-		return verdict{attempts: attempts, ignored: ignored}
+		return v
 	case hookline.Permanent:
-		return verdict{kind: "permanent", reason: err.Error(), attempts: attempts, err: err}
+		v.kind, v.reason, v.err = "permanent", err.Error(), err
+		return v
 	}
 	c.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "hookline: returning message to the broker", eventlog.Attrs(ctx, ev,
 		slog.Int("attempts", attempts), slog.Int("delivery", delivery), slog.String("error", err.Error()))...)
-	return verdict{kind: retry, attempts: attempts, err: err}
+	v.kind, v.err = retry, err
+	return v
 }
 
 // attempt calls the handler up to MaxAttempts times with backoff between transient failures. It
-// returns the number of calls, whether the last one reported the event ignored, and its error.
-func (c *Consumer) attempt(ctx context.Context, ev hookline.Event) (int, bool, error) {
+// returns the number of calls, whether the last one reported the event ignored, and its error;
+// calls, when not nil, gets each call appended.
+func (c *Consumer) attempt(ctx context.Context, ev hookline.Event, calls *[]Attempt) (int, bool, error) {
 	for n := 1; ; n++ {
+		var start time.Time
+		if calls != nil {
+			start = time.Now()
+		}
 		ignored, err := c.call(ctx, ev, n)
+		if calls != nil {
+			*calls = append(*calls, Attempt{Err: err, Took: time.Since(start)})
+		}
 		code := hookline.Code(err)
 		if code == hookline.OK || code == hookline.Permanent || ctx.Err() != nil {
 			return n, ignored, err
@@ -311,8 +395,8 @@ func (c *Consumer) attempt(ctx context.Context, ev hookline.Event) (int, bool, e
 // turning a panic into an error. ignored reports that the handler called [ReportIgnored].
 func (c *Consumer) call(ctx context.Context, ev hookline.Event, n int) (ignored bool, err error) {
 	ctx, span := c.trace.startAttempt(ctx, n)
-	var flag *atomic.Bool // only hookline.events needs to know, so only while it is recorded
-	if c.meters.events.Enabled(ctx) {
+	var flag *atomic.Bool // only hookline.events and OnSettled need to know, so only while they are on
+	if c.opts.OnSettled != nil || c.meters.events.Enabled(ctx) {
 		flag = new(atomic.Bool)
 		ctx = context.WithValue(ctx, ignoredKey{}, flag)
 	}
