@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/adapters/httpserver"
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter"
@@ -59,6 +60,25 @@ type Options struct {
 	// Metrics, when set, is served at GET /metrics on the webhook's port (see
 	// httpserver.Options.Metrics); package telemetry gives the Prometheus handler.
 	Metrics http.Handler
+	// Console, when set, is served under /console/ on the webhook's port and told what happens
+	// to each event: the operator console of package console.
+	Console Console
+}
+
+// Console is an operator console served with the pipeline under /console/ (package console
+// implements it). Open attaches it; the pipeline tells it of every event accepted and of how
+// every delivery ended, and closes it when Serve returns.
+type Console interface {
+	http.Handler
+	// Attach is called once by Open, with the pipeline, before anything is accepted.
+	Attach(p *Pipeline) error
+	// Accepted is told of each event the channel accepted from the webhook or through
+	// [Pipeline.Sender]. ev.Data is valid only during the call (the webhook reuses its buffer).
+	Accepted(ctx context.Context, ev hookline.Event)
+	// Settled is told how each delivery ended (channel.ConsumerOptions.OnSettled).
+	Settled(ctx context.Context, s channel.Settled)
+	// Close releases what the console opened; Serve calls it once it has stopped.
+	Close(ctx context.Context) error
 }
 
 // Pipeline is the whole flow in one process: webhook → channel → consumer → sink.
@@ -81,6 +101,7 @@ type Pipeline struct {
 	mp       metric.MeterProvider
 	sinkName string // the hookline.sink metric attribute
 	unwatch  func() // stops the backlog gauge
+	console  Console
 }
 
 // Open checks cfg ([Config.Check]; the sink URL only when Options.Sink is nil) and connects everything in the order that loses nothing: the
@@ -96,7 +117,7 @@ func Open(ctx context.Context, cfg Config, opts *Options) (_ *Pipeline, err erro
 		return nil, err
 	}
 	a := &Pipeline{cfg: cfg, log: opts.Logger, drain: opts.DrainTimeout, every: opts.ReconnectInterval,
-		tp: opts.TracerProvider, mp: opts.MeterProvider, sinkName: sinkName(opts.Sink, cfg.Sink)}
+		tp: opts.TracerProvider, mp: opts.MeterProvider, sinkName: sinkName(opts.Sink, cfg.Sink), console: opts.Console}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -123,7 +144,15 @@ func Open(ctx context.Context, cfg Config, opts *Options) (_ *Pipeline, err erro
 	if err = a.newConsumer(opts.Consumer); err != nil {
 		return nil, err
 	}
-	return a, a.newServer(opts)
+	if err = a.newServer(opts); err != nil {
+		return nil, err
+	}
+	if a.console != nil {
+		if err = a.console.Attach(a); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
 }
 
 func (a *Pipeline) openChannels(ctx context.Context) error {
@@ -149,7 +178,8 @@ func (a *Pipeline) openChannels(ctx context.Context) error {
 	}
 	if IsInProcess(a.cfg.DeadLetter) {
 		// An in-process dead-letter topic is read here and logged: nothing else in the process
-		// reads it (and on mem://, without a subscription its messages would vanish).
+		// reads it (and on mem://, without a subscription its messages would vanish). With a
+		// console, the console lists and replays what it holds instead.
 		if a.dlRecv, err = channel.OpenReceiver(ctx, a.cfg.DeadLetter, ropts); err != nil {
 			return err
 		}
@@ -185,6 +215,13 @@ func (a *Pipeline) newConsumer(base *channel.ConsumerOptions) error {
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = a.drain
 	}
+	if a.console != nil {
+		settled, user := a.console.Settled, o.OnSettled
+		o.OnSettled = settled
+		if user != nil {
+			o.OnSettled = func(ctx context.Context, s channel.Settled) { settled(ctx, s); user(ctx, s) }
+		}
+	}
 	var err error
 	a.consumer, err = channel.NewConsumer(a.recv, storeTo(a.sink, a.log, slog.LevelInfo), &o)
 	return err
@@ -195,6 +232,9 @@ func (a *Pipeline) newServer(opts *Options) error {
 	a.dst = a.sender
 	if a.pending != nil {
 		a.dst = a.pending.Guard(a.sender)
+	}
+	if a.console != nil {
+		a.dst = observed{a.dst, a.console}
 	}
 	var hopts emitter.HandlerOptions
 	if opts.Handler != nil {
@@ -226,8 +266,57 @@ func (a *Pipeline) newServer(opts *Options) error {
 		ShutdownTimeout: a.drain,
 		Logger:          a.log,
 		Metrics:         opts.Metrics,
+		Console:         consoleHandler(a.console),
 	})
 	return err
+}
+
+func consoleHandler(c Console) http.Handler {
+	if c == nil {
+		return nil
+	}
+	return c
+}
+
+// observed tells the console of each event its sender put on the channel.
+type observed struct {
+	s emitter.Sender
+	c Console
+}
+
+func (o observed) Send(ctx context.Context, ev hookline.Event) error {
+	if err := o.s.Send(ctx, ev); err != nil {
+		return err
+	}
+	o.c.Accepted(ctx, ev)
+	return nil
+}
+
+// Config returns the pipeline's configuration, with its defaults applied. It holds the webhook
+// secrets: show it only through redact-aware code (package console masks them).
+func (a *Pipeline) Config() Config { return a.cfg }
+
+// Readiness returns what GET /readyz answers: "" when the pipeline is ready, else a short fixed
+// reason ("channel unavailable", "consumer stopped", "shutting down") and the error behind it.
+func (a *Pipeline) Readiness() (reason string, err error) { return a.srv.Readiness() }
+
+// Backlog returns how many events an in-process channel accepted and has not yet settled, and
+// false for a broker's channel, whose backlog the broker keeps.
+func (a *Pipeline) Backlog() (int, bool) {
+	if a.pending == nil {
+		return 0, false
+	}
+	return a.pending.Len(), true
+}
+
+// DeadLetters returns the receiver of an in-process dead-letter topic (nil for a broker's, or
+// none). Without a console the pipeline reads it itself and logs each message; with one, the
+// messages stay on it for the console to list and replay (package channel/deadletter).
+func (a *Pipeline) DeadLetters() *channel.Receiver {
+	if a.console == nil {
+		return nil
+	}
+	return a.dlRecv
 }
 
 // settle waits until every event the in-process channel accepted was processed.
@@ -261,7 +350,7 @@ func (a *Pipeline) Serve(ctx context.Context, ln net.Listener) error {
 	dlDone := make(chan struct{})
 	go func() {
 		defer close(dlDone)
-		if a.dlRecv != nil {
+		if a.dlRecv != nil && a.console == nil {
 			a.logDeadLetters(dlCtx)
 		}
 	}()
@@ -273,6 +362,11 @@ func (a *Pipeline) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stopDeadLetters()
 	<-dlDone
+	if a.console != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), a.drain)
+		err = errors.Join(err, a.console.Close(sctx))
+		cancel()
+	}
 	if a.dlRecv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), a.drain)
 		defer cancel()

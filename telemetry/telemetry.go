@@ -53,6 +53,10 @@ type Options struct {
 	// ServiceName is the service.name resource attribute unless OTEL_SERVICE_NAME sets one.
 	// Default: DefaultServiceName.
 	ServiceName string
+	// MetricReaders are given to the MeterProvider that Start installs, besides the exporter's:
+	// with any, Start installs a MeterProvider even when no OTEL_* variable asks for metrics.
+	// The operator console's reader (package console) is one.
+	MetricReaders []sdkmetric.Reader
 }
 
 // Telemetry is what [Start] installed: the SDK providers it set as the OpenTelemetry globals,
@@ -87,7 +91,7 @@ func Start(ctx context.Context, opts *Options) (*Telemetry, error) {
 	if err != nil {
 		return nil, err
 	}
-	if traces == "" && metrics == "" {
+	if traces == "" && metrics == "" && len(opts.MetricReaders) == 0 {
 		return &Telemetry{}, nil
 	}
 	res, err := newResource(ctx, opts.ServiceName)
@@ -100,8 +104,8 @@ func Start(ctx context.Context, opts *Options) (*Telemetry, error) {
 			return nil, err
 		}
 	}
-	if metrics != "" {
-		if t.meter, t.metrics, err = newMeterProvider(ctx, res, metrics); err != nil {
+	if metrics != "" || len(opts.MetricReaders) > 0 {
+		if t.meter, t.metrics, err = newMeterProvider(ctx, res, metrics, opts.MetricReaders); err != nil {
 			return nil, errors.Join(err, t.Shutdown(ctx))
 		}
 	}
@@ -168,9 +172,17 @@ func newTracerProvider(ctx context.Context, res *resource.Resource, name string)
 	return sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res)), nil
 }
 
-// newMeterProvider returns the MeterProvider with the reader of the exporter name and, for
-// prometheus, a second reader with its own registry, served by the returned handler.
-func newMeterProvider(ctx context.Context, res *resource.Resource, name string) (*sdkmetric.MeterProvider, http.Handler, error) {
+// newMeterProvider returns the MeterProvider with extra readers and the reader of the exporter
+// name (none when name is "") and, for prometheus, a second reader with its own registry,
+// served by the returned handler.
+func newMeterProvider(ctx context.Context, res *resource.Resource, name string, extra []sdkmetric.Reader) (*sdkmetric.MeterProvider, http.Handler, error) {
+	opts := []sdkmetric.Option{sdkmetric.WithResource(res)}
+	for _, r := range extra {
+		opts = append(opts, sdkmetric.WithReader(r))
+	}
+	if name == "" {
+		return sdkmetric.NewMeterProvider(opts...), nil, nil
+	}
 	reader, err := autoexport.NewMetricReader(ctx, autoexport.WithFallbackMetricReader(noMetricReader))
 	if err != nil {
 		err = fmt.Errorf("telemetry: %s=%s: %w", EnvMetricsExporter, name, err)
@@ -179,7 +191,7 @@ func newMeterProvider(ctx context.Context, res *resource.Resource, name string) 
 		}
 		return nil, nil, err
 	}
-	opts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(reader)}
+	opts = append(opts, sdkmetric.WithReader(reader))
 	var handler http.Handler
 	if name == ExporterPrometheus {
 		reg := prometheus.NewRegistry()

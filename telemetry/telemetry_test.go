@@ -22,6 +22,8 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/hookline/hookline/telemetry"
 )
@@ -401,5 +403,42 @@ func TestConsoleTracesGoToStdout(t *testing.T) {
 	}
 	if len(spans) != 1 || spans[0] != "console-span@console-test" {
 		t.Errorf("spans on stdout: %q, want [console-span@console-test]\n%s", spans, out)
+	}
+}
+
+// A reader given in Options gets the metrics recorded through the global provider, with no
+// OTEL_* variable set, and alongside an exporter when one is.
+func TestMetricReadersCollect(t *testing.T) {
+	for name, kv := range map[string][]string{
+		"alone":          nil,
+		"with an export": {telemetry.EnvMetricsExporter, "console"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			setenv(t, kv...)
+			reader := sdkmetric.NewManualReader()
+			start(t, &telemetry.Options{MetricReaders: []sdkmetric.Reader{reader}})
+			c, err := otel.GetMeterProvider().Meter("test").Int64Counter("hookline.test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Add(context.Background(), 3)
+			var rm metricdata.ResourceMetrics
+			if err := reader.Collect(context.Background(), &rm); err != nil {
+				t.Fatal(err)
+			}
+			var got int64
+			for _, sm := range rm.ScopeMetrics {
+				for _, m := range sm.Metrics {
+					if sum, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "hookline.test" {
+						for _, p := range sum.DataPoints {
+							got += p.Value
+						}
+					}
+				}
+			}
+			if got != 3 {
+				t.Errorf("the reader collected %d, want 3", got)
+			}
+		})
 	}
 }

@@ -34,6 +34,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	writeText(w, http.StatusServiceUnavailable, reason)
 }
 
+// Readiness returns what GET /readyz answers: "" when ready, else one of the Reason phrases,
+// with the error behind it (nil for ReasonShuttingDown).
+func (s *Server) Readiness() (reason string, err error) { return s.notReady() }
+
 // notReady returns why the server is not ready ("" when it is) and the error behind it.
 func (s *Server) notReady() (string, error) {
 	if s.stopping.Load() {

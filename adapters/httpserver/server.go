@@ -62,6 +62,9 @@ type Options struct {
 	// one port: typically the Prometheus handler of package telemetry. Default: no /metrics.
 	// The Allowlist does not apply to it; expose the port accordingly.
 	Metrics http.Handler
+	// Console, when set, is served under /console/ next to the webhook: the operator console of
+	// package console, which checks its own access token. The Allowlist does not apply to it.
+	Console http.Handler
 }
 
 // Pipeline is what the server runs besides HTTP, and shuts down after it.
@@ -132,6 +135,9 @@ func New(webhook http.Handler, p Pipeline, opts *Options) (*Server, error) {
 	if s.opts.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.opts.Metrics)
 	}
+	if s.opts.Console != nil {
+		s.mux.Handle(ConsolePrefix, s.opts.Console)
+	}
 	return s, nil
 }
 
@@ -153,8 +159,11 @@ func setDefault[T string | int | time.Duration](p *T, def T) {
 	}
 }
 
+// ConsolePrefix is the path under which Options.Console is served.
+const ConsolePrefix = "/console/"
+
 // Handler returns the server's routes: the webhook (behind the allowlist, when on), GET /healthz
-// and GET /readyz. Serve uses it; tests and other servers may mount it themselves.
+// and GET /readyz (and /metrics and /console/ when set). Serve uses it; tests and other servers may mount it themselves.
 func (s *Server) Handler() http.Handler { return s.mux }
 
 // ListenAndServe listens on Options.Addr and calls [Server.Serve].
