@@ -1,0 +1,238 @@
+package console
+
+import (
+	"maps"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/channel"
+)
+
+// Statuses of an event on the Events page and in the API: where it is now.
+const (
+	StatusAccepted     = "accepted" // on the channel, not yet settled
+	StatusStored       = channel.OutcomeStored
+	StatusIgnored      = channel.OutcomeIgnored
+	StatusReturned     = channel.OutcomeReturned // given back to the broker, to come again
+	StatusDeadLettered = channel.OutcomeDeadLettered
+)
+
+// maxDeliveries is how many deliveries of one event a record keeps (the newest).
+const maxDeliveries = 10
+
+// Event is one event the console saw: accepted by the webhook and each delivery's outcome.
+type Event struct {
+	Seq        uint64            `json:"seq"` // the order the console first saw events in
+	ID         string            `json:"id"`
+	Type       string            `json:"type"`
+	Subject    string            `json:"subject"` // the Stripe object's id
+	Created    time.Time         `json:"created"` // Stripe's created time
+	Accepted   time.Time         `json:"accepted,omitzero"`
+	Updated    time.Time         `json:"updated"`
+	Status     string            `json:"status"`
+	Reason     string            `json:"reason,omitempty"` // why returned or dead-lettered
+	TraceID    string            `json:"trace_id,omitempty"`
+	Metadata   map[string]string `json:"metadata,omitempty"`
+	Data       []byte            `json:"-"`         // at most Options.MaxData bytes of the data
+	DataSize   int               `json:"data_size"` // the data's whole size
+	Deliveries []Delivery        `json:"deliveries,omitempty"`
+}
+
+// Delivery is how one delivery of an event ended.
+type Delivery struct {
+	N        int       `json:"n"` // the delivery count
+	Outcome  string    `json:"outcome"`
+	Kind     string    `json:"kind,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	Attempts []Attempt `json:"attempts"`
+	At       time.Time `json:"at"`
+}
+
+// Attempt is one sink write of a delivery.
+type Attempt struct {
+	Error  string  `json:"error,omitempty"`
+	TookMS float64 `json:"took_ms"`
+}
+
+// DataTruncated reports whether Data holds only the start of the event's data.
+func (e Event) DataTruncated() bool { return len(e.Data) < e.DataSize }
+
+// store keeps the most recent events in a ring, newest first, and finds them by id.
+type store struct {
+	maxData int
+
+	mu   sync.Mutex
+	ring []*Event // capacity fixed; ring[next] is overwritten next
+	next int
+	full bool
+	byID map[string]*Event
+	seq  uint64
+}
+
+func newStore(n, maxData int) *store {
+	return &store{maxData: maxData, ring: make([]*Event, n), byID: make(map[string]*Event, n)}
+}
+
+// get returns the record of id, creating it (and evicting the oldest) if needed; mu held.
+func (s *store) get(ev hookline.Event, now time.Time) *Event {
+	if e := s.byID[ev.ID]; e != nil {
+		return e
+	}
+	if old := s.ring[s.next]; old != nil {
+		delete(s.byID, old.ID)
+	}
+	s.seq++
+	e := &Event{Seq: s.seq, ID: ev.ID, Type: ev.Type, Subject: ev.Subject, Created: ev.Time, Updated: now}
+	s.ring[s.next] = e
+	s.byID[ev.ID] = e
+	s.next++
+	if s.next == len(s.ring) {
+		s.next, s.full = 0, true
+	}
+	return e
+}
+
+// accepted records that the channel accepted ev. Its data is not kept: the webhook reuses it.
+func (s *store) accepted(ev hookline.Event, now time.Time) {
+	if ev.ID == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.get(ev, now)
+	if e.Accepted.IsZero() {
+		e.Accepted = now
+	}
+	if e.Status == "" {
+		e.Status = StatusAccepted
+	}
+	e.Updated = now
+}
+
+// settled records how a delivery ended, with a copy of (the start of) its data.
+func (s *store) settled(st channel.Settled) {
+	if st.Event.ID == "" {
+		return
+	}
+	d := Delivery{N: st.Delivery, Outcome: st.Outcome, Kind: st.Kind, Reason: st.Reason, At: st.At,
+		Attempts: make([]Attempt, len(st.Attempts))}
+	for i, a := range st.Attempts {
+		d.Attempts[i].TookMS = float64(a.Took.Microseconds()) / 1000
+		if a.Err != nil {
+			d.Attempts[i].Error = a.Err.Error()
+		}
+	}
+	var data []byte
+	if len(st.Event.Data) > 0 {
+		data = append([]byte(nil), st.Event.Data[:min(len(st.Event.Data), s.maxData)]...)
+	}
+	var md map[string]string
+	if len(st.Event.Metadata) > 0 {
+		md = maps.Clone(st.Event.Metadata)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.get(st.Event, st.At)
+	if e.Type == "" {
+		e.Type, e.Subject = st.Event.Type, st.Event.Subject
+	}
+	if e.Created.IsZero() {
+		e.Created = st.Event.Time
+	}
+	if data != nil {
+		e.Data, e.DataSize = data, len(st.Event.Data)
+	}
+	if md != nil {
+		e.Metadata = md
+	}
+	if st.TraceID != "" {
+		e.TraceID = st.TraceID
+	}
+	e.Status, e.Reason, e.Updated = st.Outcome, st.Reason, st.At
+	if len(e.Deliveries) == maxDeliveries {
+		e.Deliveries = append(e.Deliveries[:0:0], e.Deliveries[1:]...)
+	}
+	e.Deliveries = append(e.Deliveries, d)
+}
+
+// Filter selects events. Empty fields select all.
+type Filter struct {
+	Type    string // exact, or a prefix ending in "*" ("customer.*")
+	Subject string // the Stripe object's id
+	ID      string // the event's id
+	Status  string
+	Before  uint64 // only events first seen before this Seq (the next page)
+	Limit   int    // default 100, at most 1000
+}
+
+func (f Filter) match(e *Event) bool {
+	if f.Before != 0 && e.Seq >= f.Before {
+		return false
+	}
+	if f.ID != "" && e.ID != f.ID {
+		return false
+	}
+	if f.Subject != "" && e.Subject != f.Subject {
+		return false
+	}
+	if f.Status != "" && e.Status != f.Status {
+		return false
+	}
+	if f.Type != "" {
+		if p, ok := strings.CutSuffix(f.Type, "*"); ok {
+			return strings.HasPrefix(e.Type, p)
+		}
+		return e.Type == f.Type
+	}
+	return true
+}
+
+// list returns copies of the events f selects, newest first, and whether more follow.
+func (s *store) list(f Filter) ([]Event, bool) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	f.Limit = min(f.Limit, 1000)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Event
+	n := len(s.ring)
+	for i := 1; i <= n; i++ {
+		e := s.ring[(s.next-i+n)%n]
+		if e == nil {
+			break
+		}
+		if !f.match(e) {
+			continue
+		}
+		if len(out) == f.Limit {
+			return out, true
+		}
+		c := *e
+		c.Data, c.Metadata, c.Deliveries = nil, nil, nil // the list shows none of them
+		out = append(out, c)
+	}
+	return out, false
+}
+
+// find returns a copy of the event id, with its data, metadata and deliveries.
+func (s *store) find(id string) (Event, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.byID[id]
+	if e == nil {
+		return Event{}, false
+	}
+	c := *e
+	c.Deliveries = append([]Delivery(nil), e.Deliveries...)
+	return c, true
+}
+
+// len returns how many events the store holds.
+func (s *store) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.byID)
+}
