@@ -11,6 +11,8 @@ import (
 
 	"github.com/stripe/stripe-go/v76/client"
 
+	"github.com/hookline/hookline/adapters/httpserver"
+	"github.com/hookline/hookline/console"
 	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/recovery"
 	"github.com/hookline/hookline/telemetry"
@@ -19,7 +21,8 @@ import (
 // runServe runs the pipeline from the environment, as examples/local does without -demo, so a
 // container image can run this one binary. With HOOKLINE_RECOVER_EVERY (or -recover-every) it
 // also runs the scheduled recovery in the background, into the pipeline's own channel. The
-// OTEL_* variables choose where traces and metrics go (package telemetry).
+// OTEL_* variables choose where traces and metrics go (package telemetry). With
+// HOOKLINE_CONSOLE_TOKEN it serves the operator console at /console/ (package console).
 func runServe(ctx context.Context, e env, args []string) error {
 	fs := e.flags("serve", "serve [-addr host:port] [-recover-every duration]")
 	addr := fs.String("addr", "", "listen address (default 127.0.0.1:$PORT; use :8080 in a container)")
@@ -43,7 +46,22 @@ func runServe(ctx context.Context, e env, args []string) error {
 		fmt.Fprintln(e.log, pipeline.SecretNotice(cfg))
 	}
 	log := slog.New(slog.NewTextHandler(e.log, nil))
-	tel, err := telemetry.Start(ctx, nil) // service.name "hookline" unless OTEL_SERVICE_NAME says
+	popts := &pipeline.Options{Logger: log}
+	var topts telemetry.Options // service.name "hookline" unless OTEL_SERVICE_NAME says
+	copts, consoleOn, err := console.OptionsFromEnv(e.getenv)
+	if err != nil {
+		return err
+	}
+	if consoleOn {
+		copts.Logger = log
+		con, err := console.New(copts)
+		if err != nil {
+			return err
+		}
+		popts.Console = con
+		topts.MetricReaders = append(topts.MetricReaders, con.MetricReader()) // its Overview reads the metrics
+	}
+	tel, err := telemetry.Start(ctx, &topts)
 	if err != nil {
 		return err
 	}
@@ -53,13 +71,17 @@ func runServe(ctx context.Context, e env, args []string) error {
 			log.Warn("telemetry shutdown", "error", err.Error())
 		}
 	}()
-	p, err := pipeline.Open(ctx, cfg, &pipeline.Options{Logger: log, Metrics: tel.MetricsHandler()})
+	popts.Metrics = tel.MetricsHandler()
+	p, err := pipeline.Open(ctx, cfg, popts)
 	if err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (set %s or -addr to use another)", cfg.Addr, err, pipeline.EnvPort)
+	}
+	if consoleOn {
+		log.Info("operator console", "url", "http://"+ln.Addr().String()+httpserver.ConsolePrefix, "read_only", copts.ReadOnly)
 	}
 	if rec == nil {
 		return p.Serve(ctx, ln)
