@@ -1,4 +1,4 @@
-// Package deadletter lists and replays the messages on a dead-letter channel: hookline's own (the
+// Package deadletter lists, replays and discards the messages on a dead-letter channel: hookline's own (the
 // consumer's ConsumerOptions.DeadLetter, whose messages carry the reason, kind, attempts and time
 // in their metadata) and a broker's native dead-letter queue (a Service Bus queue's
 // ?subqueue=deadletter, an SQS redrive queue, a RabbitMQ dead-letter queue, a Pub/Sub dead-letter
@@ -7,7 +7,7 @@
 //
 // # Delivery semantics
 //
-// Both [List] and [Replay] receive until the channel has brought no new message for Options.Wait
+// [List], [Replay], [ReplayTo] and [Discard] all receive until the channel has brought no new message for Options.Wait
 // (or Limit messages were seen) and hold every message meanwhile, so none is received twice. A
 // message held past its ack deadline (SQS's visibility timeout, Pub/Sub's ack deadline, Service
 // Bus's lock duration) is delivered again; its newest copy replaces the one held, and redeliveries
@@ -15,7 +15,11 @@
 // can; otherwise the message becomes visible again when its ack deadline passes). Replay sends each
 // selected message to the target channel and acknowledges it on the dead-letter channel only after
 // that send succeeded; a message whose send failed, and every message not selected, is returned to
-// the broker. A replay can therefore be repeated: what was not replayed is still there.
+// the broker. A replay can therefore be repeated: what was not replayed is still there. [ReplayTo]
+// does the same through any emitter.Sender (a pipeline's own), sending each message's decoded
+// event. Discard acknowledges the selected messages without sending them anywhere, which removes
+// them for good (an event Stripe still lists can be brought back with package recovery), and
+// returns all others; with Options.DryRun it only counts them.
 //
 // Returning a message counts as a delivery on most brokers (a Service Bus abandon, a RabbitMQ
 // quorum queue's delivery count, SQS's receive count, Pub/Sub's delivery attempt). Give the
@@ -37,7 +41,7 @@
 // # Errors
 //
 // Errors start with "deadletter: ". A failed send is counted in Result.Failed and reported; Replay
-// goes on with the other messages and returns an error naming the first failure.
+// (and ReplayTo) goes on with the other messages and returns an error naming the first failure.
 package deadletter
 
 import (
@@ -53,12 +57,13 @@ import (
 	"gocloud.dev/pubsub"
 
 	"github.com/hookline/hookline/channel"
+	"github.com/hookline/hookline/emitter"
 )
 
 // DefaultWait is the default of Options.Wait.
 const DefaultWait = 5 * time.Second
 
-// Options selects the messages of [List] and [Replay].
+// Options selects the messages of [List], [Replay], [ReplayTo] and [Discard].
 type Options struct {
 	// Wait is how long the channel must bring no new message before it counts as drained.
 	// Default [DefaultWait]. gocloud's mem:// polls every 250 ms; brokers answer at once.
@@ -66,9 +71,9 @@ type Options struct {
 	// Limit bounds the messages received (0: no bound).
 	Limit int
 	// IDs and Types select messages by event id and by type (exact, or a prefix wildcard like
-	// "customer.*"); empty selects all. Replay only.
+	// "customer.*"); empty selects all. Replay, ReplayTo and Discard only.
 	IDs, Types []string
-	// DryRun makes Replay count what it would replay and return every message.
+	// DryRun makes Replay, ReplayTo and Discard count what they would do and return every message.
 	DryRun bool
 	// Progress, when set, is called after each message received with the number so far.
 	Progress func(received int)
@@ -116,22 +121,60 @@ func List(ctx context.Context, from *channel.Receiver, opts *Options) ([]Message
 	return held, err
 }
 
-// Result counts what [Replay] did.
+// Result counts what [Replay], [ReplayTo] and [Discard] did.
 type Result struct {
 	// Received counts the messages seen; Selected those the options select; Replayed those
-	// sent to the target and acknowledged; Failed those whose send failed (returned).
-	Received, Selected, Replayed, Failed int
+	// sent to the target and acknowledged (Replay, ReplayTo); Discarded those acknowledged
+	// without being sent anywhere (Discard); Failed those whose send failed (returned).
+	Received, Selected, Replayed, Discarded, Failed int
 }
 
 // Replay sends the messages on from that opts selects to to, acknowledging each on from once its
 // send succeeded, and returns all others to the broker.
 func Replay(ctx context.Context, from *channel.Receiver, to *channel.Sender, opts *Options) (Result, error) {
+	res, done, err := settle(ctx, from, opts, "replay", func(ctx context.Context, m Message) error {
+		return to.SendMessage(ctx, &pubsub.Message{Body: m.Body, Metadata: replayMetadata(m.Metadata)})
+	})
+	res.Replayed = done
+	return res, err
+}
+
+// ReplayTo is [Replay] to any emitter.Sender, such as a pipeline's own (pipeline.Pipeline.Sender,
+// which for an in-process channel counts what it sends in the pipeline's backlog): each selected
+// message's body is decoded (channel.Decode) and the event sent with to.Send, which writes its
+// metadata afresh, as for an event the webhook accepted. A message that does not decode counts
+// as failed and stays on the dead-letter channel.
+func ReplayTo(ctx context.Context, from *channel.Receiver, to emitter.Sender, opts *Options) (Result, error) {
+	res, done, err := settle(ctx, from, opts, "replay", func(ctx context.Context, m Message) error {
+		ev, err := channel.Decode(m.Body)
+		if err != nil {
+			return err
+		}
+		return to.Send(ctx, ev)
+	})
+	res.Replayed = done
+	return res, err
+}
+
+// Discard acknowledges the messages on from that opts selects, which removes them from the
+// dead-letter channel for good, and returns all others to the broker. With Options.DryRun it
+// only counts them.
+func Discard(ctx context.Context, from *channel.Receiver, opts *Options) (Result, error) {
+	res, done, err := settle(ctx, from, opts, "discard", func(context.Context, Message) error { return nil })
+	res.Discarded = done
+	return res, err
+}
+
+// settle is Replay's and Discard's loop: it drains from, runs act on each selected message
+// (unless DryRun or the drain failed) and acknowledges the message once act succeeded, returning
+// every other message to the broker. done counts the messages acknowledged.
+func settle(ctx context.Context, from *channel.Receiver, opts *Options, verb string, act func(context.Context, Message) error) (res Result, done int, _ error) {
 	var o Options
 	if opts != nil {
 		o = *opts
 	}
 	held, err := drain(ctx, from, &o)
-	res := Result{Received: len(held)}
+	res.Received = len(held)
 	var first error
 	for _, m := range held {
 		if !selected(m, o) || o.DryRun || err != nil {
@@ -140,16 +183,16 @@ func Replay(ctx context.Context, from *channel.Receiver, to *channel.Sender, opt
 			continue
 		}
 		res.Selected++
-		if serr := to.SendMessage(ctx, &pubsub.Message{Body: m.Body, Metadata: replayMetadata(m.Metadata)}); serr != nil {
+		if aerr := act(ctx, m); aerr != nil {
 			res.Failed++
-			first = cmpErr(first, fmt.Errorf("deadletter: replay %s: %w", m.label(), serr))
+			first = cmpErr(first, fmt.Errorf("deadletter: %s %s: %w", verb, m.label(), aerr))
 			giveBack(m.msg)
 			continue
 		}
 		m.msg.Ack()
-		res.Replayed++
+		done++
 	}
-	return res, errors.Join(err, first)
+	return res, done, errors.Join(err, first)
 }
 
 func b2i(b bool) int {

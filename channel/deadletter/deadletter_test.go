@@ -173,3 +173,64 @@ func TestDryRunAndLimit(t *testing.T) {
 		t.Fatalf("main has %v, dead letters %v", ids(got), ids(left))
 	}
 }
+
+func TestDiscardRemovesTheSelectedAndKeepsTheRest(t *testing.T) {
+	s, r, _ := memPair(t)
+	deadLettered(t, s, event("evt_1", "customer.updated", "cus_1"), "boom")
+	deadLettered(t, s, event("evt_2", "invoice.paid", "in_2"), "boom")
+	deadLettered(t, s, event("evt_3", "customer.deleted", "cus_3"), "boom")
+	res, err := deadletter.Discard(t.Context(), r, &deadletter.Options{Wait: time.Second, IDs: []string{"evt_1", "evt_2"}, DryRun: true})
+	if err != nil || res.Received != 3 || res.Selected != 2 || res.Discarded != 0 || res.Replayed != 0 {
+		t.Fatalf("dry run: %+v, %v", res, err)
+	}
+	res, err = deadletter.Discard(t.Context(), r, &deadletter.Options{Wait: time.Second, IDs: []string{"evt_1", "evt_2"}})
+	if err != nil || res.Received != 3 || res.Selected != 2 || res.Discarded != 2 || res.Replayed != 0 || res.Failed != 0 {
+		t.Fatalf("discard: %+v, %v", res, err)
+	}
+	left, err := deadletter.List(t.Context(), r, fast)
+	if err != nil || !slices.Equal(ids(left), []string{"evt_3"}) {
+		t.Fatalf("left: %v, %v", ids(left), err)
+	}
+	res, err = deadletter.Discard(t.Context(), r, &deadletter.Options{Wait: time.Second, Types: []string{"customer.*"}})
+	if err != nil || res.Discarded != 1 {
+		t.Fatalf("discard by type: %+v, %v", res, err)
+	}
+	if left, err := deadletter.List(t.Context(), r, fast); err != nil || len(left) != 0 {
+		t.Fatalf("left after discarding all: %v, %v", ids(left), err)
+	}
+}
+
+// recording is an emitter.Sender that keeps what it was sent, failing for the ids in fail.
+type recording struct {
+	got  []hookline.Event
+	fail string
+}
+
+func (r *recording) Send(_ context.Context, ev hookline.Event) error {
+	if ev.ID == r.fail {
+		return fmt.Errorf("refused %s", ev.ID)
+	}
+	r.got = append(r.got, ev.Clone())
+	return nil
+}
+
+func TestReplayToSendsTheDecodedEvents(t *testing.T) {
+	s, r, _ := memPair(t)
+	deadLettered(t, s, event("evt_1", "customer.updated", "cus_1"), "boom")
+	deadLettered(t, s, event("evt_2", "invoice.paid", "in_2"), "boom")
+	if err := s.SendMessage(t.Context(), &pubsub.Message{Body: []byte("not an event"), Metadata: map[string]string{"ce_id": "evt_bad"}}); err != nil {
+		t.Fatal(err)
+	}
+	to := &recording{fail: "evt_2"}
+	res, err := deadletter.ReplayTo(t.Context(), r, to, fast)
+	if err == nil || res.Received != 3 || res.Selected != 3 || res.Replayed != 1 || res.Failed != 2 {
+		t.Fatalf("ReplayTo: %+v, %v", res, err)
+	}
+	if len(to.got) != 1 || to.got[0].ID != "evt_1" || to.got[0].Subject != "cus_1" || string(to.got[0].Data) != `{"id":"cus_1"}` {
+		t.Fatalf("sent %+v", to.got)
+	}
+	left, err := deadletter.List(t.Context(), r, fast)
+	if err != nil || !slices.Equal(ids(left), []string{"evt_2", "evt_bad"}) {
+		t.Fatalf("left: %v, %v", ids(left), err)
+	}
+}
