@@ -152,18 +152,17 @@ func TestPrometheusMetricsCountEveryDelivery(t *testing.T) {
 	}
 }
 
-// checkAlertRules checks the README's example alert rules against what /metrics serves: every
-// metric they name exists, and every label value they match on was seen.
+// checkAlertRules checks the alert rules the README links to against what /metrics serves:
+// every metric they name exists, and every label value they match on was seen.
 func checkAlertRules(t *testing.T, families map[string]*dto.MetricFamily) {
 	t.Helper()
-	readme, err := os.ReadFile("../README.md")
+	file, err := os.ReadFile("../docs/prometheus-alerts.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rules, ok := strings.Cut(string(readme), "```yaml\n")
-	rules, _, _ = strings.Cut(rules, "```")
-	if !ok || !strings.Contains(rules, "alert:") {
-		t.Fatal("README.md has no ```yaml block of alert rules")
+	rules := string(file)
+	if !strings.Contains(rules, "alert:") {
+		t.Fatal("docs/prometheus-alerts.yaml has no alert rules")
 	}
 	seen := map[string]bool{} // name=value of every label served
 	for _, f := range families {
@@ -178,12 +177,12 @@ func checkAlertRules(t *testing.T, families map[string]*dto.MetricFamily) {
 			continue // labels, checked below
 		}
 		if families[strings.TrimSuffix(name, "_bucket")] == nil {
-			t.Errorf("README alert rules use %s, which /metrics does not serve", name)
+			t.Errorf("the alert rules use %s, which /metrics does not serve", name)
 		}
 	}
 	for _, m := range regexp.MustCompile(`([a-z_]+)="([^"]*)"`).FindAllStringSubmatch(rules, -1) {
 		if !seen[m[1]+"="+m[2]] && m[2] != "failed" { // nothing failed in this mix
-			t.Errorf("README alert rules match %s=%q, which /metrics never served", m[1], m[2])
+			t.Errorf("the alert rules match %s=%q, which /metrics never served", m[1], m[2])
 		}
 	}
 }
