@@ -210,3 +210,6 @@ func securityHeaders(h http.Handler) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
+
+// RecentEvents returns how many events the Events page holds (at most Options.Recent).
+func (c *Console) RecentEvents() int { return c.events.len() }

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -124,13 +123,12 @@ func (s *store) settled(st channel.Settled) {
 			d.Attempts[i].Error = a.Err.Error()
 		}
 	}
-	var data []byte
-	if len(st.Event.Data) > 0 {
-		data = append([]byte(nil), st.Event.Data[:min(len(st.Event.Data), s.maxData)]...)
-	}
-	var md map[string]string
-	if len(st.Event.Metadata) > 0 {
-		md = maps.Clone(st.Event.Metadata)
+	// The consumer reuses neither the data nor the metadata (channel.ConsumerOptions.OnSettled),
+	// so they are kept as they are; only data past maxData is cut, into a copy of its own so that
+	// the whole message is not kept alive with it.
+	data, md := st.Event.Data, st.Event.Metadata
+	if len(data) > s.maxData {
+		data = append([]byte(nil), data[:s.maxData]...)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -141,10 +139,10 @@ func (s *store) settled(st channel.Settled) {
 	if e.Created.IsZero() {
 		e.Created = st.Event.Time
 	}
-	if data != nil {
+	if len(data) > 0 {
 		e.Data, e.DataSize = data, len(st.Event.Data)
 	}
-	if md != nil {
+	if len(md) > 0 {
 		e.Metadata = md
 	}
 	if st.TraceID != "" {

@@ -56,6 +56,8 @@ func run(args []string, out io.Writer) error {
 		"exported to exporters that drop them, and without, to measure their cost")
 	rounds := fs.Int("rounds", 2, "with -telemetry: how many runs with it (each followed by one without)")
 	signals := fs.String("signals", "both", "with -telemetry: which to turn on: both, traces or metrics")
+	withConsole := fs.Bool("console", false, "then run the pipeline alternately with the operator console on (package console, "+
+		"with the metrics its Overview reads) and off, to measure its cost and the memory of its recent events")
 	schemes := fs.String("schemes", "mem,inproc", "without "+pipeline.EnvChannel+": the in-process channel schemes to measure, one run each, "+
 		"side by side (-telemetry uses the first)")
 	if err := fs.Parse(args); err != nil {
@@ -99,6 +101,11 @@ func run(args []string, out io.Writer) error {
 			return err
 		}
 	}
+	if *withConsole {
+		if err := compare(out, channels[0], *d, *conns, *rate, *rounds, "console", consoleOn, res); err != nil {
+			return err
+		}
+	}
 	if *obvious {
 		o, err := runObvious(*d, *conns, *rate)
 		if err != nil {
@@ -127,25 +134,36 @@ func rateText(r int) string {
 // followed by a run without, and prints every run and the mean of each kind (off counting the
 // run before, too), so that the VM's drift between runs spreads over both.
 func compareTelemetry(out io.Writer, ch channelURL, d time.Duration, conns, rate, rounds int, signals string, off *loadgen.Result) error {
+	on := func() observed { return telemetryOn(signals != "metrics", signals != "traces") }
+	return compare(out, ch, d, conns, rate, rounds, "telemetry ("+signals+"; every span sampled, exporters that drop all)", on, off)
+}
+
+// compare runs the pipeline rounds more times with what on installs, each followed by a run
+// without, and prints every run and the mean of each kind (off counting the run before, too),
+// so that the VM's drift between runs spreads over both.
+func compare(out io.Writer, ch channelURL, d time.Duration, conns, rate, rounds int, what string, on func() observed, off *loadgen.Result) error {
 	offs, ons := []float64{off.AcceptedPerSecond()}, []float64(nil)
 	for range max(rounds, 1) {
-		on := telemetryOn(signals != "metrics", signals != "traces")
-		withT, err := runPipeline(ch, d, conns, rate, on)
-		on.shutdown()
+		obs := on()
+		withIt, err := runPipeline(ch, d, conns, rate, obs)
+		obs.shutdown()
 		if err != nil {
 			return err
 		}
-		withT.Print(out, "pipeline with telemetry on ("+signals+"; every span sampled, exporters that drop all)")
+		withIt.Print(out, "pipeline with "+what+" on")
+		if obs.report != nil {
+			obs.report(out)
+		}
 		again, err := runPipeline(ch, d, conns, rate, telemetryOff())
 		if err != nil {
 			return err
 		}
-		again.Print(out, "pipeline without tracing and metrics")
-		ons, offs = append(ons, withT.AcceptedPerSecond()), append(offs, again.AcceptedPerSecond())
+		again.Print(out, "pipeline without "+strings.SplitN(what, " ", 2)[0])
+		ons, offs = append(ons, withIt.AcceptedPerSecond()), append(offs, again.AcceptedPerSecond())
 	}
 	mOn, mOff := mean(ons), mean(offs)
-	fmt.Fprintf(out, "\naccepted events/s without telemetry %s, mean %.0f; with %s, mean %.0f: %.1f%% of without\n",
-		list(offs), mOff, list(ons), mOn, 100*mOn/mOff)
+	fmt.Fprintf(out, "\naccepted events/s without %s %s, mean %.0f; with it %s, mean %.0f: %.1f%% of without\n",
+		strings.SplitN(what, " ", 2)[0], list(offs), mOff, list(ons), mOn, 100*mOn/mOff)
 	return nil
 }
 
@@ -197,7 +215,7 @@ func runPipeline(ch channelURL, d time.Duration, conns, rate int, obs observed) 
 		return nil, err
 	}
 	rec := loadgen.NewRecorder()
-	p, err := pipeline.Open(context.Background(), cfg, &pipeline.Options{WrapSink: rec.Wrap})
+	p, err := pipeline.Open(context.Background(), cfg, &pipeline.Options{WrapSink: rec.Wrap, Console: obs.console, MeterProvider: obs.meter})
 	if err != nil {
 		return nil, err
 	}

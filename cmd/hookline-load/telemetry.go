@@ -2,14 +2,20 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"runtime"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/hookline/hookline/console"
+	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/telemetry"
 )
 
@@ -17,7 +23,11 @@ import (
 // program that calls telemetry.Start is.
 type observed struct {
 	shutdown func()
-	name     string // "telemetry" or "plain", the profile label of the run
+	name     string // "telemetry", "console" or "plain", the profile label of the run
+
+	console pipeline.Console     // the operator console, when on
+	meter   metric.MeterProvider // the pipeline's, when not the global one
+	report  func(io.Writer)      // prints what the run's variant measured itself, if anything
 }
 
 // telemetryOff leaves OpenTelemetry's no-op providers in place, as a program that sets no OTEL_*
@@ -78,3 +88,26 @@ func (dropMetrics) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation
 func (dropMetrics) Export(context.Context, *metricdata.ResourceMetrics) error { return nil }
 func (dropMetrics) ForceFlush(context.Context) error                          { return nil }
 func (dropMetrics) Shutdown(context.Context) error                            { return nil }
+
+// consoleOn gives the pipeline an operator console, as `hookline serve` does with
+// HOOKLINE_CONSOLE_TOKEN: the console, told of every event, and an SDK meter provider whose
+// only reader is the console's (what its Overview reads). Its report gives the number of events
+// the console holds and the heap after a collection, which must stay bounded however long the
+// run.
+func consoleOn() observed {
+	telemetryOff()
+	con, err := console.New(console.Options{Token: "hookline-load-console-token"})
+	if err != nil {
+		panic(err) // the token above is valid
+	}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(con.MetricReader()))
+	return observed{name: "console", console: con, meter: mp,
+		shutdown: func() { mp.Shutdown(context.Background()) },
+		report: func(w io.Writer) {
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			fmt.Fprintf(w, "  console: %d recent events held (at most %d); heap in use after GC %.0f MB\n",
+				con.RecentEvents(), console.DefaultRecent, float64(ms.HeapInuse)/(1<<20))
+		}}
+}

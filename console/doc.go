@@ -1,0 +1,96 @@
+// Package console is hookline's operator console: one page per question an operator asks of a
+// running pipeline (what arrived, what failed and why, what is stuck) and the actions that
+// answer them (replay, discard, recover), as an http.Handler that a program embeds under a path
+// prefix, with a JSON API for scripts. It shows the data of the packages it builds on and calls
+// their operations: the metrics of emitter and channel, the dead-letter channel through
+// channel/deadletter, Stripe's Events API through recovery. It keeps no second set of counters
+// and no store of its own beyond a bounded list of recent events.
+//
+// # Enabling it
+//
+// `hookline serve` serves it at /console/ on the webhook's port when HOOKLINE_CONSOLE_TOKEN is set
+// (no token, no console); [OptionsFromEnv] reads the variables:
+//
+//	HOOKLINE_CONSOLE_TOKEN                    the access token, at least 16 characters (openssl rand -hex 24)
+//	HOOKLINE_CONSOLE_READONLY                 true: show everything, do nothing
+//	HOOKLINE_CONSOLE_DEADLETTER_SUBSCRIPTION  the dead-letter channel's subscription URL, when it
+//	                                          differs from HOOKLINE_DEADLETTER's topic URL
+//	STRIPE_API_KEY, STRIPE_API_BASE           enable the Recover page (package recovery)
+//
+// A program of its own gives a [Console] to pipeline.Options.Console, which mounts it at
+// /console/ (adapters/httpserver.Options.Console) and tells it of every event, and registers
+// [Console.MetricReader] with the meter provider the pipeline records with:
+//
+//	con, err := console.New(console.Options{Token: os.Getenv(console.EnvToken)})
+//	tel, err := telemetry.Start(ctx, &telemetry.Options{MetricReaders: []sdkmetric.Reader{con.MetricReader()}})
+//	p, err := pipeline.Open(ctx, cfg, &pipeline.Options{Console: con, Metrics: tel.MetricsHandler()})
+//
+// Another server mounts the same handler under its own prefix (Options.Prefix), as long as the
+// pipeline is told of the console.
+//
+// # Access
+//
+// Every page and API call needs the token. A browser logs in with a form, which sets a session
+// cookie: HttpOnly (no script reads it), SameSite=Strict (no other site's request carries it),
+// Secure over TLS, limited to the prefix, valid 12 hours, and holding an HMAC of the token, never
+// the token. A script sends "Authorization: Bearer <token>". Without either, the API answers 401
+// and pages redirect to the login form. State-changing requests are POSTs, and a POST from
+// another origin is refused with 403 (net/http's CrossOriginProtection, which reads the
+// browser's Sec-Fetch-Site and Origin headers), so another site cannot make a logged-in browser
+// act. With Options.ReadOnly every action answers 403 and the pages offer none. A refused login
+// and every action are logged (never the token). Serve the console over TLS, or keep its port
+// private: the token crosses the network at login.
+//
+// Every answer forbids caching, framing and content sniffing, and carries a Content-Security-
+// Policy that runs the console's own script only. Event data and every other value are escaped by
+// html/template: a "<script>" in an event is shown as text, never run. Data is shown pretty-
+// printed up to Options.MaxData bytes (default 8 KiB) per event.
+//
+// # Pages
+//
+//   - Overview (<prefix>): per minute over the last hour, the events the webhook accepted,
+//     refused (by reason) and could not send, and those the consumer stored, ignored (the sink
+//     held them or newer), retried, returned and dead-lettered; the current lag; the in-process
+//     backlog; and whether the channel and the sink are ready, with the reason when not. The
+//     series come from the instruments of packages emitter, channel and pipeline through
+//     [Console.MetricReader].
+//   - Events (<prefix>events): the most recent events this instance handled (Options.Recent,
+//     default 10,000; older ones are forgotten), newest first, filtered by type (exact, or a
+//     prefix like "customer.*"), object id, event id and status (accepted, stored, ignored,
+//     returned, dead_lettered). Each event's page (<prefix>events/<id>) shows its metadata, its
+//     data, every delivery with each sink attempt, its outcome and error, and the trace id.
+//   - Dead letters (<prefix>deadletters): the messages on the dead-letter channel with their
+//     reason and attempts (channel/deadletter's List). Select some or all, then Replay (to the
+//     main channel, channel/deadletter's Replay) or Discard, after a confirmation; the result
+//     counts what was done.
+//   - Recover (<prefix>recover): recover a time window of events from Stripe's Events API into
+//     the channel (recovery.Recover), one run at a time, with its progress.
+//
+// Pages work without JavaScript; a small script refreshes the Overview and Events pages every
+// few seconds.
+//
+// # JSON API
+//
+// Everything the pages show and do, under the same prefix and access rules. Errors are
+// {"error": "..."} with a 4xx or 5xx status.
+//
+//	GET  <prefix>api/overview                    [Overview]
+//	GET  <prefix>api/events?type=&object=&id=&status=&limit=&before=
+//	                                             {"events": [Event...], "more": bool, "next": "<query of the next page>"}
+//	GET  <prefix>api/events/<id>                 an [Event] with "data" (JSON) or "data_text" (cut off), "data_truncated"
+//	GET  <prefix>api/deadletters                 the dead letters
+//	POST <prefix>api/deadletters/replay          {"ids": ["evt_..."]} or {"all": true}: replays them, answers the counts
+//	POST <prefix>api/deadletters/discard         the same, removing them
+//	GET  <prefix>api/recover                     the recovery run in progress or last finished
+//	POST <prefix>api/recover                     {"since": "72h", "until": "", "undelivered": true, "types": ["customer.*"]}
+//
+// For example:
+//
+//	curl -s -H "Authorization: Bearer $HOOKLINE_CONSOLE_TOKEN" 'localhost:8080/console/api/events?status=dead_lettered'
+//
+// # Memory and cost
+//
+// The console keeps at most Options.Recent events, each with at most Options.MaxData bytes of
+// data and its last 10 deliveries; nothing else grows with traffic. Telling it of an event costs
+// a map update under a lock (BENCHMARKS.md has the figures).
+package console
