@@ -318,8 +318,12 @@ func (c *Console) deadLetterAction(ctx context.Context, verb string, sel selecti
 		out.Discarded = &res.Discarded
 	}
 	out.Received, out.Selected, out.Failed = res.Received, res.Selected, res.Failed
-	c.log.Info("console: dead letters "+verb+"ed", "channel", ch, "ids", len(sel.IDs), "all", sel.All,
-		"received", res.Received, "selected", res.Selected, verb+"ed", res.Replayed+res.Discarded, "failed", res.Failed, "error", err)
+	attrs := []any{"channel", ch, "ids", len(sel.IDs), "all", sel.All,
+		"received", res.Received, "selected", res.Selected, verb + "ed", res.Replayed + res.Discarded, "failed", res.Failed}
+	if err != nil {
+		attrs = append(attrs, "error", c.redacted(err))
+	}
+	c.log.Info("console: dead letters "+verb+"ed", attrs...)
 	return out, err
 }
 
@@ -460,10 +464,10 @@ type recoverView struct {
 
 // recoverRequest is what POST api/recover takes; the form gives the same.
 type recoverRequest struct {
-	Since       string   `json:"since"` // a duration back from now (72h) or an RFC 3339 time
-	Until       string   `json:"until"` // likewise; empty: now
-	Undelivered *bool    `json:"undelivered"`
-	Types       []string `json:"types"`
+	Since       string   `json:"since"`       // a duration back from now (72h) or an RFC 3339 time
+	Until       string   `json:"until"`       // likewise; empty: now
+	Undelivered *bool    `json:"undelivered"` // default true, as the form's checkbox
+	Types       []string `json:"types"`       // exact, or prefix wildcards (customer.*); none: all
 }
 
 var errNoStripeKey = errors.New("recovery needs a Stripe key: set " + recovery.EnvAPIKey +
@@ -606,7 +610,11 @@ func (c *Console) startRecovery(req recoverRequest) (int, error) {
 			run.Error = c.redacted(err)
 		}
 		o.mu.Unlock()
-		c.log.Info("console: recovery finished", "listed", res.Listed, "sent", res.Sent, "skipped", res.Skipped, "error", run.Error)
+		attrs := []any{"listed", res.Listed, "sent", res.Sent, "skipped", res.Skipped}
+		if run.Error != "" {
+			attrs = append(attrs, "error", run.Error)
+		}
+		c.log.Info("console: recovery finished", attrs...)
 	}()
 	return http.StatusAccepted, nil
 }

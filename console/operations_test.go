@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/channel/rabbitsetup"
 	"github.com/hookline/hookline/console"
 	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/internal/testsupport/rabbittest"
 	"github.com/hookline/hookline/internal/testsupport/stripeapi"
 	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/sink"
@@ -420,5 +422,53 @@ func TestRecoverNeedsAKey(t *testing.T) {
 	}
 	if v := r.recoverState(t); v.Enabled || !strings.Contains(v.Message, "STRIPE_API_KEY") {
 		t.Errorf("GET api/recover without a key = %+v", v)
+	}
+}
+
+// On a broker's channel the console opens a receiver on the dead-letter queue itself
+// (Options.DeadLetterSubscription), lists and replays from it, and closes it with the pipeline.
+func TestDeadLettersOnRabbitMQ(t *testing.T) {
+	srv := rabbittest.Server(t)
+	main := rabbittest.Declare(t, srv, "hookline-console-main", rabbitsetup.Options{})
+	dl := rabbittest.Declare(t, srv, "hookline-console-dl", rabbitsetup.Options{})
+	con, err := console.New(console.Options{Token: opToken, DeadLetterWait: time.Second, DeadLetterSubscription: "rabbitmq://" + dl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &opPipeline{console: con, store: sink.NewMemory()}
+	ctx, stop := context.WithCancel(context.Background())
+	p, err := pipeline.Open(ctx, pipeline.Config{Channel: "rabbitmq://" + main, DeadLetter: "rabbitmq://" + dl, Secrets: []string{opSecret}},
+		&pipeline.Options{Sink: opSink{r, []string{"cus_rabbit"}}, Console: con})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	r.base = "http://" + ln.Addr().String()
+
+	id := r.post(t, "customer.updated", "cus_rabbit")
+	var v opDeadLetters
+	opWait(t, "the dead letter on RabbitMQ", func() bool { v = r.deadLetters(t); return len(v.DeadLetters) == 1 })
+	if v.DeadLetters[0].ID != id || !strings.Contains(v.DeadLetters[0].Reason, "does not exist") || v.Channel != "rabbitmq://"+dl {
+		t.Fatalf("dead letters %+v", v)
+	}
+	r.fixed.Store(true)
+	res := opAction(t, r, "replay", map[string]any{"all": true})
+	if res.Received != 1 || res.Replayed == nil || *res.Replayed != 1 {
+		t.Fatalf("replay = %+v", res)
+	}
+	opWait(t, "the replayed event stored", func() bool { _, ok := r.store.Get("cus_rabbit"); return ok })
+	if v = r.deadLetters(t); len(v.DeadLetters) != 0 {
+		t.Fatalf("left: %v", v.ids())
 	}
 }
