@@ -43,6 +43,12 @@ type opPipeline struct {
 
 func opStart(t *testing.T, opts console.Options, failing ...string) *opPipeline {
 	t.Helper()
+	return opStartConfig(t, pipeline.Config{Channel: fmt.Sprintf("inproc://console-operations-test-%d", opSeq.Add(1))}, opts, failing...)
+}
+
+// opStartConfig is opStart on the channels of cfg.
+func opStartConfig(t *testing.T, cfg pipeline.Config, opts console.Options, failing ...string) *opPipeline {
+	t.Helper()
 	opts.Token = opToken
 	con, err := console.New(opts)
 	if err != nil {
@@ -50,9 +56,9 @@ func opStart(t *testing.T, opts console.Options, failing ...string) *opPipeline 
 	}
 	r := &opPipeline{console: con, store: sink.NewMemory()}
 	s := opSink{r, failing}
-	ch := fmt.Sprintf("inproc://console-operations-test-%d", opSeq.Add(1))
+	cfg.Secrets = []string{opSecret}
 	ctx, stop := context.WithCancel(context.Background())
-	p, err := pipeline.Open(ctx, pipeline.Config{Channel: ch, Secrets: []string{opSecret}}, &pipeline.Options{Sink: s, Console: con})
+	p, err := pipeline.Open(ctx, cfg, &pipeline.Options{Sink: s, Console: con})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,30 +437,8 @@ func TestDeadLettersOnRabbitMQ(t *testing.T) {
 	srv := rabbittest.Server(t)
 	main := rabbittest.Declare(t, srv, "hookline-console-main", rabbitsetup.Options{})
 	dl := rabbittest.Declare(t, srv, "hookline-console-dl", rabbitsetup.Options{})
-	con, err := console.New(console.Options{Token: opToken, DeadLetterWait: time.Second, DeadLetterSubscription: "rabbitmq://" + dl})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &opPipeline{console: con, store: sink.NewMemory()}
-	ctx, stop := context.WithCancel(context.Background())
-	p, err := pipeline.Open(ctx, pipeline.Config{Channel: "rabbitmq://" + main, DeadLetter: "rabbitmq://" + dl, Secrets: []string{opSecret}},
-		&pipeline.Options{Sink: opSink{r, []string{"cus_rabbit"}}, Console: con})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	r.base = "http://" + ln.Addr().String()
+	r := opStartConfig(t, pipeline.Config{Channel: "rabbitmq://" + main, DeadLetter: "rabbitmq://" + dl},
+		console.Options{DeadLetterWait: time.Second, DeadLetterSubscription: "rabbitmq://" + dl}, "cus_rabbit")
 
 	id := r.post(t, "customer.updated", "cus_rabbit")
 	var v opDeadLetters
@@ -470,5 +454,38 @@ func TestDeadLettersOnRabbitMQ(t *testing.T) {
 	opWait(t, "the replayed event stored", func() bool { _, ok := r.store.Get("cus_rabbit"); return ok })
 	if v = r.deadLetters(t); len(v.DeadLetters) != 0 {
 		t.Fatalf("left: %v", v.ids())
+	}
+}
+
+// Without a dead-letter channel the page says how to configure one and the API answers 404; a
+// listing that fails shows its error.
+func TestDeadLettersUnconfiguredOrFailing(t *testing.T) {
+	srv := rabbittest.Server(t)
+	main := rabbittest.Declare(t, srv, "hookline-console-main", rabbitsetup.Options{})
+	r := opStartConfig(t, pipeline.Config{Channel: "rabbitmq://" + main}, console.Options{})
+	if code, page := r.do(t, "GET", "deadletters", nil); code != 200 || !bytes.Contains(page, []byte("HOOKLINE_DEADLETTER")) {
+		t.Errorf("GET deadletters without a dead-letter channel = %d\n%s", code, page)
+	}
+	for _, path := range []string{"api/deadletters"} {
+		if code, b := r.do(t, "GET", path, nil); code != http.StatusNotFound || !bytes.Contains(b, []byte("HOOKLINE_DEADLETTER")) {
+			t.Errorf("GET %s = %d %s", path, code, b)
+		}
+	}
+	if code, b := r.do(t, "POST", "api/deadletters/replay", `{"all": true}`); code != http.StatusNotFound || !bytes.Contains(b, []byte("HOOKLINE_DEADLETTER")) {
+		t.Errorf("POST api/deadletters/replay = %d %s", code, b)
+	}
+
+	dl := rabbittest.Declare(t, srv, "hookline-console-dl", rabbitsetup.Options{})
+	r = opStartConfig(t, pipeline.Config{Channel: "rabbitmq://" + main, DeadLetter: "rabbitmq://" + dl},
+		console.Options{DeadLetterWait: 500 * time.Millisecond, DeadLetterSubscription: "rabbitmq://hookline-console-no-such-queue"})
+	code, page := r.do(t, "GET", "deadletters", nil)
+	if code != 200 || !bytes.Contains(page, []byte(`class="error"`)) || !bytes.Contains(page, []byte("listing the dead-letter channel failed")) {
+		t.Errorf("GET deadletters of a missing queue = %d\n%s", code, page)
+	}
+	if code, b := r.do(t, "GET", "api/deadletters", nil); code != http.StatusBadGateway || !bytes.Contains(b, []byte(`"error"`)) ||
+		bytes.Contains(b, []byte("guest:guest")) {
+		t.Errorf("GET api/deadletters of a missing queue = %d %s", code, b)
+	} else {
+		t.Logf("GET api/deadletters of a missing queue = %d %s", code, b)
 	}
 }
