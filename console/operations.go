@@ -97,12 +97,13 @@ func (c *Console) writable(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// redacted is err's message with the secrets of the pipeline's channel URLs masked.
+// redacted is err's message with the secrets of the pipeline's URLs (channels, sink) and the Stripe
+// key masked.
 func (c *Console) redacted(err error) string {
 	var secrets []string
 	if p := c.pipeline(); p != nil {
 		cfg := p.Config()
-		for _, s := range []string{cfg.Channel, cfg.Subscription, cfg.DeadLetter, c.opts.DeadLetterSubscription} {
+		for _, s := range []string{cfg.Channel, cfg.Subscription, cfg.DeadLetter, cfg.Sink, c.opts.DeadLetterSubscription} {
 			if u, perr := url.Parse(s); perr == nil && s != "" {
 				secrets = append(secrets, redact.Secrets(u)...)
 			}
