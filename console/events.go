@@ -36,6 +36,7 @@ type Event struct {
 	Metadata   map[string]string `json:"metadata,omitempty"`
 	Data       []byte            `json:"-"`         // at most Options.MaxData bytes of the data
 	DataSize   int               `json:"data_size"` // the data's whole size
+	Delivered  int               `json:"delivered"` // how many deliveries ended, counting those no longer kept
 	Deliveries []Delivery        `json:"deliveries,omitempty"`
 }
 
@@ -149,6 +150,7 @@ func (s *store) settled(st channel.Settled) {
 		e.TraceID = st.TraceID
 	}
 	e.Status, e.Reason, e.Updated = st.Outcome, st.Reason, st.At
+	e.Delivered++
 	if len(e.Deliveries) == maxDeliveries {
 		e.Deliveries = append(e.Deliveries[:0:0], e.Deliveries[1:]...)
 	}

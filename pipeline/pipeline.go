@@ -77,7 +77,8 @@ type Console interface {
 	Accepted(ctx context.Context, ev hookline.Event)
 	// Settled is told how each delivery ended (channel.ConsumerOptions.OnSettled).
 	Settled(ctx context.Context, s channel.Settled)
-	// Close releases what the console opened; Serve calls it once it has stopped.
+	// Close stops what the console runs and releases what it opened. Serve calls it in its
+	// shutdown, after the last request and before the consumer and the channel stop.
 	Close(ctx context.Context) error
 }
 
@@ -257,7 +258,7 @@ func (a *Pipeline) newServer(opts *Options) error {
 	if a.ownsSink {
 		p.Sink = a.sink
 	}
-	if a.pending != nil {
+	if a.pending != nil || a.console != nil {
 		p.Settle = a.settle
 	}
 	a.srv, err = httpserver.New(h, p, &httpserver.Options{
@@ -319,8 +320,19 @@ func (a *Pipeline) DeadLetters() *channel.Receiver {
 	return a.dlRecv
 }
 
-// settle waits until every event the in-process channel accepted was processed.
+// settle runs in the shutdown once the last request finished and before the consumer and the
+// channel stop: it closes the console (so that a recovery it runs stops sending while the channel
+// still takes its sends), then waits until every event an in-process channel accepted was
+// processed.
 func (a *Pipeline) settle(ctx context.Context) error {
+	if a.console != nil {
+		if err := a.console.Close(ctx); err != nil {
+			a.log.Warn("pipeline: closing the console", "error", err.Error())
+		}
+	}
+	if a.pending == nil {
+		return nil
+	}
 	if err := a.pending.Wait(ctx); err != nil {
 		return fmt.Errorf("pipeline: %d accepted events not processed before the drain deadline: %w", a.pending.Len(), err)
 	}
@@ -362,11 +374,7 @@ func (a *Pipeline) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stopDeadLetters()
 	<-dlDone
-	if a.console != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), a.drain)
-		err = errors.Join(err, a.console.Close(sctx))
-		cancel()
-	}
+
 	if a.dlRecv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), a.drain)
 		defer cancel()
