@@ -560,11 +560,11 @@ func (c *Console) startRecovery(req recoverRequest) (int, error) {
 	if strings.TrimSpace(req.Since) == "" {
 		return http.StatusBadRequest, errors.New("since is required: a duration back from now (72h) or an RFC 3339 time (2026-11-01T00:00:00Z)")
 	}
-	if opts.Since, err = parseWhen(req.Since, now); err != nil {
+	if opts.Since, err = recovery.ParseWhen(req.Since, now); err != nil {
 		return http.StatusBadRequest, fmt.Errorf("since: %w", err)
 	}
 	if strings.TrimSpace(req.Until) != "" {
-		if opts.Until, err = parseWhen(req.Until, now); err != nil {
+		if opts.Until, err = recovery.ParseWhen(req.Until, now); err != nil {
 			return http.StatusBadRequest, fmt.Errorf("until: %w", err)
 		}
 		if opts.Until.Before(opts.Since) {
@@ -626,17 +626,4 @@ func (r *recoverRun) progress(p recovery.Progress) {
 		d := p.Done.UTC()
 		r.Done = &d
 	}
-}
-
-// parseWhen reads an RFC 3339 time or a duration back from now (as `hookline recover` does).
-func parseWhen(v string, now time.Time) (time.Time, error) {
-	v = strings.TrimSpace(v)
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time (2026-11-01T00:00:00Z) nor a duration back from now (72h)", v)
-	}
-	return now.Add(-d), nil
 }

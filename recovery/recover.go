@@ -292,3 +292,18 @@ func pageEvents(l *stripe.EventList) (map[string][]byte, error) {
 	}
 	return out, nil
 }
+
+// ParseWhen reads the bound of a recovery window as operators write it: an RFC 3339 time
+// (2026-11-01T00:00:00Z) or a duration back from now (72h), as `hookline recover --since` and
+// the console's Recover form take it.
+func ParseWhen(v string, now time.Time) (time.Time, error) {
+	v = strings.TrimSpace(v)
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time (2026-11-01T00:00:00Z) nor a duration back from now (72h)", v)
+	}
+	return now.Add(-d), nil
+}

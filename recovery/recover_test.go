@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -218,5 +219,23 @@ func TestRecoverRefusedKey(t *testing.T) {
 	}
 	if len(srv.Requests()) != 1 {
 		t.Errorf("%d requests after a 401, want 1", len(srv.Requests()))
+	}
+}
+
+func TestParseWhen(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"72h":                  now.Add(-72 * time.Hour),
+		" 90m ":                now.Add(-90 * time.Minute),
+		"2026-11-01T00:00:00Z": time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		if got, err := recovery.ParseWhen(in, now); err != nil || !got.Equal(want) {
+			t.Errorf("ParseWhen(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "-1h", "yesterday", "2026-11-01"} {
+		if _, err := recovery.ParseWhen(in, now); err == nil || !strings.Contains(err.Error(), "neither an RFC 3339 time") {
+			t.Errorf("ParseWhen(%q) = %v, want an error saying what it takes", in, err)
+		}
 	}
 }

@@ -38,11 +38,11 @@ func runRecover(ctx context.Context, e env, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("%w: recover needs --since", errUsage)
 	}
-	if opts.Since, err = parseWhen(*since, now); err != nil {
+	if opts.Since, err = recovery.ParseWhen(*since, now); err != nil {
 		return fmt.Errorf("--since: %w", err)
 	}
 	if *until != "" {
-		if opts.Until, err = parseWhen(*until, now); err != nil {
+		if opts.Until, err = recovery.ParseWhen(*until, now); err != nil {
 			return fmt.Errorf("--until: %w", err)
 		}
 	}
@@ -136,16 +136,4 @@ func storedNote(d *destination, s channel.Stats) string {
 		return ""
 	}
 	return fmt.Sprintf("; stored by the in-process consumer: %d processed, %d dead-lettered", s.Acked-s.DeadLettered, s.DeadLettered)
-}
-
-// parseWhen reads an RFC 3339 time or a duration back from now.
-func parseWhen(v string, now time.Time) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time (2026-11-01T00:00:00Z) nor a duration back from now (72h)", v)
-	}
-	return now.Add(-d), nil
 }
