@@ -2,137 +2,18 @@ package console_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/console"
 	"github.com/hookline/hookline/emitter/stripehook"
-	"github.com/hookline/hookline/pipeline"
-	"github.com/hookline/hookline/sink"
 )
-
-const (
-	token  = "test-console-token-0123456789"
-	secret = "whsec_console_test"
-)
-
-var seq atomic.Int64
-
-// running is a pipeline on inproc:// with a console, serving on a loopback port.
-type running struct {
-	base    string // http://127.0.0.1:port
-	console *console.Console
-	store   *sink.Memory
-}
-
-// start runs a pipeline whose sink fails permanently for the event ids in failing.
-func start(t *testing.T, opts console.Options, failing func(id string) bool) *running {
-	t.Helper()
-	if opts.Token == "" {
-		opts.Token = token
-	}
-	con, err := console.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := sink.NewMemory()
-	var s sink.Sink = store
-	if failing != nil {
-		s = failingSink{store, failing}
-	}
-	ch := fmt.Sprintf("inproc://console-test-%d", seq.Add(1))
-	ctx, stop := context.WithCancel(context.Background())
-	p, err := pipeline.Open(ctx, pipeline.Config{Channel: ch, Secrets: []string{secret}}, &pipeline.Options{Sink: s, Console: con})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return &running{base: "http://" + ln.Addr().String(), console: con, store: store}
-}
-
-// failingSink fails permanently for the events fails picks, and writes the others to store. It
-// has Write and Close only: embedding *sink.Memory would bring its Apply, which the pipeline
-// prefers to Write.
-type failingSink struct {
-	store *sink.Memory
-	fails func(id string) bool
-}
-
-func (f failingSink) Write(ctx context.Context, ev hookline.Event) error {
-	if f.fails(ev.ID) {
-		return hookline.Errorf(hookline.Permanent, "dataverse: column new_stripecustomerid does not exist")
-	}
-	return f.store.Write(ctx, ev)
-}
-
-func (f failingSink) Close() error { return nil }
-
-// post sends a signed event to the webhook and returns its id.
-func (r *running) post(t *testing.T, typ, object string, body []byte) {
-	t.Helper()
-	if body == nil {
-		body = stripehook.SampleEvent(typ, object, time.Now())
-	}
-	req, _ := http.NewRequest(http.MethodPost, r.base+"/webhook", bytes.NewReader(body))
-	req.Header.Set(stripehook.SignatureHeader, stripehook.Sign(body, secret, time.Now()))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("webhook answered %d", resp.StatusCode)
-	}
-}
-
-func (r *running) api(t *testing.T, method, path, tok string, body io.Reader) (int, []byte) {
-	t.Helper()
-	req, _ := http.NewRequest(method, r.base+"/console/"+path, body)
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
-}
-
-// waitFor polls cond until it holds, failing the test after 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 func TestNewNeedsAToken(t *testing.T) {
 	for tok, want := range map[string]string{"": console.EnvToken, "short": "at least 16"} {
@@ -148,9 +29,9 @@ type eventsAnswer struct {
 
 // The API lists what the webhook accepted and the sink stored, with the token only.
 func TestEventsAPI(t *testing.T) {
-	r := start(t, console.Options{}, func(id string) bool { return false })
-	r.post(t, "customer.created", "cus_a", nil)
-	r.post(t, "customer.updated", "cus_b", nil)
+	r := start(t, setup{Fails: objects()})
+	r.post(t, "customer.created", "cus_a")
+	r.post(t, "customer.updated", "cus_b")
 	waitFor(t, "two stored events", func() bool { return r.store.Len() == 2 })
 
 	for _, tok := range []string{"", "wrong-token-wrong-token"} {
@@ -192,7 +73,7 @@ func TestEventsAPI(t *testing.T) {
 // A browser logs in with a form; the cookie it gets is HttpOnly and SameSite=Strict, and a
 // cross-site POST is refused even with it.
 func TestLoginAndCrossSiteRefusal(t *testing.T) {
-	r := start(t, console.Options{}, nil)
+	r := start(t, setup{})
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar}
 	resp, err := client.PostForm(r.base+"/console/login", url.Values{"token": {"nope-nope-nope-nope"}})
@@ -236,10 +117,10 @@ func TestLoginAndCrossSiteRefusal(t *testing.T) {
 
 // Event data is shown as text: a <script> in it is escaped, never markup.
 func TestEventDataIsEscaped(t *testing.T) {
-	r := start(t, console.Options{}, nil)
+	r := start(t, setup{})
 	body := stripehook.SampleEvent("customer.created", "cus_x", time.Now())
 	body = bytes.Replace(body, []byte(`"cus_x"`), []byte(`"cus_x", "name": "<script>alert(1)</script>"`), 1)
-	r.post(t, "", "", body)
+	r.postBody(t, body)
 	var id string
 	waitFor(t, "the event stored", func() bool {
 		_, b := r.api(t, "GET", "api/events?object=cus_x&status=stored", token, nil)

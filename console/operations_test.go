@@ -2,7 +2,6 @@ package console_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,133 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/channel/rabbitsetup"
 	"github.com/hookline/hookline/console"
-	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/internal/testsupport/rabbittest"
 	"github.com/hookline/hookline/internal/testsupport/stripeapi"
-	"github.com/hookline/hookline/pipeline"
-	"github.com/hookline/hookline/sink"
 )
-
-const (
-	opToken  = "test-operations-token-0123456789"
-	opSecret = "whsec_operations_test"
-)
-
-var opSeq atomic.Int64
-
-// opPipeline is a pipeline on inproc:// with a console, serving on a loopback port, whose sink
-// fails permanently for the objects in failing until fixed is set.
-type opPipeline struct {
-	base    string
-	console *console.Console
-	store   *sink.Memory
-	fixed   atomic.Bool
-}
-
-func opStart(t *testing.T, opts console.Options, failing ...string) *opPipeline {
-	t.Helper()
-	return opStartConfig(t, pipeline.Config{Channel: fmt.Sprintf("inproc://console-operations-test-%d", opSeq.Add(1))}, opts, failing...)
-}
-
-// opStartConfig is opStart on the channels of cfg.
-func opStartConfig(t *testing.T, cfg pipeline.Config, opts console.Options, failing ...string) *opPipeline {
-	t.Helper()
-	opts.Token = opToken
-	con, err := console.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &opPipeline{console: con, store: sink.NewMemory()}
-	s := opSink{r, failing}
-	cfg.Secrets = []string{opSecret}
-	ctx, stop := context.WithCancel(context.Background())
-	p, err := pipeline.Open(ctx, cfg, &pipeline.Options{Sink: s, Console: con})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	r.base = "http://" + ln.Addr().String()
-	return r
-}
-
-type opSink struct {
-	r       *opPipeline
-	failing []string
-}
-
-func (s opSink) Write(ctx context.Context, ev hookline.Event) error {
-	if !s.r.fixed.Load() && slices.Contains(s.failing, ev.Subject) {
-		return hookline.Errorf(hookline.Permanent, "dataverse: column new_stripecustomerid does not exist")
-	}
-	return s.r.store.Write(ctx, ev)
-}
-
-func (s opSink) Close() error { return nil }
-
-// post sends a signed event about object to the webhook and returns its id.
-func (r *opPipeline) post(t *testing.T, typ, object string) string {
-	t.Helper()
-	body := stripehook.SampleEvent(typ, object, time.Now())
-	var ev struct{ ID string }
-	if err := json.Unmarshal(body, &ev); err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPost, r.base+"/webhook", bytes.NewReader(body))
-	req.Header.Set(stripehook.SignatureHeader, stripehook.Sign(body, opSecret, time.Now()))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("webhook answered %d", resp.StatusCode)
-	}
-	return ev.ID
-}
-
-// do sends a request with the bearer token (none when tok is empty); a body of url.Values is
-// sent as a form, any other as JSON.
-func (r *opPipeline) do(t *testing.T, method, path string, body any) (int, []byte) {
-	t.Helper()
-	var rd io.Reader
-	ctype := ""
-	switch b := body.(type) {
-	case nil:
-	case url.Values:
-		rd, ctype = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
-	case string:
-		rd, ctype = strings.NewReader(b), "application/json"
-	default:
-		j, _ := json.Marshal(b)
-		rd, ctype = bytes.NewReader(j), "application/json"
-	}
-	req, _ := http.NewRequest(method, r.base+"/console/"+path, rd)
-	req.Header.Set("Authorization", "Bearer "+opToken)
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
-}
 
 type opDeadLetters struct {
 	Channel     string               `json:"channel"`
@@ -149,7 +26,7 @@ type opDeadLetters struct {
 	Error       string               `json:"error"`
 }
 
-func (r *opPipeline) deadLetters(t *testing.T) opDeadLetters {
+func (r *running) deadLetters(t *testing.T) opDeadLetters {
 	t.Helper()
 	code, body := r.do(t, "GET", "api/deadletters", nil)
 	var v opDeadLetters
@@ -168,17 +45,6 @@ func (v opDeadLetters) ids() []string {
 	return out
 }
 
-func opWait(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 type opResult struct {
 	Action    string `json:"action"`
 	Received  int    `json:"received"`
@@ -189,7 +55,7 @@ type opResult struct {
 	Error     string `json:"error"`
 }
 
-func opAction(t *testing.T, r *opPipeline, verb string, body any) opResult {
+func opAction(t *testing.T, r *running, verb string, body any) opResult {
 	t.Helper()
 	code, b := r.do(t, "POST", "api/deadletters/"+verb, body)
 	var res opResult
@@ -202,14 +68,14 @@ func opAction(t *testing.T, r *opPipeline, verb string, body any) opResult {
 // The sink refuses two objects for good: both are dead-lettered and listed with the reason; once
 // the sink is fixed, one is replayed (and stored) and the other discarded.
 func TestDeadLettersListReplayDiscard(t *testing.T) {
-	r := opStart(t, console.Options{}, "cus_bad1", "cus_bad2")
+	r := start(t, setup{Fails: objects("cus_bad1", "cus_bad2")})
 	bad1 := r.post(t, "customer.updated", "cus_bad1")
 	bad2 := r.post(t, "customer.updated", "cus_bad2")
 	r.post(t, "customer.created", "cus_ok")
-	opWait(t, "the good event stored", func() bool { return r.store.Len() == 1 })
+	waitFor(t, "the good event stored", func() bool { return r.store.Len() == 1 })
 
 	var v opDeadLetters
-	opWait(t, "two dead letters", func() bool { v = r.deadLetters(t); return len(v.DeadLetters) == 2 })
+	waitFor(t, "two dead letters", func() bool { v = r.deadLetters(t); return len(v.DeadLetters) == 2 })
 	if want := []string{bad1, bad2}; !slices.Equal(v.ids(), slices.Sorted(slices.Values(want))) {
 		t.Fatalf("dead letters %v, want %v", v.ids(), want)
 	}
@@ -232,7 +98,7 @@ func TestDeadLettersListReplayDiscard(t *testing.T) {
 	if res.Received != 2 || res.Selected != 1 || res.Replayed == nil || *res.Replayed != 1 || res.Failed != 0 || res.Discarded != nil {
 		t.Fatalf("replay = %+v", res)
 	}
-	opWait(t, "the replayed event stored", func() bool { _, ok := r.store.Get("cus_bad1"); return ok })
+	waitFor(t, "the replayed event stored", func() bool { _, ok := r.store.Get("cus_bad1"); return ok })
 	if v = r.deadLetters(t); !slices.Equal(v.ids(), []string{bad2}) {
 		t.Fatalf("after the replay: dead letters %v, want %v", v.ids(), bad2)
 	}
@@ -251,12 +117,12 @@ func TestDeadLettersListReplayDiscard(t *testing.T) {
 
 // The HTML flow: a POST without confirm=yes asks, with it the action runs.
 func TestDeadLettersConfirmation(t *testing.T) {
-	r := opStart(t, console.Options{}, "cus_bad1", "cus_bad2", "cus_bad3")
+	r := start(t, setup{Channel: fmt.Sprintf("inproc://console-operations-test-%d", seq.Add(1)), Fails: objects("cus_bad1", "cus_bad2", "cus_bad3")})
 	for _, o := range []string{"cus_bad1", "cus_bad2", "cus_bad3"} {
 		r.post(t, "customer.updated", o)
 	}
 	var v opDeadLetters
-	opWait(t, "three dead letters", func() bool { v = r.deadLetters(t); return len(v.DeadLetters) == 3 })
+	waitFor(t, "three dead letters", func() bool { v = r.deadLetters(t); return len(v.DeadLetters) == 3 })
 	code, page := r.do(t, "GET", "deadletters", nil)
 	if code != 200 || !bytes.Contains(page, []byte(`name="id" value="`+v.DeadLetters[0].ID+`"`)) || !bytes.Contains(page, []byte("Replay selected")) {
 		t.Fatalf("GET deadletters = %d\n%s", code, page)
@@ -278,7 +144,7 @@ func TestDeadLettersConfirmation(t *testing.T) {
 	if code != 200 || !bytes.Contains(page, []byte("3 received, 3 selected, 3 replayed, 0 failed.")) {
 		t.Fatalf("POST deadletters/replay with confirm = %d\n%s", code, page)
 	}
-	opWait(t, "the three replayed events stored", func() bool { return r.store.Len() == 3 })
+	waitFor(t, "the three replayed events stored", func() bool { return r.store.Len() == 3 })
 	if got := r.deadLetters(t); len(got.DeadLetters) != 0 {
 		t.Fatalf("left after the replay: %v", got.ids())
 	}
@@ -286,9 +152,9 @@ func TestDeadLettersConfirmation(t *testing.T) {
 
 // A read-only console shows the dead letters but no buttons, and refuses every action.
 func TestOperationsReadOnly(t *testing.T) {
-	r := opStart(t, console.Options{ReadOnly: true, StripeAPIKey: "rk_test_readonly"}, "cus_bad")
+	r := start(t, setup{Console: console.Options{ReadOnly: true, StripeAPIKey: "rk_test_readonly"}, Fails: objects("cus_bad")})
 	r.post(t, "customer.updated", "cus_bad")
-	opWait(t, "a dead letter", func() bool { return len(r.deadLetters(t).DeadLetters) == 1 })
+	waitFor(t, "a dead letter", func() bool { return len(r.deadLetters(t).DeadLetters) == 1 })
 	if code, page := r.do(t, "GET", "deadletters", nil); code != 200 || bytes.Contains(page, []byte("Replay selected")) ||
 		bytes.Contains(page, []byte(`type="checkbox"`)) || !bytes.Contains(page, []byte("cus_bad")) {
 		t.Errorf("read-only GET deadletters = %d\n%s", code, page)
@@ -324,7 +190,7 @@ type opRecover struct {
 	} `json:"run"`
 }
 
-func (r *opPipeline) recoverState(t *testing.T) opRecover {
+func (r *running) recoverState(t *testing.T) opRecover {
 	t.Helper()
 	code, b := r.do(t, "GET", "api/recover", nil)
 	var v opRecover
@@ -348,7 +214,7 @@ func TestRecover(t *testing.T) {
 	delivered.Delivered = true
 	srv.AddEvent(delivered)
 
-	r := opStart(t, console.Options{StripeAPIKey: srv.Key(), StripeAPIBase: srv.URL()})
+	r := start(t, setup{Console: console.Options{StripeAPIKey: srv.Key(), StripeAPIBase: srv.URL()}, Fails: objects()})
 	if v := r.recoverState(t); !v.Enabled || v.Running || v.Run != nil {
 		t.Fatalf("before a run: %+v", v)
 	}
@@ -360,11 +226,11 @@ func TestRecover(t *testing.T) {
 		t.Fatalf("POST api/recover = %d %s", code, b)
 	}
 	var v opRecover
-	opWait(t, "the recovery to finish", func() bool { v = r.recoverState(t); return v.Run != nil && !v.Run.Running })
+	waitFor(t, "the recovery to finish", func() bool { v = r.recoverState(t); return v.Run != nil && !v.Run.Running })
 	if v.Run.Error != "" || v.Run.Sent != 5 || v.Run.Listed != 5 || v.Run.Finished == nil || !slices.Equal(v.Run.Types, []string{"customer.*"}) {
 		t.Fatalf("run %+v", *v.Run)
 	}
-	opWait(t, "the recovered events stored", func() bool { return r.store.Len() == 5 })
+	waitFor(t, "the recovered events stored", func() bool { return r.store.Len() == 5 })
 	if _, ok := r.store.Get("cus_delivered"); ok {
 		t.Error("a delivered event was recovered")
 	}
@@ -378,8 +244,8 @@ func TestRecover(t *testing.T) {
 	if code != http.StatusAccepted || !bytes.Contains(page, []byte("Recovery started.")) {
 		t.Fatalf("POST recover = %d\n%s", code, page)
 	}
-	opWait(t, "the second recovery to finish", func() bool { v = r.recoverState(t); return !v.Run.Running })
-	opWait(t, "the invoice stored", func() bool { _, ok := r.store.Get("cus_other"); return ok })
+	waitFor(t, "the second recovery to finish", func() bool { v = r.recoverState(t); return !v.Run.Running })
+	waitFor(t, "the invoice stored", func() bool { _, ok := r.store.Get("cus_other"); return ok })
 }
 
 // A second start while a run is going is refused with 409.
@@ -399,11 +265,11 @@ func TestRecoverOneAtATime(t *testing.T) {
 	}
 	go stripe.Serve(ln)
 	t.Cleanup(func() { stripe.Close() })
-	r := opStart(t, console.Options{StripeAPIKey: "rk_test_oneatatime", StripeAPIBase: "http://" + ln.Addr().String()})
+	r := start(t, setup{Console: console.Options{StripeAPIKey: "rk_test_oneatatime", StripeAPIBase: "http://" + ln.Addr().String()}, Fails: objects()})
 	if code, b := r.do(t, "POST", "api/recover", `{"since": "1h"}`); code != http.StatusAccepted {
 		t.Fatalf("first start = %d %s", code, b)
 	}
-	opWait(t, "the run to ask Stripe", func() bool { return calls.Load() >= 1 })
+	waitFor(t, "the run to ask Stripe", func() bool { return calls.Load() >= 1 })
 	if v := r.recoverState(t); !v.Running {
 		t.Fatalf("not running: %+v", v)
 	}
@@ -414,12 +280,12 @@ func TestRecoverOneAtATime(t *testing.T) {
 		t.Errorf("second start = %d %s", code, b)
 	}
 	close(release)
-	opWait(t, "the run to finish", func() bool { return !r.recoverState(t).Running })
+	waitFor(t, "the run to finish", func() bool { return !r.recoverState(t).Running })
 }
 
 // Without a Stripe key the page says how to enable recovery and a start is refused.
 func TestRecoverNeedsAKey(t *testing.T) {
-	r := opStart(t, console.Options{})
+	r := start(t, setup{Fails: objects()})
 	if code, page := r.do(t, "GET", "recover", nil); code != 200 || !bytes.Contains(page, []byte("STRIPE_API_KEY")) || bytes.Contains(page, []byte(`name="since"`)) {
 		t.Errorf("GET recover without a key = %d\n%s", code, page)
 	}
@@ -437,12 +303,12 @@ func TestDeadLettersOnRabbitMQ(t *testing.T) {
 	srv := rabbittest.Server(t)
 	main := rabbittest.Declare(t, srv, "hookline-console-main", rabbitsetup.Options{})
 	dl := rabbittest.Declare(t, srv, "hookline-console-dl", rabbitsetup.Options{})
-	r := opStartConfig(t, pipeline.Config{Channel: "rabbitmq://" + main, DeadLetter: "rabbitmq://" + dl},
-		console.Options{DeadLetterWait: time.Second, DeadLetterSubscription: "rabbitmq://" + dl}, "cus_rabbit")
+	r := start(t, setup{Channel: "rabbitmq://" + main, DeadLetter: "rabbitmq://" + dl,
+		Console: console.Options{DeadLetterWait: time.Second, DeadLetterSubscription: "rabbitmq://" + dl}, Fails: objects("cus_rabbit")})
 
 	id := r.post(t, "customer.updated", "cus_rabbit")
 	var v opDeadLetters
-	opWait(t, "the dead letter on RabbitMQ", func() bool { v = r.deadLetters(t); return len(v.DeadLetters) == 1 })
+	waitFor(t, "the dead letter on RabbitMQ", func() bool { v = r.deadLetters(t); return len(v.DeadLetters) == 1 })
 	if v.DeadLetters[0].ID != id || !strings.Contains(v.DeadLetters[0].Reason, "does not exist") || v.Channel != "rabbitmq://"+dl {
 		t.Fatalf("dead letters %+v", v)
 	}
@@ -451,7 +317,7 @@ func TestDeadLettersOnRabbitMQ(t *testing.T) {
 	if res.Received != 1 || res.Replayed == nil || *res.Replayed != 1 {
 		t.Fatalf("replay = %+v", res)
 	}
-	opWait(t, "the replayed event stored", func() bool { _, ok := r.store.Get("cus_rabbit"); return ok })
+	waitFor(t, "the replayed event stored", func() bool { _, ok := r.store.Get("cus_rabbit"); return ok })
 	if v = r.deadLetters(t); len(v.DeadLetters) != 0 {
 		t.Fatalf("left: %v", v.ids())
 	}
@@ -462,7 +328,7 @@ func TestDeadLettersOnRabbitMQ(t *testing.T) {
 func TestDeadLettersUnconfiguredOrFailing(t *testing.T) {
 	srv := rabbittest.Server(t)
 	main := rabbittest.Declare(t, srv, "hookline-console-main", rabbitsetup.Options{})
-	r := opStartConfig(t, pipeline.Config{Channel: "rabbitmq://" + main}, console.Options{})
+	r := start(t, setup{Channel: "rabbitmq://" + main, Fails: objects()})
 	if code, page := r.do(t, "GET", "deadletters", nil); code != 200 || !bytes.Contains(page, []byte("HOOKLINE_DEADLETTER")) {
 		t.Errorf("GET deadletters without a dead-letter channel = %d\n%s", code, page)
 	}
@@ -476,8 +342,8 @@ func TestDeadLettersUnconfiguredOrFailing(t *testing.T) {
 	}
 
 	dl := rabbittest.Declare(t, srv, "hookline-console-dl", rabbitsetup.Options{})
-	r = opStartConfig(t, pipeline.Config{Channel: "rabbitmq://" + main, DeadLetter: "rabbitmq://" + dl},
-		console.Options{DeadLetterWait: 500 * time.Millisecond, DeadLetterSubscription: "rabbitmq://hookline-console-no-such-queue"})
+	r = start(t, setup{Channel: "rabbitmq://" + main, DeadLetter: "rabbitmq://" + dl, Fails: objects(),
+		Console: console.Options{DeadLetterWait: 500 * time.Millisecond, DeadLetterSubscription: "rabbitmq://hookline-console-no-such-queue"}})
 	code, page := r.do(t, "GET", "deadletters", nil)
 	if code != 200 || !bytes.Contains(page, []byte(`class="error"`)) || !bytes.Contains(page, []byte("listing the dead-letter channel failed")) {
 		t.Errorf("GET deadletters of a missing queue = %d\n%s", code, page)

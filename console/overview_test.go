@@ -1,11 +1,8 @@
 package console_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,76 +10,10 @@ import (
 	"testing"
 	"time"
 
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/console"
 	"github.com/hookline/hookline/emitter/stripehook"
-	"github.com/hookline/hookline/pipeline"
-	"github.com/hookline/hookline/sink"
 )
-
-// ovStart is start with the console's metric reader registered with the meter provider
-// the pipeline records with.
-func ovStart(t *testing.T, failing func(id string) bool) *running {
-	t.Helper()
-	con, err := console.New(console.Options{Token: token})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(con.MetricReader()))
-	t.Cleanup(func() { mp.Shutdown(context.Background()) })
-	store := sink.NewMemory()
-	ch := fmt.Sprintf("inproc://console-overview-test-%d", seq.Add(1))
-	ctx, stop := context.WithCancel(context.Background())
-	p, err := pipeline.Open(ctx, pipeline.Config{Channel: ch, Secrets: []string{secret}},
-		&pipeline.Options{Sink: ovFailingSink{store, failing}, Console: con, MeterProvider: mp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return &running{base: "http://" + ln.Addr().String(), console: con, store: store}
-}
-
-// ovFailingSink fails permanently for the event ids in fails. It is a Sink only, not an
-// Applier, so that every write goes through Write.
-type ovFailingSink struct {
-	mem   *sink.Memory
-	fails func(id string) bool
-}
-
-func (f ovFailingSink) Write(ctx context.Context, ev hookline.Event) error {
-	if f.fails(ev.ID) {
-		return hookline.Errorf(hookline.Permanent, "dataverse: column new_stripecustomerid does not exist")
-	}
-	return f.mem.Write(ctx, ev)
-}
-
-func (f ovFailingSink) Close() error { return nil }
-
-// ovPost sends body signed with sec and returns the webhook's status.
-func (r *running) ovPost(t *testing.T, body []byte, sec string) int {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, r.base+"/webhook", bytes.NewReader(body))
-	req.Header.Set(stripehook.SignatureHeader, stripehook.Sign(body, sec, time.Now()))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
 
 func (r *running) ovGet(t *testing.T) console.Overview {
 	t.Helper()
@@ -106,16 +37,6 @@ func (r *running) ovPage(t *testing.T) string {
 	return string(body)
 }
 
-// ovEventID returns the id of a sample event.
-func ovEventID(t *testing.T, body []byte) string {
-	t.Helper()
-	var ev struct{ ID string }
-	if err := json.Unmarshal(body, &ev); err != nil || ev.ID == "" {
-		t.Fatalf("sample event without an id: %v", err)
-	}
-	return ev.ID
-}
-
 // The Overview counts, per minute and in total, exactly what the webhook answered and the
 // consumer did, from the pipeline's own metrics; it judges the sink from the settled events.
 func TestOverviewCounts(t *testing.T) {
@@ -125,19 +46,19 @@ func TestOverviewCounts(t *testing.T) {
 	}
 	first := time.Now().UTC().Truncate(time.Minute)
 	var failing sync.Map
-	r := ovStart(t, func(id string) bool { _, ok := failing.Load(id); return ok })
+	r := start(t, setup{Metrics: true, Fails: func(ev hookline.Event) bool { _, ok := failing.Load(ev.ID); return ok }})
 
 	// The sink fails permanently for two events; three deliveries are forged.
 	for i := range 2 {
 		body := stripehook.SampleEvent("customer.created", fmt.Sprintf("cus_bad%d", i), time.Now())
-		failing.Store(ovEventID(t, body), true)
-		if code := r.ovPost(t, body, secret); code != http.StatusOK {
+		failing.Store(eventID(t, body), true)
+		if _, code := r.send(t, body, secret); code != http.StatusOK {
 			t.Fatalf("webhook answered %d", code)
 		}
 	}
 	for i := range 3 {
 		body := stripehook.SampleEvent("customer.updated", fmt.Sprintf("cus_forged%d", i), time.Now())
-		if code := r.ovPost(t, body, "whsec_not_the_secret"); code != http.StatusBadRequest {
+		if _, code := r.send(t, body, "whsec_not_the_secret"); code != http.StatusBadRequest {
 			t.Fatalf("a forged delivery was answered %d, want 400", code)
 		}
 	}
@@ -158,7 +79,7 @@ func TestOverviewCounts(t *testing.T) {
 	}
 
 	for i := range 5 {
-		r.post(t, "customer.created", fmt.Sprintf("cus_ok%d", i), nil)
+		r.post(t, "customer.created", fmt.Sprintf("cus_ok%d", i))
 	}
 	waitFor(t, "seven accepted, five stored", func() bool {
 		ov = r.ovGet(t)
@@ -246,8 +167,8 @@ func ovSum(m map[string]int64) (n int64) {
 // Without its reader registered, the Overview says that no metrics are collected, and still
 // shows the readiness and the backlog.
 func TestOverviewWithoutMetrics(t *testing.T) {
-	r := start(t, console.Options{}, nil)
-	r.post(t, "customer.created", "cus_a", nil)
+	r := start(t, setup{})
+	r.post(t, "customer.created", "cus_a")
 	waitFor(t, "the event stored", func() bool { return r.store.Len() == 1 })
 	ov := r.ovGet(t)
 	if ov.MetricsCollected || ov.MetricsError != console.NotCollected {
