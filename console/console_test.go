@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/hookline/hookline/console"
 	"github.com/hookline/hookline/emitter/stripehook"
@@ -144,5 +148,43 @@ func TestEventDataIsEscaped(t *testing.T) {
 	}
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
 		t.Errorf("Content-Security-Policy = %q", csp)
+	}
+}
+
+// MetricViews keep the instruments the Overview reads and drop the others.
+func TestMetricViews(t *testing.T) {
+	con, err := console.New(console.Options{Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(con.MetricReader()), sdkmetric.WithView(con.MetricViews()...))
+	defer mp.Shutdown(context.Background())
+	m := mp.Meter("test")
+	for _, name := range []string{"hookline.events", "hookline.webhook.deliveries", "messaging.client.sent.messages"} {
+		c, err := m.Int64Counter(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Add(context.Background(), 1)
+	}
+	h, err := m.Float64Histogram("messaging.process.duration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Enabled(context.Background()) {
+		t.Error("messaging.process.duration is recorded: the console does not read it")
+	}
+	var rm metricdata.ResourceMetrics
+	if err := con.MetricReader().Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, x := range sm.Metrics {
+			got[x.Name] = true
+		}
+	}
+	if !got["hookline.events"] || !got["hookline.webhook.deliveries"] || got["messaging.client.sent.messages"] {
+		t.Errorf("collected %v, want hookline.events and hookline.webhook.deliveries only", got)
 	}
 }

@@ -28,6 +28,7 @@ const (
 	metricDeliveries = "hookline.webhook.deliveries"
 	metricEvents     = "hookline.events"
 	metricLag        = "hookline.event.lag"
+	metricBacklog    = "hookline.backlog" // read through Pipeline.Backlog, kept for an exporter-less provider
 )
 
 // Limits and intervals of the Overview.
@@ -689,4 +690,19 @@ func (c *Console) overviewPage(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) overviewAPI(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, c.overview(time.Now()))
+}
+
+// MetricViews returns views that drop every instrument the console does not read (its Overview
+// reads hookline.webhook.deliveries, hookline.events, hookline.event.lag and hookline.backlog),
+// so that recording the others costs nothing. Give them to a MeterProvider that exists for the
+// console alone: telemetry.Options.ViewsWithoutExporter does, when no OpenTelemetry exporter
+// asks for metrics. With an exporter every instrument is recorded anyway.
+func (c *Console) MetricViews() []sdkmetric.View {
+	keep := map[string]bool{metricDeliveries: true, metricEvents: true, metricLag: true, metricBacklog: true}
+	return []sdkmetric.View{func(i sdkmetric.Instrument) (sdkmetric.Stream, bool) {
+		if keep[i.Name] {
+			return sdkmetric.Stream{}, false // no match: the default stream
+		}
+		return sdkmetric.Stream{Name: i.Name, Aggregation: sdkmetric.AggregationDrop{}}, true
+	}}
 }

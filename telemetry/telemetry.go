@@ -57,6 +57,11 @@ type Options struct {
 	// with any, Start installs a MeterProvider even when no OTEL_* variable asks for metrics.
 	// The operator console's reader (package console) is one.
 	MetricReaders []sdkmetric.Reader
+	// ViewsWithoutExporter are applied to the MeterProvider that Start builds for MetricReaders
+	// when no OTEL_METRICS_EXPORTER asks for metrics: there they can drop the instruments no
+	// reader needs (the console's MetricViews), which then cost nothing to record. With an
+	// exporter they are not applied: it exports every instrument.
+	ViewsWithoutExporter []sdkmetric.View
 }
 
 // Telemetry is what [Start] installed: the SDK providers it set as the OpenTelemetry globals,
@@ -105,7 +110,11 @@ func Start(ctx context.Context, opts *Options) (*Telemetry, error) {
 		}
 	}
 	if metrics != "" || len(opts.MetricReaders) > 0 {
-		if t.meter, t.metrics, err = newMeterProvider(ctx, res, metrics, opts.MetricReaders); err != nil {
+		var views []sdkmetric.View
+		if metrics == "" {
+			views = opts.ViewsWithoutExporter
+		}
+		if t.meter, t.metrics, err = newMeterProvider(ctx, res, metrics, opts.MetricReaders, views); err != nil {
 			return nil, errors.Join(err, t.Shutdown(ctx))
 		}
 	}
@@ -172,11 +181,11 @@ func newTracerProvider(ctx context.Context, res *resource.Resource, name string)
 	return sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res)), nil
 }
 
-// newMeterProvider returns the MeterProvider with extra readers and the reader of the exporter
-// name (none when name is "") and, for prometheus, a second reader with its own registry,
+// newMeterProvider returns the MeterProvider with extra readers, views, and the reader of the
+// exporter name (none when name is "") and, for prometheus, a second reader with its own registry,
 // served by the returned handler.
-func newMeterProvider(ctx context.Context, res *resource.Resource, name string, extra []sdkmetric.Reader) (*sdkmetric.MeterProvider, http.Handler, error) {
-	opts := []sdkmetric.Option{sdkmetric.WithResource(res)}
+func newMeterProvider(ctx context.Context, res *resource.Resource, name string, extra []sdkmetric.Reader, views []sdkmetric.View) (*sdkmetric.MeterProvider, http.Handler, error) {
+	opts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithView(views...)}
 	for _, r := range extra {
 		opts = append(opts, sdkmetric.WithReader(r))
 	}

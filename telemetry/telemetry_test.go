@@ -442,3 +442,29 @@ func TestMetricReadersCollect(t *testing.T) {
 		})
 	}
 }
+
+// ViewsWithoutExporter shape what the readers get when no exporter is configured, and are left
+// out when one is (it exports every instrument).
+func TestViewsWithoutExporter(t *testing.T) {
+	drop := sdkmetric.NewView(sdkmetric.Instrument{Name: "dropped"}, sdkmetric.Stream{Aggregation: sdkmetric.AggregationDrop{}})
+	for name, tc := range map[string]struct {
+		kv      []string
+		dropped bool
+	}{
+		"no exporter": {nil, true},
+		"exporter":    {[]string{telemetry.EnvMetricsExporter, "console"}, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			setenv(t, tc.kv...)
+			reader := sdkmetric.NewManualReader()
+			start(t, &telemetry.Options{MetricReaders: []sdkmetric.Reader{reader}, ViewsWithoutExporter: []sdkmetric.View{drop}})
+			c, err := otel.GetMeterProvider().Meter("test").Int64Counter("dropped")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Enabled(context.Background()) == tc.dropped {
+				t.Errorf("the counter is enabled: %v, want %v", c.Enabled(context.Background()), !tc.dropped)
+			}
+		})
+	}
+}

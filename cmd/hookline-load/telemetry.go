@@ -90,8 +90,8 @@ func (dropMetrics) ForceFlush(context.Context) error                          { 
 func (dropMetrics) Shutdown(context.Context) error                            { return nil }
 
 // consoleOn gives the pipeline an operator console, as `hookline serve` does with
-// HOOKLINE_CONSOLE_TOKEN: the console, told of every event, and an SDK meter provider whose
-// only reader is the console's (what its Overview reads). Its report gives the number of events
+// HOOKLINE_CONSOLE_TOKEN and no metrics exporter: the console, told of every event, and an SDK
+// meter provider whose only reader is the console's, recording only what its Overview reads. Its report gives the number of events
 // the console holds and the heap after a collection, which must stay bounded however long the
 // run.
 func consoleOn() observed {
@@ -100,7 +100,7 @@ func consoleOn() observed {
 	if err != nil {
 		panic(err) // the token above is valid
 	}
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(con.MetricReader()))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(con.MetricReader()), sdkmetric.WithView(con.MetricViews()...))
 	return observed{name: "console", console: con, meter: mp,
 		shutdown: func() { mp.Shutdown(context.Background()) },
 		report: func(w io.Writer) {

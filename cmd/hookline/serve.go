@@ -60,6 +60,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		}
 		popts.Console = con
 		topts.MetricReaders = append(topts.MetricReaders, con.MetricReader()) // its Overview reads the metrics
+		topts.ViewsWithoutExporter = con.MetricViews()                        // and only those it reads, unless exported
 	}
 	tel, err := telemetry.Start(ctx, &topts)
 	if err != nil {
