@@ -1,8 +1,12 @@
 package console
 
 import (
+	"cmp"
+	"hash/maphash"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookline/hookline"
@@ -59,37 +63,57 @@ type Attempt struct {
 // DataTruncated reports whether Data holds only the start of the event's data.
 func (e Event) DataTruncated() bool { return len(e.Data) < e.DataSize }
 
-// store keeps the most recent events in a ring, newest first, and finds them by id.
+// store keeps the most recent events and finds them by id. It is split into shards by a hash
+// of the event id, each with its own lock, map and ring, so that the webhook's and the
+// consumer's goroutines telling it of events seldom wait for one another; Seq, from one atomic
+// counter, orders events across shards.
 type store struct {
 	maxData int
+	seq     atomic.Uint64
+	seed    maphash.Seed
+	shards  [storeShards]shard
+}
 
+// storeShards is how many shards a store has.
+const storeShards = 16
+
+// shard is one part of a store: a ring of its most recent events and their index by id.
+type shard struct {
 	mu   sync.Mutex
 	ring []*Event // capacity fixed; ring[next] is overwritten next
 	next int
-	full bool
 	byID map[string]*Event
-	seq  uint64
+	_    [32]byte // keeps neighbouring shards' locks off one cache line
 }
 
 func newStore(n, maxData int) *store {
-	return &store{maxData: maxData, ring: make([]*Event, n), byID: make(map[string]*Event, n)}
+	s := &store{maxData: maxData, seed: maphash.MakeSeed()}
+	per := max((n+storeShards-1)/storeShards, 1)
+	for i := range s.shards {
+		s.shards[i].ring = make([]*Event, per)
+		s.shards[i].byID = make(map[string]*Event, per)
+	}
+	return s
 }
 
-// get returns the record of id, creating it (and evicting the oldest) if needed; mu held.
-func (s *store) get(ev hookline.Event, now time.Time) *Event {
-	if e := s.byID[ev.ID]; e != nil {
+func (s *store) shard(id string) *shard {
+	return &s.shards[maphash.String(s.seed, id)%storeShards]
+}
+
+// get returns the record of id in sh, creating it (and evicting the shard's oldest) if needed;
+// sh.mu held.
+func (s *store) get(sh *shard, ev hookline.Event, now time.Time) *Event {
+	if e := sh.byID[ev.ID]; e != nil {
 		return e
 	}
-	if old := s.ring[s.next]; old != nil {
-		delete(s.byID, old.ID)
+	if old := sh.ring[sh.next]; old != nil {
+		delete(sh.byID, old.ID)
 	}
-	s.seq++
-	e := &Event{Seq: s.seq, ID: ev.ID, Type: ev.Type, Subject: ev.Subject, Created: ev.Time, Updated: now}
-	s.ring[s.next] = e
-	s.byID[ev.ID] = e
-	s.next++
-	if s.next == len(s.ring) {
-		s.next, s.full = 0, true
+	e := &Event{Seq: s.seq.Add(1), ID: ev.ID, Type: ev.Type, Subject: ev.Subject, Created: ev.Time, Updated: now}
+	sh.ring[sh.next] = e
+	sh.byID[ev.ID] = e
+	if sh.next++; sh.next == len(sh.ring) {
+		sh.next = 0
 	}
 	return e
 }
@@ -99,9 +123,10 @@ func (s *store) accepted(ev hookline.Event, now time.Time) {
 	if ev.ID == "" {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e := s.get(ev, now)
+	sh := s.shard(ev.ID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e := s.get(sh, ev, now)
 	if e.Accepted.IsZero() {
 		e.Accepted = now
 	}
@@ -131,9 +156,10 @@ func (s *store) settled(st channel.Settled) {
 	if len(data) > s.maxData {
 		data = append([]byte(nil), data[:s.maxData]...)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e := s.get(st.Event, st.At)
+	sh := s.shard(st.Event.ID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e := s.get(sh, st.Event, st.At)
 	if e.Type == "" {
 		e.Type, e.Subject = st.Event.Type, st.Event.Subject
 	}
@@ -195,33 +221,32 @@ func (s *store) list(f Filter) ([]Event, bool) {
 		f.Limit = 100
 	}
 	f.Limit = min(f.Limit, 1000)
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []Event
-	n := len(s.ring)
-	for i := 1; i <= n; i++ {
-		e := s.ring[(s.next-i+n)%n]
-		if e == nil {
-			break
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for _, e := range sh.ring {
+			if e != nil && f.match(e) {
+				c := *e
+				c.Data, c.Metadata, c.Deliveries = nil, nil, nil // the list shows none of them
+				out = append(out, c)
+			}
 		}
-		if !f.match(e) {
-			continue
-		}
-		if len(out) == f.Limit {
-			return out, true
-		}
-		c := *e
-		c.Data, c.Metadata, c.Deliveries = nil, nil, nil // the list shows none of them
-		out = append(out, c)
+		sh.mu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b Event) int { return cmp.Compare(b.Seq, a.Seq) })
+	if len(out) > f.Limit {
+		return out[:f.Limit], true
 	}
 	return out, false
 }
 
 // find returns a copy of the event id, with its data, metadata and deliveries.
 func (s *store) find(id string) (Event, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e := s.byID[id]
+	sh := s.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e := sh.byID[id]
 	if e == nil {
 		return Event{}, false
 	}
@@ -232,7 +257,12 @@ func (s *store) find(id string) (Event, bool) {
 
 // len returns how many events the store holds.
 func (s *store) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.byID)
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		n += len(sh.byID)
+		sh.mu.Unlock()
+	}
+	return n
 }

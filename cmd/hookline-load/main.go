@@ -143,6 +143,7 @@ func compareTelemetry(out io.Writer, ch channelURL, d time.Duration, conns, rate
 // so that the VM's drift between runs spreads over both.
 func compare(out io.Writer, ch channelURL, d time.Duration, conns, rate, rounds int, what string, on func() observed, off *loadgen.Result) error {
 	offs, ons := []float64{off.AcceptedPerSecond()}, []float64(nil)
+	offCPU, onCPU := []float64{cpuMicros(off)}, []float64(nil)
 	for range max(rounds, 1) {
 		obs := on()
 		withIt, err := runPipeline(ch, d, conns, rate, obs)
@@ -160,12 +161,18 @@ func compare(out io.Writer, ch channelURL, d time.Duration, conns, rate, rounds 
 		}
 		again.Print(out, "pipeline without "+strings.SplitN(what, " ", 2)[0])
 		ons, offs = append(ons, withIt.AcceptedPerSecond()), append(offs, again.AcceptedPerSecond())
+		onCPU, offCPU = append(onCPU, cpuMicros(withIt)), append(offCPU, cpuMicros(again))
 	}
 	mOn, mOff := mean(ons), mean(offs)
 	fmt.Fprintf(out, "\naccepted events/s without %s %s, mean %.0f; with it %s, mean %.0f: %.1f%% of without\n",
 		strings.SplitN(what, " ", 2)[0], list(offs), mOff, list(ons), mOn, 100*mOn/mOff)
+	cOn, cOff := mean(onCPU), mean(offCPU)
+	fmt.Fprintf(out, "CPU per event without %.1fµs, with %.1fµs: +%.1f%%\n", cOff, cOn, 100*(cOn/cOff-1))
 	return nil
 }
+
+// cpuMicros is a run's CPU time per event in microseconds.
+func cpuMicros(r *loadgen.Result) float64 { return float64(r.CPUPerEvent().Nanoseconds()) / 1000 }
 
 func mean(xs []float64) float64 {
 	var s float64

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hookline/hookline"
@@ -76,6 +77,8 @@ type Result struct {
 	WebhookLatency []time.Duration // per accepted request
 	SinkLatency    []time.Duration // webhook request start to sink write, per event; nil without a Recorder
 	HeapMB         []float64       // heap in use, sampled each second while sending
+	CPU            time.Duration   // the process's CPU time (user and system) from Start until every event was consumed
+	cpu0           time.Duration
 }
 
 // Drive posts signed events to url from conns workers for d, at rate events/s in total (0: no
@@ -83,6 +86,7 @@ type Result struct {
 func Drive(url, secret string, d time.Duration, conns, rate int, rec *Recorder) *Result {
 	tpl := NewTemplate()
 	res := &Result{Start: time.Now(), Refused: map[int]int64{}}
+	res.cpu0 = processCPU()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var seq atomic.Int64
@@ -108,7 +112,26 @@ func Drive(url, secret string, d time.Duration, conns, rate int, rec *Recorder) 
 	res.SendingFor = time.Since(res.Start)
 	res.Sent = seq.Load()
 	res.Accepted = int64(len(res.WebhookLatency))
+	res.CPU = processCPU() - res.cpu0 // AwaitConsumed adds the rest
 	return res
+}
+
+// processCPU returns the CPU time the process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// CPUPerEvent is the process's CPU time per accepted event, load generator included: a steadier
+// measure of a variant's cost than events/s on a shared machine.
+func (res *Result) CPUPerEvent() time.Duration {
+	if res.Accepted == 0 {
+		return 0
+	}
+	return res.CPU / time.Duration(res.Accepted)
 }
 
 func worker(ctx context.Context, url, secret string, tpl Template, seq *atomic.Int64, tick <-chan struct{}, rec *Recorder) ([]time.Duration, map[int]int64, int64) {
@@ -262,6 +285,7 @@ func (res *Result) Print(w io.Writer, title string) {
 		fmt.Fprintf(w, "  webhook-to-sink latency  p50 %v  p99 %v  max %v\n", Pct(res.SinkLatency, 50), Pct(res.SinkLatency, 99), Pct(res.SinkLatency, 100))
 	}
 	fmt.Fprintf(w, "  heap in use each second (MB): %s\n", heapText(res.HeapMB))
+	fmt.Fprintf(w, "  CPU per event %.1fµs (the process, load generator included)\n", float64(res.CPUPerEvent().Nanoseconds())/1000)
 }
 
 // Pct returns the p-th percentile of d (sorting d).
@@ -304,6 +328,7 @@ func (res *Result) AwaitConsumed(rec *Recorder) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	res.ConsumedIn = time.Since(res.Start)
+	res.CPU = processCPU() - res.cpu0
 	res.SinkLatency = rec.Latencies()
 }
 
