@@ -47,7 +47,8 @@ type Options struct {
 	// Prefix is the path the console is served under, ending in "/". Default DefaultPrefix,
 	// where adapters/httpserver mounts it.
 	Prefix string
-	// Recent is how many events the Events page keeps, newest first. Default DefaultRecent.
+	// Recent is about how many events the Events page keeps, newest first (rounded up to a
+	// multiple of the store's 16 shards). Default DefaultRecent.
 	Recent int
 	// MaxData is how many bytes of each event's data are kept for its detail view; the rest is
 	// cut off and said so. Default DefaultMaxData.
