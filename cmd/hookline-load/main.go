@@ -8,6 +8,11 @@
 //	go run ./cmd/hookline-load                       # 10s at full speed on 64 connections per scheme, then the bare handler
 //	go run ./cmd/hookline-load -rate 2000 -d 10s     # latency at a fixed, moderate rate
 //	go run ./cmd/hookline-load -bare=false -telemetry  # the cost of tracing and metrics
+//	go run ./cmd/hookline-load -bare=false -schemes inproc -console -rounds 5  # the cost of the operator console
+//
+// Each run reports accepted and consumed events/s, latencies, heap in use each second, and the
+// process's CPU time per event (the load generator included), which at a fixed -rate is the
+// steadier measure of a variant's cost.
 //
 // HOOKLINE_CHANNEL and HOOKLINE_SUBSCRIPTION, when set, point the pipeline at a broker instead
 // (for rabbit:// the exchange and a quorum queue of those names are declared and bound);

@@ -38,6 +38,13 @@
 //
 //	OTEL_METRICS_EXPORTER=prometheus OTEL_TRACES_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 hookline serve
 //
+// With HOOKLINE_CONSOLE_TOKEN set (at least 16 characters), serve also serves the operator
+// console at /console/ on the same port, behind that token: recent events, dead letters with
+// Replay and Discard, a recovery from Stripe's API, and a JSON API (package console has its
+// variables, pages and API). The log says where it is.
+//
+//	HOOKLINE_CONSOLE_TOKEN=$(openssl rand -hex 24) hookline serve
+//
 // # recover
 //
 // Lists the events of Stripe's Events API created in a time range and sends each, oldest first,
