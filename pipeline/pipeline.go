@@ -67,7 +67,8 @@ type Options struct {
 
 // Console is an operator console served with the pipeline under /console/ (package console
 // implements it). Open attaches it; the pipeline tells it of every event accepted and of how
-// every delivery ended, and closes it when Serve returns.
+// every delivery ended, and closes it in Serve's shutdown. Its prefix must be /console/, where
+// the pipeline's server mounts it.
 type Console interface {
 	http.Handler
 	// Attach is called once by Open, with the pipeline, before anything is accepted.
