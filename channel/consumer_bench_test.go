@@ -26,6 +26,12 @@ func BenchmarkConsumerMem(b *testing.B) { benchConsumerMem(b, observability{}) }
 // metrics on, exported to exporters that drop them.
 func BenchmarkConsumerMemTelemetry(b *testing.B) { benchConsumerMem(b, telemetryOn(b)) }
 
+// BenchmarkConsumerMemOnSettled is BenchmarkConsumerMem with an OnSettled that does nothing: the
+// cost of describing each delivery to an operator console.
+func BenchmarkConsumerMemOnSettled(b *testing.B) {
+	benchConsumerMem(b, observability{onSettled: func(context.Context, Settled) {}})
+}
+
 func benchConsumerMem(b *testing.B, obs observability) {
 	ctx := context.Background()
 	name := fmt.Sprintf("mem://bench-consumer-%d", topicSeq.Add(1))
@@ -49,7 +55,7 @@ func benchConsumerMem(b *testing.B, obs observability) {
 		}
 		return nil
 	}
-	c, err := NewConsumer(r, h, &ConsumerOptions{TracerProvider: obs.tp, MeterProvider: obs.mp})
+	c, err := NewConsumer(r, h, &ConsumerOptions{TracerProvider: obs.tp, MeterProvider: obs.mp, OnSettled: obs.onSettled})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -112,8 +118,9 @@ func benchSenderMem(b *testing.B, obs observability) {
 
 // observability is the providers a benchmark runs with; zero: the global no-op ones.
 type observability struct {
-	tp trace.TracerProvider
-	mp metric.MeterProvider
+	tp        trace.TracerProvider
+	mp        metric.MeterProvider
+	onSettled func(context.Context, Settled)
 }
 
 // telemetryOn returns an SDK tracer provider that samples every span and batches it to an
