@@ -8,6 +8,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"gocloud.dev/pubsub"
+	"gocloud.dev/pubsub/rabbitpubsub"
 
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/channel/deadletter" // rabbitmq:// and rabbit://
@@ -50,7 +51,7 @@ func rabbitBroker(t *testing.T, scheme string) brokerSetup {
 	native := rabbittest.Declare(t, srv, "hookline-deadletter-native", rabbitsetup.Options{})
 	main := rabbittest.Declare(t, srv, "hookline-deadletter-main", rabbitsetup.Options{DeadLetterExchange: native, DeliveryLimit: 1})
 	dl := rabbittest.Declare(t, srv, "hookline-deadletter-dl", rabbitsetup.Options{})
-	return brokerSetup{
+	b := brokerSetup{
 		main:        openSenderURL(t, scheme+"://"+main),
 		openMain:    openReceiverURL(t, scheme+"://"+main),
 		dl:          openSenderURL(t, scheme+"://"+dl),
@@ -59,6 +60,40 @@ func rabbitBroker(t *testing.T, scheme string) brokerSetup {
 		nativeCount: rabbitCount(t, srv, native),
 		wait:        time.Second,
 	}
+	if scheme == "rabbit" {
+		b.openMain, b.afterProduce = ownConnections(t, srv, main)
+	}
+	return b
+}
+
+// ownConnections opens each receiver on queue through gocloud's rabbitpubsub on an AMQP
+// connection of its own, and returns, besides that opener, a function that closes the
+// connections opened so far. gocloud's rabbit:// subscription does nothing when it is shut down:
+// an AMQP consumer whose ReceiveBatch was not running at that moment stays registered, and
+// RabbitMQ goes on delivering the queue's new messages to it, where nothing reads them. The
+// consumer that produced the dead letters would then take the replayed messages from the
+// receiver that checks them (this failed CI now and then). Closing its connection, as the end
+// of its process would, cancels it and returns what it held.
+func ownConnections(t *testing.T, srv, queue string) (open func() *channel.Receiver, closeOpened func()) {
+	var conns []*amqp.Connection
+	open = func() *channel.Receiver {
+		t.Helper()
+		conn, err := rabbitsetup.Dial(t.Context(), srv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, conn)
+		r := channel.NewReceiver(rabbitpubsub.OpenSubscription(conn, queue, nil))
+		t.Cleanup(func() { shutdown(r); conn.Close() })
+		return r
+	}
+	closeOpened = func() {
+		for _, c := range conns {
+			c.Close()
+		}
+		conns = nil
+	}
+	return open, closeOpened
 }
 
 // TestRabbitMQ: hookline's dead letters from a consumer, and the broker's own after the quorum
