@@ -88,6 +88,11 @@
 // Received messages are acknowledged with basic.ack; Nack is basic.nack with requeue, so the
 // broker delivers the message again at once and a quorum queue counts the delivery.
 // Unacknowledged messages return to the queue when the subscription or its connection closes.
+// A rabbit:// subscription, gocloud's, is the exception: shutting it down leaves its AMQP
+// consumer registered on the process's shared connection (gocloud's driver does nothing on
+// close), and RabbitMQ goes on delivering to it, where nothing reads, until the process ends.
+// A process that shuts down one receiver on a queue and goes on reading that queue through
+// another must use rabbitmq://.
 // Each received message's As accepts an *amqp.Delivery, and [channel.DeliveryCount] reads it:
 //
 //   - quorum queues: exact, from the x-delivery-count header (header + 1; a first delivery has
