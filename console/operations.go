@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -95,24 +94,6 @@ func (c *Console) writable(h http.HandlerFunc) http.HandlerFunc {
 		}
 		h(w, r)
 	}
-}
-
-// redacted is err's message with the secrets of the pipeline's URLs (channels, sink) and the Stripe
-// key masked.
-func (c *Console) redacted(err error) string {
-	var secrets []string
-	if p := c.pipeline(); p != nil {
-		cfg := p.Config()
-		for _, s := range []string{cfg.Channel, cfg.Subscription, cfg.DeadLetter, cfg.Sink, c.opts.DeadLetterSubscription} {
-			if u, perr := url.Parse(s); perr == nil && s != "" {
-				secrets = append(secrets, redact.Secrets(u)...)
-			}
-		}
-	}
-	if c.opts.StripeAPIKey != "" {
-		secrets = append(secrets, c.opts.StripeAPIKey)
-	}
-	return redact.Error(err, secrets).Error()
 }
 
 // ---- Dead letters ----
@@ -210,12 +191,12 @@ func (c *Console) listDeadLetters(ctx context.Context) deadLettersView {
 		return v
 	}
 	if err != nil {
-		v.Error = c.redacted(err)
+		v.Error = c.redactText(err.Error())
 		return v
 	}
 	msgs, err := deadletter.List(ctx, recv, &deadletter.Options{Wait: wait, Limit: listLimit})
 	if err != nil {
-		v.Error = "listing the dead-letter channel failed: " + c.redacted(err)
+		v.Error = "listing the dead-letter channel failed: " + c.redactText(err.Error())
 	}
 	v.More = len(msgs) >= listLimit
 	for _, m := range msgs {
@@ -322,7 +303,7 @@ func (c *Console) deadLetterAction(ctx context.Context, verb string, sel selecti
 	attrs := []any{"channel", ch, "ids", len(sel.IDs), "all", sel.All,
 		"received", res.Received, "selected", res.Selected, verb + "ed", res.Replayed + res.Discarded, "failed", res.Failed}
 	if err != nil {
-		attrs = append(attrs, "error", c.redacted(err))
+		attrs = append(attrs, "error", c.redactText(err.Error()))
 	}
 	c.log.Info("console: dead letters "+verb+"ed", attrs...)
 	return out, err
@@ -345,7 +326,7 @@ func (c *Console) deadLetterActionAPI(verb string) http.HandlerFunc {
 		case errors.Is(err, errNoDeadLetter):
 			c.fail(w, r, http.StatusNotFound, err.Error())
 		case err != nil:
-			res.Error = c.redacted(err)
+			res.Error = c.redactText(err.Error())
 			writeJSON(w, http.StatusBadGateway, res)
 		default:
 			writeJSON(w, http.StatusOK, res)
@@ -384,7 +365,7 @@ func (c *Console) deadLetterForm(verb string) http.HandlerFunc {
 		res, err := c.deadLetterAction(r.Context(), verb, sel)
 		res.Error = ""
 		if err != nil {
-			res.Error = c.redacted(err)
+			res.Error = c.redactText(err.Error())
 		}
 		v := c.listDeadLetters(r.Context())
 		v.Result = &res
@@ -573,7 +554,7 @@ func (c *Console) startRecovery(req recoverRequest) (int, error) {
 	}
 	api, err := recovery.NewClient(c.opts.StripeAPIKey, c.opts.StripeAPIBase)
 	if err != nil {
-		return http.StatusConflict, fmt.Errorf("%s: %s", recovery.EnvAPIKey, c.redacted(err))
+		return http.StatusConflict, fmt.Errorf("%s: %s", recovery.EnvAPIKey, c.redactText(err.Error()))
 	}
 	run := &recoverRun{Since: opts.Since.UTC(), Undelivered: opts.Undelivered, Types: opts.Types, Started: now.UTC(), Running: true}
 	if !opts.Until.IsZero() {
@@ -608,7 +589,7 @@ func (c *Console) startRecovery(req recoverRequest) (int, error) {
 		fin := time.Now().UTC()
 		run.Finished, run.Running = &fin, false
 		if err != nil {
-			run.Error = c.redacted(err)
+			run.Error = c.redactText(err.Error())
 		}
 		o.mu.Unlock()
 		attrs := []any{"listed", res.Listed, "sent", res.Sent, "skipped", res.Skipped}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -19,8 +18,6 @@ import (
 
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter"
-	"github.com/hookline/hookline/internal/redact"
-	"github.com/hookline/hookline/pipeline"
 )
 
 // The instruments the Overview reads (packages emitter and channel, # Observability).
@@ -512,18 +509,17 @@ func (c *Console) overview(now time.Time) Overview {
 	}
 	ov.Attached = true
 	ov.Backlog.Events, ov.Backlog.Known = p.Backlog()
-	secrets := configSecrets(p.Config())
 	reason, err := p.Readiness()
 	ov.Channel = ChannelReadiness{Ready: reason == "" && err == nil, Reason: reason}
 	if err != nil {
-		ov.Channel.Error = redactText(err.Error(), secrets)
+		ov.Channel.Error = c.redactText(err.Error())
 	}
-	ov.Sink = c.sinkReadiness(secrets)
+	ov.Sink = c.sinkReadiness()
 	return ov
 }
 
 // sinkReadiness judges the sink from the most recent events settled of each status.
-func (c *Console) sinkReadiness(secrets []string) SinkReadiness {
+func (c *Console) sinkReadiness() SinkReadiness {
 	var s SinkReadiness
 	latest := func(status string) (Event, bool) {
 		evs, _ := c.events.list(Filter{Status: status, Limit: overviewSettled})
@@ -542,47 +538,11 @@ func (c *Console) sinkReadiness(secrets []string) SinkReadiness {
 	for _, status := range []string{StatusReturned, StatusDeadLettered} {
 		if e, ok := latest(status); ok && e.Updated.After(s.LastFailed) {
 			s.LastFailed, s.LastFailedID, s.LastFailedStatus = e.Updated, e.ID, e.Status
-			s.LastFailedReason = redactText(e.Reason, secrets)
+			s.LastFailedReason = c.redactText(e.Reason)
 		}
 	}
 	if !s.LastFailed.IsZero() && s.LastFailed.After(s.LastStored) {
 		s.Failing, s.Reason = true, s.LastFailedReason
-	}
-	return s
-}
-
-// configSecrets returns the secrets of a pipeline's configuration: those of its URLs, and its
-// webhook secrets.
-func configSecrets(cfg pipeline.Config) []string {
-	var out []string
-	for _, raw := range []string{cfg.Channel, cfg.Subscription, cfg.Sink, cfg.DeadLetter} {
-		if u, err := url.Parse(raw); err == nil && raw != "" {
-			out = append(out, redact.Secrets(u)...)
-		}
-	}
-	for _, s := range cfg.Secrets {
-		if s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// redactText masks secrets in s, and the password and secret-looking parameters of any URL in it.
-func redactText(s string, secrets []string) string {
-	s = redact.Text(s, secrets)
-	if !strings.Contains(s, "://") {
-		return s
-	}
-	words := strings.Fields(s)
-	for _, w := range words {
-		u := strings.Trim(w, `"'()<>[],;`)
-		if !strings.Contains(u, "://") {
-			continue
-		}
-		if clean := redact.String(u); clean != u {
-			s = strings.Replace(s, u, clean, 1)
-		}
 	}
 	return s
 }
