@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -173,14 +174,57 @@ type overview struct {
 	timer   *time.Timer
 }
 
-// series are the counts of a period; refused counts by reason.
+// series are the counts of a period and its lag histogram.
 type series struct {
-	accepted, skipped, refused, failed               int64
-	stored, ignored, retried, returned, deadLettered int64
-	byReason                                         map[string]int64
-	lagCounts                                        []uint64 // per bucket of bounds
-	lagSum                                           float64
-	lagCount                                         uint64
+	Counts
+	lagCounts []uint64 // per bucket of bounds
+	lagSum    float64
+	lagCount  uint64
+}
+
+// field returns the count of an outcome: of the webhook's (emitter.Outcome*) or of the
+// consumer's (channel.Outcome*), whose names differ; nil for another.
+func (c *Counts) field(outcome string) *int64 {
+	switch outcome {
+	case emitter.OutcomeAccepted:
+		return &c.Accepted
+	case emitter.OutcomeSkipped:
+		return &c.Skipped
+	case emitter.OutcomeRefused:
+		return &c.Refused
+	case emitter.OutcomeFailed:
+		return &c.Failed
+	case channel.OutcomeStored:
+		return &c.Stored
+	case channel.OutcomeIgnored:
+		return &c.Ignored
+	case channel.OutcomeRetried:
+		return &c.Retried
+	case channel.OutcomeReturned:
+		return &c.Returned
+	case channel.OutcomeDeadLettered:
+		return &c.DeadLettered
+	}
+	return nil
+}
+
+// add adds d to c.
+func (c *Counts) add(d Counts) {
+	c.Accepted += d.Accepted
+	c.Skipped += d.Skipped
+	c.Refused += d.Refused
+	c.Failed += d.Failed
+	c.Stored += d.Stored
+	c.Ignored += d.Ignored
+	c.Retried += d.Retried
+	c.Returned += d.Returned
+	c.DeadLettered += d.DeadLettered
+	for r, n := range d.RefusedByReason {
+		if c.RefusedByReason == nil {
+			c.RefusedByReason = map[string]int64{}
+		}
+		c.RefusedByReason[r] += n
+	}
 }
 
 type bucket struct {
@@ -239,40 +283,21 @@ func (o *overview) collect(now time.Time) error {
 	}
 	cur := o.read()
 	var d series
-	for outcome, v := range cur.deliveries {
-		n := increase(v, o.prev.deliveries[outcome])
-		switch outcome {
-		case emitter.OutcomeAccepted:
-			d.accepted += n
-		case emitter.OutcomeSkipped:
-			d.skipped += n
-		case emitter.OutcomeRefused:
-			d.refused += n
-		case emitter.OutcomeFailed:
-			d.failed += n
+	for _, outcomes := range []struct{ cur, prev map[string]int64 }{
+		{cur.deliveries, o.prev.deliveries}, {cur.events, o.prev.events},
+	} {
+		for outcome, v := range outcomes.cur {
+			if f := d.field(outcome); f != nil {
+				*f += increase(v, outcomes.prev[outcome])
+			}
 		}
 	}
 	for reason, v := range cur.byReason {
 		if n := increase(v, o.prev.byReason[reason]); n > 0 {
-			if d.byReason == nil {
-				d.byReason = map[string]int64{}
+			if d.RefusedByReason == nil {
+				d.RefusedByReason = map[string]int64{}
 			}
-			d.byReason[reason] += n
-		}
-	}
-	for outcome, v := range cur.events {
-		n := increase(v, o.prev.events[outcome])
-		switch outcome {
-		case channel.OutcomeStored:
-			d.stored += n
-		case channel.OutcomeIgnored:
-			d.ignored += n
-		case channel.OutcomeRetried:
-			d.retried += n
-		case channel.OutcomeReturned:
-			d.returned += n
-		case channel.OutcomeDeadLettered:
-			d.deadLettered += n
+			d.RefusedByReason[reason] += n
 		}
 	}
 	if len(cur.lagCounts) > 0 {
@@ -317,21 +342,7 @@ func (o *overview) bucket(t time.Time) *bucket {
 
 // add adds d to s; lag buckets of another layout replace s's.
 func (s *series) add(d series) {
-	s.accepted += d.accepted
-	s.skipped += d.skipped
-	s.refused += d.refused
-	s.failed += d.failed
-	s.stored += d.stored
-	s.ignored += d.ignored
-	s.retried += d.retried
-	s.returned += d.returned
-	s.deadLettered += d.deadLettered
-	for r, n := range d.byReason {
-		if s.byReason == nil {
-			s.byReason = map[string]int64{}
-		}
-		s.byReason[r] += n
-	}
+	s.Counts.add(d.Counts)
 	if len(d.lagCounts) == 0 {
 		return
 	}
@@ -456,15 +467,10 @@ func (o *overview) snapshot(now time.Time) Overview {
 	return ov
 }
 
+// counts returns a copy of s's counts that shares nothing with s.
 func (s *series) counts() Counts {
-	c := Counts{Accepted: s.accepted, Skipped: s.skipped, Refused: s.refused, Failed: s.failed,
-		Stored: s.stored, Ignored: s.ignored, Retried: s.retried, Returned: s.returned, DeadLettered: s.deadLettered}
-	if len(s.byReason) > 0 {
-		c.RefusedByReason = make(map[string]int64, len(s.byReason))
-		for r, n := range s.byReason {
-			c.RefusedByReason[r] = n
-		}
-	}
+	c := s.Counts
+	c.RefusedByReason = maps.Clone(s.RefusedByReason)
 	return c
 }
 
