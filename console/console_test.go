@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -186,5 +188,46 @@ func TestMetricViews(t *testing.T) {
 	}
 	if !got["hookline.events"] || !got["hookline.webhook.deliveries"] || got["messaging.client.sent.messages"] {
 		t.Errorf("collected %v, want hookline.events and hookline.webhook.deliveries only", got)
+	}
+}
+
+// The Events API pages through the recent events, newest first, with limit and the next
+// page's query, across the store's shards.
+func TestEventsPaging(t *testing.T) {
+	r := start(t, setup{})
+	var ids []string // newest last
+	for i := range 7 {
+		ids = append(ids, r.post(t, "customer.updated", fmt.Sprintf("cus_page_%d", i)))
+	}
+	waitFor(t, "seven stored events", func() bool { return r.store.Len() == 7 })
+	var got []string
+	query := "limit=3"
+	for page := 0; ; page++ {
+		if page > 5 {
+			t.Fatal("the pages never end")
+		}
+		code, body := r.do(t, "GET", "api/events?"+query, nil)
+		var ans struct {
+			Events []console.Event `json:"events"`
+			More   bool            `json:"more"`
+			Next   string          `json:"next"`
+		}
+		if err := json.Unmarshal(body, &ans); err != nil || code != http.StatusOK {
+			t.Fatalf("GET api/events?%s = %d %s", query, code, body)
+		}
+		if len(ans.Events) > 3 || (ans.More && len(ans.Events) != 3) {
+			t.Fatalf("page %d: %d events, more %t", page, len(ans.Events), ans.More)
+		}
+		for _, e := range ans.Events {
+			got = append(got, e.ID)
+		}
+		if !ans.More {
+			break
+		}
+		query = ans.Next
+	}
+	slices.Reverse(ids)
+	if !slices.Equal(got, ids) {
+		t.Errorf("pages gave %v, want %v (newest first, each once)", got, ids)
 	}
 }

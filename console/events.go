@@ -221,15 +221,24 @@ func (s *store) list(f Filter) ([]Event, bool) {
 		f.Limit = 100
 	}
 	f.Limit = min(f.Limit, 1000)
+	// Each shard's ring holds its events in the order they came, so walking it back from the
+	// newest gives its newest matches first: a shard gives at most Limit+1 of them (one more than
+	// the page, to tell whether more follow), and only those are copied.
 	var out []Event
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		for _, e := range sh.ring {
-			if e != nil && f.match(e) {
+		taken, n := 0, len(sh.ring)
+		for k := 1; k <= n && taken <= f.Limit; k++ {
+			e := sh.ring[(sh.next-k+n)%n]
+			if e == nil {
+				break
+			}
+			if f.match(e) {
 				c := *e
 				c.Data, c.Metadata, c.Deliveries = nil, nil, nil // the list shows none of them
 				out = append(out, c)
+				taken++
 			}
 		}
 		sh.mu.Unlock()
