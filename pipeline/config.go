@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/internal/redact"
 	"github.com/hookline/hookline/sink"
 )
 
@@ -49,6 +50,12 @@ type Config struct {
 	// MaxPending bounds, for an in-process channel (mem://, inproc://), the events accepted but
 	// not yet processed; the webhook answers 503 while it is reached. Default 10000.
 	MaxPending int
+}
+
+// masked returns what the pipeline masks in its logs and errors: the webhook secrets and the
+// secrets of its URLs (package internal/redact).
+func (c Config) masked() []string {
+	return append(redact.SecretsOf(c.Channel, c.Subscription, c.DeadLetter, c.Sink), c.Secrets...)
 }
 
 // ConfigFromEnv reads the configuration of a whole pipeline in one process from getenv

@@ -9,6 +9,8 @@ import (
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/internal/redact"
+	"github.com/hookline/hookline/recovery"
 	"github.com/hookline/hookline/sink"
 )
 
@@ -174,5 +176,7 @@ func defaultEnv(getenv func(string) string, log *slog.Logger) (func(string) stri
 	if log == nil {
 		log = slog.Default()
 	}
-	return getenv, log
+	// What the configuration holds never reaches the platform's log (package internal/redact).
+	masked := redact.Env(getenv, EnvChannel, EnvSubscription, EnvDeadLetter, EnvSink, EnvSecret, recovery.EnvAPIKey)
+	return getenv, slog.New(redact.Handler(log.Handler(), masked))
 }

@@ -3,6 +3,7 @@ package redact
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/url"
 	"strings"
 	"testing"
@@ -37,5 +38,104 @@ func TestErrorKeepsChain(t *testing.T) {
 	plain := errors.New("nothing secret")
 	if Error(plain, []string{"hunter2"}) != plain {
 		t.Fatal("an error without secrets was wrapped")
+	}
+}
+
+// A URL nested in a query parameter (dataverse's endpoint=, an emulator's address) keeps no
+// password, written plainly or percent-encoded, in URL, Secrets and Text.
+func TestNestedURLs(t *testing.T) {
+	for _, raw := range []string{
+		"dataverse://org.crm.dynamics.com?key=k&eventtime=e&endpoint=http://acc:S3cretPw9@127.0.0.1:20151",
+		"dataverse://org.crm.dynamics.com?endpoint=" + url.QueryEscape("http://acc:S3cretPw9@127.0.0.1:20151/x?y=1"),
+		"awssqs://sqs.localhost/1/q?region=x&endpoint=" + url.QueryEscape("http://a:b@h?inner="+url.QueryEscape("http://u:S3cretPw9@deep")),
+	} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := URL(u); strings.Contains(got, "S3cretPw9") {
+			t.Errorf("URL(%s) = %s", raw, got)
+		}
+		if !strings.Contains(strings.Join(Secrets(u), " "), "S3cretPw9") {
+			t.Errorf("Secrets(%s) = %q: the nested password is missing", raw, Secrets(u))
+		}
+		for _, msg := range []string{
+			"dataverse: endpoint " + raw + " is not a base URL",
+			`sink: open "` + raw + `": refused`,
+			"(" + raw + ").",
+		} {
+			if got := Text(msg, nil); strings.Contains(got, "S3cretPw9") {
+				t.Errorf("Text(%q) = %q", msg, got)
+			}
+		}
+	}
+}
+
+// Text masks the password of any URL in a message, nested or not, and keeps everything else.
+func TestTextMasksEveryURLsPassword(t *testing.T) {
+	for in, want := range map[string]string{
+		`dataverse: endpoint "http://acc:S3cretPw9@127.0.0.1:20151" is not a base URL`: `dataverse: endpoint "http://acc:xxxxx@127.0.0.1:20151" is not a base URL`,
+		"dial amqp://guest:pw@127.0.0.1:5672/ and amqp://x:y@h/v: refused":             "dial amqp://guest:xxxxx@127.0.0.1:5672/ and amqp://x:xxxxx@h/v: refused",
+		"sink dataverse://org?endpoint=http://acc:S3cretPw9@h:1, done":                 "sink dataverse://org?endpoint=http://acc:xxxxx@h:1, done",
+		"no URL here: just://text without user info":                                   "no URL here: just://text without user info",
+		"a user without password: postgres://me@db/x":                                  "a user without password: postgres://me@db/x",
+		"a token: https://h/p?access_token=abc123&x=1":                                 "a token: https://h/p?access_token=xxxxx&x=1",
+		"an @ in the path: https://h/a:b@c":                                            "an @ in the path: https://h/a:b@c",
+	} {
+		if got := Text(in, nil); got != want {
+			t.Errorf("Text(%q)\n got %q\nwant %q", in, got, want)
+		}
+	}
+}
+
+// Whatever surrounds it, a URL's password written as user:password@host never survives Text,
+// and Text never panics.
+func FuzzText(f *testing.F) {
+	f.Add("sink ", "acc", "127.0.0.1:20151", " is bad")
+	f.Add("dataverse://o?endpoint=", "a", "h", "")
+	f.Add(`"`, "", "[::1]:5", `"`)
+	f.Fuzz(func(t *testing.T, before, user, host, after string) {
+		const pw = "S3cretPw9"
+		if strings.ContainsFunc(user+host, func(r rune) bool { return r <= ' ' || strings.ContainsRune("/?#@:\\\"'`<>", r) }) ||
+			strings.Contains(before+after, pw) {
+			return
+		}
+		s := before + "http://" + user + ":" + pw + "@" + host + after
+		if got := Text(s, nil); strings.Contains(got, pw) {
+			t.Errorf("Text(%q) = %q", s, got)
+		}
+	})
+}
+
+// The log handler masks the message and every attribute's text, groups and WithAttrs included.
+func TestHandler(t *testing.T) {
+	var b strings.Builder
+	log := slog.New(Handler(slog.NewTextHandler(&b, nil), []string{"whsec_abc"}))
+	log = log.With("sink", "dataverse://o?endpoint=http://acc:S3cretPw9@h")
+	log.WithGroup("g").Info("open http://u:S3cretPw9@h failed", "err", errors.New("secret whsec_abc in http://a:S3cretPw9@b"),
+		slog.Group("inner", "url", "amqp://g:S3cretPw9@h/"), "n", 3)
+	out := b.String()
+	if strings.Contains(out, "S3cretPw9") || strings.Contains(out, "whsec_abc") || !strings.Contains(out, "g.n=3") {
+		t.Errorf("logged %s", out)
+	}
+}
+
+// The writer masks line by line, a line split over writes too, and Flush writes the rest.
+func TestWriter(t *testing.T) {
+	var b strings.Builder
+	w := NewWriter(&b, []string{"tok_123"})
+	for _, part := range []string{"listen http://u:S3c", "retPw9@h tok_", "123\nsecond ", "line amqp://a:S3cretPw9@x"} {
+		if n, err := w.Write([]byte(part)); err != nil || n != len(part) {
+			t.Fatalf("Write = %d, %v", n, err)
+		}
+	}
+	if strings.Contains(b.String(), "second") {
+		t.Errorf("an unfinished line was written: %q", b.String())
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := b.String(), "listen http://u:xxxxx@h xxxxx\nsecond line amqp://a:xxxxx@x"; got != want {
+		t.Errorf("wrote %q, want %q", got, want)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/internal/redact"
 	"github.com/hookline/hookline/sink"
 )
 
@@ -273,8 +274,12 @@ func baseURL(hostport, endpoint string) (string, error) {
 		return "https://" + hostport + "/api/data/v9.2/", nil
 	}
 	e, err := url.Parse(endpoint)
-	if err != nil || e.Host == "" || e.RawQuery != "" || e.Fragment != "" || e.User != nil {
-		return "", fmt.Errorf("dataverse: endpoint %q is not a base URL like https://host[:port][/path]", endpoint)
+	if err != nil || e.Host == "" || e.RawQuery != "" || e.Fragment != "" {
+		return "", fmt.Errorf("dataverse: endpoint %q is not a base URL like https://host[:port][/path]", redact.String(endpoint))
+	}
+	if e.User != nil {
+		return "", fmt.Errorf("dataverse: endpoint %q carries a user name or password: remove it "+
+			"(the sink authenticates with a bearer token: package doc, # Setup)", redact.String(endpoint))
 	}
 	switch strings.ToLower(e.Scheme) {
 	case "https":
