@@ -37,8 +37,9 @@
 // On an in-process channel ([IsInProcess]: mem://, or inproc:// of channel/inprocpubsub, whose
 // receives wait for a send instead of polling every 250 ms) the pipeline also does what a
 // broker would: it bounds the events accepted but not yet processed (Config.MaxPending,
-// default 10,000; past it the webhook answers 503 and Stripe retries), it gives the dead letters a default in-memory topic whose
-// messages are logged at ERROR, and [Pipeline.Serve], once its context ends, stops accepting,
+// default 10,000; past it the webhook answers 503 and Stripe retries), it gives the dead
+// letters a default in-memory topic whose messages are logged at ERROR (with a console too,
+// which keeps them for replay), and [Pipeline.Serve], once its context ends, stops accepting,
 // waits until every accepted event was processed (within Options.DrainTimeout), then stops the
 // consumer, flushes acknowledgements and closes the sink. Nothing answered 2xx is lost on
 // SIGTERM.
@@ -80,7 +81,11 @@
 // # Security
 //
 // The webhook always verifies Stripe's signature ([stripehook]); there is no option to skip it.
-// URLs are logged and quoted in errors with their passwords and token-like query values masked.
-// The secret generated for a local run is printed once ([SecretNotice]) because the user needs
-// it to sign requests; configured secrets are never logged.
+// URLs are logged and quoted in errors with their passwords and token-like query values masked,
+// those of URLs nested in a query parameter too (a Dataverse endpoint=). Everything the
+// pipeline logs through Options.Logger, and every error [Open] returns, passes through one mask
+// of the configuration's secrets (the webhook secrets and what its URLs carry), so that a
+// driver's message that quotes a URL leaks nothing either. The secret generated for a local run
+// is printed once ([SecretNotice]) because the user needs it to sign requests; configured
+// secrets are never logged.
 package pipeline

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -115,6 +116,8 @@ func Open(ctx context.Context, cfg Config, opts *Options) (_ *Pipeline, err erro
 		opts = &Options{}
 	}
 	cfg = cfg.withDefaults()
+	masked := cfg.masked()
+	defer func() { err = redact.Error(err, masked) }() // a driver's error may quote a URL
 	if err := cfg.check(opts.Sink == nil); err != nil {
 		return nil, err
 	}
@@ -122,6 +125,8 @@ func Open(ctx context.Context, cfg Config, opts *Options) (_ *Pipeline, err erro
 		tp: opts.TracerProvider, mp: opts.MeterProvider, sinkName: sinkName(opts.Sink, cfg.Sink), console: opts.Console}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
+	} else {
+		a.log = slog.New(redact.Handler(a.log.Handler(), masked))
 	}
 	if a.drain <= 0 {
 		a.drain = 30 * time.Second
@@ -219,6 +224,17 @@ func (a *Pipeline) newConsumer(base *channel.ConsumerOptions) error {
 	}
 	if a.console != nil {
 		settled, user := a.console.Settled, o.OnSettled
+		if a.dlRecv != nil {
+			// The console keeps the in-process dead letters for replay instead of the log
+			// reading them (logDeadLetters): the log still says each one, at ERROR, here.
+			console := settled
+			settled = func(ctx context.Context, s channel.Settled) {
+				console(ctx, s)
+				if s.Outcome == channel.OutcomeDeadLettered {
+					a.logDeadLetter(ctx, s.Event.ID, s.Event.Type, s.Event.Subject, s.Kind, s.Reason, strconv.Itoa(len(s.Attempts)), "") // ctx has the trace
+				}
+			}
+		}
 		o.OnSettled = settled
 		if user != nil {
 			o.OnSettled = func(ctx context.Context, s channel.Settled) { settled(ctx, s); user(ctx, s) }
@@ -368,7 +384,7 @@ func (a *Pipeline) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	}()
 	a.log.Info("hookline listening", "webhook", "http://"+ln.Addr().String()+"/webhook",
-		"channel", a.cfg.Channel, "sink", redact.String(a.cfg.Sink))
+		"channel", redact.String(a.cfg.Channel), "sink", redact.String(a.cfg.Sink))
 	err := a.srv.Serve(ctx, ln)
 	if a.unwatch != nil {
 		a.unwatch()
@@ -424,14 +440,20 @@ func (a *Pipeline) logDeadLetters(ctx context.Context) {
 		if err != nil {
 			return
 		}
-		attrs := eventlog.Of(ctx, m.Metadata["ce_id"], m.Metadata["ce_type"], m.Metadata["ce_subject"],
-			slog.String("kind", m.Metadata[channel.MetaDeadLetterKind]),
-			slog.String("reason", m.Metadata[channel.MetaDeadLetterReason]),
-			slog.String("attempts", m.Metadata[channel.MetaDeadLetterAttempts]))
-		if id := traceIDOf(m.Metadata[channel.MetaTraceparent]); id != "" {
-			attrs = append(attrs, slog.String(eventlog.KeyTrace, id)) // the trace the event came in
-		}
-		a.log.LogAttrs(ctx, slog.LevelError, "event dead-lettered", attrs...)
+		md := m.Metadata
+		a.logDeadLetter(ctx, md["ce_id"], md["ce_type"], md["ce_subject"], md[channel.MetaDeadLetterKind],
+			md[channel.MetaDeadLetterReason], md[channel.MetaDeadLetterAttempts], traceIDOf(md[channel.MetaTraceparent]))
 		m.Ack()
 	}
+}
+
+// logDeadLetter says at ERROR that an event was dead-lettered on the in-process dead-letter
+// topic, with the trace the event came in: traceID when ctx has no span of it.
+func (a *Pipeline) logDeadLetter(ctx context.Context, id, typ, subject, kind, reason, attempts, traceID string) {
+	attrs := eventlog.Of(ctx, id, typ, subject,
+		slog.String("kind", kind), slog.String("reason", reason), slog.String("attempts", attempts))
+	if traceID != "" {
+		attrs = append(attrs, slog.String(eventlog.KeyTrace, traceID))
+	}
+	a.log.LogAttrs(ctx, slog.LevelError, "event dead-lettered", attrs...)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/sink"
@@ -169,26 +170,59 @@ func testShutdownLosesNothingInFlight(t *testing.T, scheme string) {
 	}
 }
 
-// A permanent failure ends on the in-process dead-letter topic, which logs it.
-func TestDeadLettersAreLogged(t *testing.T) { forEachInProcessScheme(t, testDeadLettersAreLogged) }
+// A permanent failure ends on the in-process dead-letter topic and is logged at ERROR, once,
+// with its reason: read from the topic without a console, and as the consumer settles it with
+// one (the console keeps the topic's messages for replay).
+func TestDeadLettersAreLogged(t *testing.T) {
+	forEachInProcessScheme(t, func(t *testing.T, scheme string) {
+		t.Run("without a console", func(t *testing.T) { testDeadLettersAreLogged(t, scheme, nil) })
+		t.Run("with a console", func(t *testing.T) { testDeadLettersAreLogged(t, scheme, &settledConsole{}) })
+	})
+}
 
-func testDeadLettersAreLogged(t *testing.T, scheme string) {
+func testDeadLettersAreLogged(t *testing.T, scheme string, con *settledConsole) {
 	failing := sink.Func(func(context.Context, hookline.Event) error {
 		return hookline.Errorf(hookline.Permanent, "sink: row rejected: email is not valid")
 	})
-	h := start(t, failing, func(c *Config, o *Options) { c.Channel = inProcessURL(scheme) })
+	h := start(t, failing, func(c *Config, o *Options) {
+		c.Channel = inProcessURL(scheme)
+		if con != nil {
+			o.Console = con
+		}
+	})
 	if s := h.post("cus_bad", time.Now()); s != http.StatusOK {
 		t.Fatalf("answered %d", s)
 	}
+	const line = `level=ERROR msg="event dead-lettered"`
 	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(h.logs.String(), `msg="event dead-lettered"`) {
+	for !strings.Contains(h.logs.String(), line) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no dead letter logged:\n%s", h.logs.String())
+			t.Fatalf("no dead letter logged at ERROR:\n%s", h.logs.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if !strings.Contains(h.logs.String(), "email is not valid") {
-		t.Errorf("dead-letter log lacks the reason:\n%s", h.logs.String())
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	logs := h.logs.String()
+	if n := strings.Count(logs, line); n != 1 || !strings.Contains(logs, "email is not valid") || !strings.Contains(logs, "event_subject=cus_bad") {
+		t.Errorf("%d ERROR lines for one dead letter, want 1 with its reason and subject:\n%s", n, logs)
+	}
+	if con != nil && con.deadLettered.Load() != 1 {
+		t.Errorf("the console was told of %d dead letters, want 1", con.deadLettered.Load())
+	}
+}
+
+// settledConsole is the least pipeline.Console: it counts the dead letters it is told of.
+type settledConsole struct{ deadLettered atomic.Int64 }
+
+func (c *settledConsole) Attach(*Pipeline) error                           { return nil }
+func (c *settledConsole) Accepted(context.Context, hookline.Event)         {}
+func (c *settledConsole) Close(context.Context) error                      { return nil }
+func (c *settledConsole) ServeHTTP(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }
+func (c *settledConsole) Settled(_ context.Context, s channel.Settled) {
+	if s.Outcome == channel.OutcomeDeadLettered {
+		c.deadLettered.Add(1)
 	}
 }
 
