@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // cookieName is the session cookie a login sets.
@@ -33,7 +34,11 @@ func (c *Console) authorized(r *http.Request) bool {
 		return ok && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(c.opts.Token)) == 1
 	}
 	ck, err := r.Cookie(cookieName)
-	return err == nil && subtle.ConstantTimeCompare([]byte(ck.Value), []byte(c.session)) == 1
+	if err != nil {
+		return false
+	}
+	_, _, ok := c.sessions.check(ck.Value)
+	return ok
 }
 
 func (c *Console) isAPI(r *http.Request) bool {
@@ -44,9 +49,10 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, "login", page{Title: "Log in"})
 }
 
-// login checks the token posted by the login form and sets the session cookie: HttpOnly (no
-// script reads it), SameSite=Strict (no other site's request carries it), Secure over TLS,
-// limited to the console's path.
+// login checks the token posted by the login form and sets the cookie of a new session
+// (session.go): HttpOnly (no script reads it), SameSite=Strict (no other site's request carries
+// it), Secure over TLS, limited to the console's path, and kept by the browser no longer than
+// the server accepts it.
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	tok := r.PostFormValue("token")
@@ -55,13 +61,19 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusUnauthorized, "login", page{Title: "Log in", Error: "That is not the console's token (" + EnvToken + ")."})
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: c.session, Path: c.opts.Prefix,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 12 * 3600})
-	c.log.Info("console: logged in", "remote", r.RemoteAddr)
+	value, exp := c.sessions.issue()
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: value, Path: c.opts.Prefix, Expires: exp,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: int(time.Until(exp).Seconds())})
+	c.log.Info("console: logged in", "remote", r.RemoteAddr, "session_expires", exp.UTC().Format(time.RFC3339))
 	http.Redirect(w, r, c.opts.Prefix, http.StatusSeeOther)
 }
 
+// logout revokes the session of the request's cookie, if it has one, and removes the cookie.
 func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
+	if ck, err := r.Cookie(cookieName); err == nil {
+		c.sessions.revoke(ck.Value)
+		c.log.Info("console: logged out", "remote", r.RemoteAddr)
+	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: c.opts.Prefix,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: -1})
 	http.Redirect(w, r, c.opts.Prefix+"login", http.StatusSeeOther)

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/hookline/hookline/emitter/stripehook"
@@ -233,6 +235,36 @@ func TestConsoleInBrowser(t *testing.T) {
 		return ok && rec.Event.ID == broken
 	})
 	waitText(t, ctx, con+"events?id="+broken, "table.events", "stored")
+
+	// Log out: the session's cookie, copied before, is refused by the server from then on.
+	session := sessionCookie(t, ctx, con)
+	if code := withCookie(t, "GET", b.base, "api/events", session); code != http.StatusOK {
+		t.Fatalf("the browser's session cookie gets %d before logging out", code)
+	}
+	do(t, ctx, "log out", chromedp.Navigate(con), chromedp.WaitVisible(`//button[contains(., "Log out")]`),
+		chromedp.Click(`//button[contains(., "Log out")]`), chromedp.WaitVisible(chromedp.CSS("#token")))
+	if code := withCookie(t, "GET", b.base, "api/events", session); code != http.StatusUnauthorized {
+		t.Errorf("the logged-out session's cookie gets %d, want 401", code)
+	}
+}
+
+// sessionCookie returns the value of the console's session cookie in the browser.
+func sessionCookie(t *testing.T, ctx context.Context, con string) string {
+	t.Helper()
+	cookies, err := chromedp.Run(ctx, func(ctx context.Context, tg *chromedp.Target) ([]*network.Cookie, error) {
+		res, err := cdp.Call(ctx, tg, network.GetCookies, network.GetCookiesParams{URLs: []string{con}})
+		return res.Cookies, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cookies {
+		if c.Name == "hookline_console" {
+			return c.Value
+		}
+	}
+	t.Fatalf("no session cookie in the browser: %v", cookies)
+	return ""
 }
 
 // evilSite serves, on another origin (localhost rather than 127.0.0.1), a page that submits a

@@ -2,10 +2,7 @@ package console
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -64,6 +61,9 @@ type Options struct {
 	// StripeAPIKey and StripeAPIBase enable the Recover page (package recovery): a key that can
 	// read events. Without a key the page says how to enable it.
 	StripeAPIKey, StripeAPIBase string
+	// SessionTTL is how long a login lasts: the server refuses its cookie afterwards. Default
+	// DefaultSessionTTL (12h). See # Access in the package doc for how sessions end.
+	SessionTTL time.Duration
 	// Logger receives the console's logs: logins refused, actions taken. Default: none.
 	Logger *slog.Logger
 }
@@ -73,14 +73,14 @@ type Options struct {
 // [New], give it to pipeline.Options.Console, and register [Console.MetricReader] with the
 // meter provider (telemetry.Options.MetricReaders).
 type Console struct {
-	opts    Options
-	log     *slog.Logger
-	session string // the cookie value a login sets: an HMAC of the token, never the token
-	reader  *sdkmetric.ManualReader
-	events  *store
-	pages   map[string]*template.Template
-	handler http.Handler
-	started time.Time
+	opts     Options
+	log      *slog.Logger
+	sessions *sessions // the logins' signed session cookies
+	reader   *sdkmetric.ManualReader
+	events   *store
+	pages    map[string]*template.Template
+	handler  http.Handler
+	started  time.Time
 
 	mu sync.Mutex
 	p  *pipeline.Pipeline // set by Attach
@@ -112,14 +112,14 @@ func New(opts Options) (*Console, error) {
 	if opts.MaxData <= 0 {
 		opts.MaxData = DefaultMaxData
 	}
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = DefaultSessionTTL
+	}
 	c := &Console{opts: opts, log: opts.Logger, reader: sdkmetric.NewManualReader(),
-		events: newStore(opts.Recent, opts.MaxData), started: time.Now()}
+		events: newStore(opts.Recent, opts.MaxData), started: time.Now(), sessions: newSessions(opts.Token, opts.SessionTTL)}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	mac := hmac.New(sha256.New, []byte(opts.Token))
-	mac.Write([]byte("hookline console session v1"))
-	c.session = hex.EncodeToString(mac.Sum(nil))
 	c.ov = newOverview(c.reader)
 	if err := c.routes(); err != nil {
 		return nil, err
@@ -154,7 +154,9 @@ func (c *Console) pipeline() *pipeline.Pipeline {
 func (c *Console) Accepted(_ context.Context, ev hookline.Event) { c.events.accepted(ev, time.Now()) }
 
 // Settled records how a delivery ended.
-func (c *Console) Settled(_ context.Context, s channel.Settled) { c.events.settled(s) }
+func (c *Console) Settled(_ context.Context, s channel.Settled) {
+	c.events.settled(c.redactSettled(s))
+}
 
 // Close stops what the console runs (a recovery in progress) and closes what it opened (the
 // receiver of a broker's dead-letter channel).

@@ -5,14 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -229,5 +233,143 @@ func TestEventsPaging(t *testing.T) {
 	slices.Reverse(ids)
 	if !slices.Equal(got, ids) {
 		t.Errorf("pages gave %v, want %v (newest first, each once)", got, ids)
+	}
+}
+
+// login logs in to the console at base with tok and returns the session cookie's value.
+func login(t *testing.T, base, tok string) string {
+	t.Helper()
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.PostForm(base+"/console/login", url.Values{"token": {tok}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.Name == "hookline_console" && c.Value != "" {
+			return c.Value
+		}
+	}
+	t.Fatalf("login = %d without a session cookie", resp.StatusCode)
+	return ""
+}
+
+// withCookie sends a request to the console at base with the session cookie value and returns
+// the status.
+func withCookie(t *testing.T, method, base, path, value string) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, base+"/console/"+path, nil)
+	req.AddCookie(&http.Cookie{Name: "hookline_console", Value: value})
+	req.Header.Set("Origin", base)
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Each login gets a session of its own; Log out revokes it on the server, so a copy of the
+// cookie kept after logging out is refused (issue 18's reproduction), and the other session
+// still works.
+func TestLogoutRevokesTheSession(t *testing.T) {
+	r := start(t, setup{})
+	first, second := login(t, r.base, token), login(t, r.base, token)
+	if first == second {
+		t.Fatalf("two logins got the same cookie %q", first)
+	}
+	if strings.Contains(first, token) {
+		t.Fatalf("the cookie %q holds the token", first)
+	}
+	for _, v := range []string{first, second} {
+		if code := withCookie(t, "GET", r.base, "api/events", v); code != http.StatusOK {
+			t.Fatalf("GET api/events with a fresh session = %d", code)
+		}
+	}
+	if code := withCookie(t, "POST", r.base, "logout", first); code != http.StatusSeeOther {
+		t.Fatalf("POST logout = %d, want 303", code)
+	}
+	if code := withCookie(t, "GET", r.base, "api/events", first); code != http.StatusUnauthorized {
+		t.Errorf("GET api/events with the logged-out session's cookie = %d, want 401", code)
+	}
+	if code := withCookie(t, "GET", r.base, "events", first); code != http.StatusSeeOther {
+		t.Errorf("GET events with the logged-out session's cookie = %d, want 303 to the login form", code)
+	}
+	if code := withCookie(t, "GET", r.base, "api/events", second); code != http.StatusOK {
+		t.Errorf("the other session = %d after one logged out, want 200", code)
+	}
+}
+
+// Replicas that share the token accept each other's sessions with no shared store; a console
+// whose token changed accepts none of them; the session lasts Options.SessionTTL.
+func TestSessionsAcrossReplicasAndTokens(t *testing.T) {
+	serve := func(opts console.Options) string {
+		con, err := console.New(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(con)
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	a := serve(console.Options{Token: token})
+	b := serve(console.Options{Token: token})
+	changed := serve(console.Options{Token: token + "-rotated"})
+	v := login(t, a, token)
+	if code := withCookie(t, "GET", b, "api/events", v); code != http.StatusOK {
+		t.Errorf("a replica with the same token answers %d to the session, want 200", code)
+	}
+	if code := withCookie(t, "GET", changed, "api/events", v); code != http.StatusUnauthorized {
+		t.Errorf("a console whose token changed answers %d to an old session, want 401", code)
+	}
+
+	short := serve(console.Options{Token: token, SessionTTL: 90 * time.Second})
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.PostForm(short+"/console/login", url.Values{"token": {token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ck := resp.Cookies(); len(ck) != 1 || ck[0].MaxAge < 80 || ck[0].MaxAge > 90 {
+		t.Errorf("Set-Cookie %q: want Max-Age of the session's 90s", resp.Header.Get("Set-Cookie"))
+	}
+}
+
+func TestOptionsFromEnvSessionTTL(t *testing.T) {
+	env := map[string]string{console.EnvToken: token, console.EnvSessionTTL: "30m"}
+	opts, on, err := console.OptionsFromEnv(func(k string) string { return env[k] })
+	if err != nil || !on || opts.SessionTTL != 30*time.Minute {
+		t.Errorf("OptionsFromEnv = %+v, %t, %v", opts.SessionTTL, on, err)
+	}
+	for _, bad := range []string{"12", "-1h", "soon"} {
+		env[console.EnvSessionTTL] = bad
+		if _, _, err := console.OptionsFromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), console.EnvSessionTTL) {
+			t.Errorf("%s=%q: %v, want an error naming the variable", console.EnvSessionTTL, bad, err)
+		}
+	}
+}
+
+// A long sink error is cut in the Events list, whole in its title and on the event's page.
+func TestLongReasonsAreCutInLists(t *testing.T) {
+	reason := "dataverse: 400 Bad Request: " + strings.Repeat("the column's value is not valid for its type; ", 12) + "END"
+	r := start(t, setup{Fails: objects("cus_long"), Reason: reason})
+	id := r.post(t, "customer.updated", "cus_long")
+	var page []byte
+	waitFor(t, "the event dead-lettered", func() bool {
+		_, page = r.do(t, "GET", "events?status=dead_lettered", nil)
+		return bytes.Contains(page, []byte(id))
+	})
+	shown := regexp.MustCompile(`<div class="reason" title="([^"]*)">([^<]*)</div>`).FindSubmatch(page)
+	if shown == nil {
+		t.Fatalf("no reason in the list:\n%s", page)
+	}
+	if text := html.UnescapeString(string(shown[2])); utf8.RuneCountInString(text) > 161 || !strings.HasSuffix(text, "…") || strings.Contains(text, "END") {
+		t.Errorf("the list shows %d characters of the reason: %q", utf8.RuneCountInString(text), text)
+	}
+	if title := html.UnescapeString(string(shown[1])); title != reason {
+		t.Errorf("the reason's title = %q, want it whole", title)
+	}
+	if _, detail := r.do(t, "GET", "events/"+id, nil); !strings.Contains(html.UnescapeString(string(detail)), reason) {
+		t.Errorf("the event's page does not show the whole reason")
 	}
 }

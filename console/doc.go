@@ -15,6 +15,7 @@
 //	HOOKLINE_CONSOLE_READONLY                 true: show everything, do nothing
 //	HOOKLINE_CONSOLE_DEADLETTER_SUBSCRIPTION  the dead-letter channel's subscription URL, when it
 //	                                          differs from HOOKLINE_DEADLETTER's topic URL
+//	HOOKLINE_CONSOLE_SESSION_TTL              how long a login lasts (default 12h)
 //	STRIPE_API_KEY, STRIPE_API_BASE           enable the Recover page (package recovery)
 //
 // A program of its own gives a [Console] to pipeline.Options.Console, which mounts it at
@@ -30,16 +31,33 @@
 //
 // # Access
 //
-// Every page and API call needs the token. A browser logs in with a form, which sets a session
-// cookie: HttpOnly (no script reads it), SameSite=Strict (no other site's request carries it),
-// Secure over TLS, limited to the prefix, valid 12 hours, and holding an HMAC of the token, never
-// the token. A script sends "Authorization: Bearer <token>". Without either, the API answers 401
-// and pages redirect to the login form. State-changing requests are POSTs, and a POST from
-// another origin is refused with 403 (net/http's CrossOriginProtection, which reads the
-// browser's Sec-Fetch-Site and Origin headers), so another site cannot make a logged-in browser
-// act. With Options.ReadOnly every action answers 403 and the pages offer none. A refused login
-// and every action are logged (never the token). Serve the console over TLS, or keep its port
-// private: the token crosses the network at login.
+// Every page and API call needs the token. A browser logs in with a form, which starts a
+// session: a cookie that is HttpOnly (no script reads it), SameSite=Strict (no other site's
+// request carries it), Secure over TLS and limited to the prefix. A script sends
+// "Authorization: Bearer <token>". Without either, the API answers 401 and pages redirect to
+// the login form. State-changing requests are POSTs, and a POST from another origin is refused
+// with 403 (net/http's CrossOriginProtection, which reads the browser's Sec-Fetch-Site and
+// Origin headers), so another site cannot make a logged-in browser act. With Options.ReadOnly
+// every action answers 403 and the pages offer none. A refused login and every action are
+// logged (never the token). Serve the console over TLS, or keep its port private: the token
+// crosses the network at login.
+//
+// # Sessions
+//
+// Each login gets a session of its own: a random id and its expiry, signed with HMAC-SHA256
+// under a key derived from the token; the cookie holds no token and nothing derived from it
+// alone. The server checks the signature and the expiry on every request, so a session ends
+// after Options.SessionTTL (HOOKLINE_CONSOLE_SESSION_TTL, default 12h) whatever the browser
+// keeps. Log out revokes the session on the instance that served it: its cookie is refused
+// from then on, even where a copy of it survives. Changing the token ends every session at
+// once, on every instance.
+//
+// Sessions are signed rather than stored so that several replicas behind a load balancer
+// accept each other's sessions with no shared store: each one that has the same token checks
+// a cookie by itself. The price of that choice is that a revocation is known only to the
+// instance that received the Log out; another replica accepts a copied cookie until it
+// expires. Where that matters, shorten HOOKLINE_CONSOLE_SESSION_TTL, route an operator's
+// requests to one replica (session affinity), or change the token to end every session.
 //
 // Every answer forbids caching, framing and content sniffing, and carries a Content-Security-
 // Policy that runs the console's own script only. Event data and every other value are escaped by

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hookline/hookline/recovery"
 )
@@ -15,11 +16,13 @@ const (
 	// EnvDeadLetterSubscription is the subscription URL of the dead-letter channel when it
 	// differs from HOOKLINE_DEADLETTER's topic URL (Options.DeadLetterSubscription).
 	EnvDeadLetterSubscription = "HOOKLINE_CONSOLE_DEADLETTER_SUBSCRIPTION"
+	// EnvSessionTTL is how long a login lasts, a duration such as 12h or 30m (Options.SessionTTL).
+	EnvSessionTTL = "HOOKLINE_CONSOLE_SESSION_TTL"
 )
 
 // OptionsFromEnv reads the console's configuration: HOOKLINE_CONSOLE_TOKEN (no token, no
 // console: on is false), HOOKLINE_CONSOLE_READONLY, HOOKLINE_CONSOLE_DEADLETTER_SUBSCRIPTION,
-// and package recovery's STRIPE_API_KEY and STRIPE_API_BASE for the Recover page.
+// HOOKLINE_CONSOLE_SESSION_TTL, and package recovery's STRIPE_API_KEY and STRIPE_API_BASE for the Recover page.
 func OptionsFromEnv(getenv func(string) string) (opts Options, on bool, err error) {
 	opts.Token = strings.TrimSpace(getenv(EnvToken))
 	if opts.Token == "" {
@@ -31,6 +34,11 @@ func OptionsFromEnv(getenv func(string) string) (opts Options, on bool, err erro
 	if v := strings.TrimSpace(getenv(EnvReadOnly)); v != "" {
 		if opts.ReadOnly, err = strconv.ParseBool(v); err != nil {
 			return Options{}, false, fmt.Errorf("%s=%q: want true or false", EnvReadOnly, v)
+		}
+	}
+	if v := strings.TrimSpace(getenv(EnvSessionTTL)); v != "" {
+		if opts.SessionTTL, err = time.ParseDuration(v); err != nil || opts.SessionTTL <= 0 {
+			return Options{}, false, fmt.Errorf("%s=%q: want a positive duration such as 12h or 30m", EnvSessionTTL, v)
 		}
 	}
 	opts.DeadLetterSubscription = strings.TrimSpace(getenv(EnvDeadLetterSubscription))
