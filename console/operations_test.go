@@ -174,6 +174,10 @@ func TestOperationsReadOnly(t *testing.T) {
 	if len(r.deadLetters(t).DeadLetters) != 1 {
 		t.Error("a read-only console changed the dead letters")
 	}
+	if code, page := r.do(t, "GET", "recover", nil); code != 200 || !bytes.Contains(page, []byte("Recovery is disabled in read-only mode ("+console.EnvReadOnly+")")) ||
+		bytes.Contains(page, []byte(`name="since"`)) {
+		t.Errorf("read-only GET recover = %d, want it to say recovery is disabled, with no form:\n%s", code, page)
+	}
 }
 
 type opRecover struct {

@@ -565,7 +565,8 @@ type overviewView struct {
 
 // card is one series: its count over the last hour, since the start, and a bar per minute.
 type card struct {
-	Label, Class    string
+	Label           string
+	Alert           bool // red: something failed in the last hour
 	LastHour, Total int64
 	Bars            []bar
 }
@@ -585,21 +586,23 @@ func (c *Console) overviewView(now time.Time) overviewView {
 	ov := c.overview(now)
 	v := overviewView{Overview: ov}
 	series := []struct {
-		label, class string
-		get          func(Counts) int64
+		label string
+		alert bool // shown in red while its last hour is above zero
+		get   func(Counts) int64
 	}{
-		{"Accepted", "accepted", func(c Counts) int64 { return c.Accepted }},
-		{"Skipped", "skipped", func(c Counts) int64 { return c.Skipped }},
-		{"Refused", "refused", func(c Counts) int64 { return c.Refused }},
-		{"Failed to send", "failed", func(c Counts) int64 { return c.Failed }},
-		{"Stored", "stored", func(c Counts) int64 { return c.Stored }},
-		{"Ignored", "ignored", func(c Counts) int64 { return c.Ignored }},
-		{"Retried", "retried", func(c Counts) int64 { return c.Retried }},
-		{"Returned", "returned", func(c Counts) int64 { return c.Returned }},
-		{"Dead-lettered", "dead_lettered", func(c Counts) int64 { return c.DeadLettered }},
+		{"Accepted", false, func(c Counts) int64 { return c.Accepted }},
+		{"Skipped", false, func(c Counts) int64 { return c.Skipped }},
+		{"Refused", false, func(c Counts) int64 { return c.Refused }},
+		{"Failed to send", true, func(c Counts) int64 { return c.Failed }},
+		{"Stored", false, func(c Counts) int64 { return c.Stored }},
+		{"Ignored", false, func(c Counts) int64 { return c.Ignored }},
+		{"Retried", false, func(c Counts) int64 { return c.Retried }},
+		{"Returned", false, func(c Counts) int64 { return c.Returned }},
+		{"Dead-lettered", true, func(c Counts) int64 { return c.DeadLettered }},
 	}
 	for _, s := range series {
-		cd := card{Label: s.label, Class: s.class, LastHour: s.get(ov.LastHour), Total: s.get(ov.Totals)}
+		cd := card{Label: s.label, LastHour: s.get(ov.LastHour), Total: s.get(ov.Totals)}
+		cd.Alert = s.alert && cd.LastHour > 0
 		var peak int64
 		for _, m := range ov.Minutes {
 			peak = max(peak, s.get(m.Counts))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -148,6 +149,11 @@ func TestOverviewCounts(t *testing.T) {
 	}
 	if strings.Contains(page, "no metrics are collected") || strings.Contains(page, console.NoLag) {
 		t.Errorf("the page says metrics are missing:\n%s", page)
+	}
+	// Red only where something failed: Dead-lettered (2), not a zero Failed to send.
+	alerts := regexp.MustCompile(`<div class="card alert">\s*<div class="n">(\d+)</div>\s*<div class="label">([^·<]+) ·`).FindAllStringSubmatch(page, -1)
+	if len(alerts) != 1 || alerts[0][1] != "2" || strings.TrimSpace(alerts[0][2]) != "Dead-lettered" {
+		t.Errorf("cards shown in red: %q, want Dead-lettered (2) only", alerts)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // page is what every template gets.
@@ -43,6 +44,24 @@ var funcs = template.FuncMap{
 	"q":      url.QueryEscape,
 	"join":   strings.Join,
 	"add":    func(a, b int) int { return a + b },
+	"short":  short,
+	// readOnlyEnv names the variable that made the console read-only.
+	"readOnlyEnv": func() string { return EnvReadOnly },
+}
+
+// maxListReason is how much of a delivery's reason a list shows; the event's page shows all.
+const maxListReason = 160
+
+// short cuts s to maxListReason characters, at a character's boundary, ending in "…".
+func short(s string) string {
+	if len(s) <= maxListReason {
+		return s
+	}
+	cut := maxListReason
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strings.TrimRight(s[:cut], " ") + "…"
 }
 
 func ago(d time.Duration) string {

@@ -1,53 +1,49 @@
 package console
 
 import (
-	"net/url"
-	"strings"
-
+	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/internal/redact"
 )
 
-// redactText masks in s every secret the console knows of: those in the pipeline's URLs
-// (channel, subscription, dead letters, sink) and in Options.DeadLetterSubscription, the
-// webhook secrets and the Stripe API key; and the password and secret-looking parameters of any
-// other URL in s. Every error and reason the console shows or logs goes through it.
-func (c *Console) redactText(s string) string {
-	s = redact.Text(s, c.secrets())
-	if !strings.Contains(s, "://") {
-		return s
-	}
-	for _, w := range strings.Fields(s) {
-		u := strings.Trim(w, `"'()<>[],;`)
-		if !strings.Contains(u, "://") {
-			continue
-		}
-		if clean := redact.String(u); clean != u {
-			s = strings.Replace(s, u, clean, 1)
-		}
-	}
-	return s
-}
+// redactText masks in s every secret the console knows of (see secrets) and the password and
+// secret-looking parameters of any URL written in s, nested ones included (redact.Text). Every
+// error and reason the console shows or logs goes through it.
+func (c *Console) redactText(s string) string { return redact.Text(s, c.secrets()) }
 
-// secrets lists what redactText masks.
+// secrets lists what redactText masks besides URL passwords: the secrets in the pipeline's
+// URLs (channel, subscription, dead letters, sink) and in Options.DeadLetterSubscription, the
+// webhook secrets, the Stripe API key and the console's own token.
 func (c *Console) secrets() []string {
-	var out []string
 	urls := []string{c.opts.DeadLetterSubscription}
+	var out []string
 	if p := c.pipeline(); p != nil {
 		cfg := p.Config()
 		urls = append(urls, cfg.Channel, cfg.Subscription, cfg.DeadLetter, cfg.Sink)
-		for _, s := range cfg.Secrets {
-			if s != "" {
-				out = append(out, s)
-			}
+		out = append(out, cfg.Secrets...)
+	}
+	out = append(out, redact.SecretsOf(urls...)...)
+	return append(out, c.opts.StripeAPIKey, c.opts.Token)
+}
+
+// redactSettled masks the reason and the attempts' errors of a delivery that failed; a
+// delivery that succeeded has neither and is returned as it is.
+func (c *Console) redactSettled(s channel.Settled) channel.Settled {
+	failed := s.Reason != ""
+	for _, a := range s.Attempts {
+		failed = failed || a.Err != nil
+	}
+	if !failed {
+		return s
+	}
+	sec := c.secrets()
+	s.Reason = redact.Text(s.Reason, sec)
+	attempts := make([]channel.Attempt, len(s.Attempts))
+	for i, a := range s.Attempts {
+		attempts[i] = a
+		if a.Err != nil {
+			attempts[i].Err = redact.Error(a.Err, sec)
 		}
 	}
-	for _, raw := range urls {
-		if u, err := url.Parse(raw); err == nil && raw != "" {
-			out = append(out, redact.Secrets(u)...)
-		}
-	}
-	if c.opts.StripeAPIKey != "" {
-		out = append(out, c.opts.StripeAPIKey)
-	}
-	return out
+	s.Attempts = attempts
+	return s
 }
