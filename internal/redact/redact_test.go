@@ -3,6 +3,7 @@ package redact
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -137,5 +138,30 @@ func TestWriter(t *testing.T) {
 	}
 	if got, want := b.String(), "listen http://u:xxxxx@h xxxxx\nsecond line amqp://a:xxxxx@x"; got != want {
 		t.Errorf("wrote %q, want %q", got, want)
+	}
+}
+
+// BenchmarkHandler is what masking adds to each log record of `hookline serve`: an "event
+// stored" line, plain and through Handler with the secrets of a typical configuration.
+func BenchmarkHandler(b *testing.B) {
+	secrets := SecretsOf("rabbitmq://events", "postgres://hookline:S3cretPw9@db:5432/app?sslmode=verify-full",
+		"rabbitmq://events-deadletter")
+	secrets = append(secrets, "whsec_0123456789abcdef0123456789abcdef")
+	for _, masked := range []bool{false, true} {
+		name := "plain"
+		h := slog.Handler(slog.NewTextHandler(io.Discard, nil))
+		if masked {
+			name, h = "masked", Handler(h, secrets)
+		}
+		log := slog.New(h)
+		ctx := context.Background()
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				log.LogAttrs(ctx, slog.LevelInfo, "event stored", slog.String("event_id", "evt_1NG8Du2eZvKYlo2CxqYb1234"),
+					slog.String("event_type", "customer.updated"), slog.String("event_subject", "cus_NffrFeUfNV2Hib"),
+					slog.String("trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"), slog.String("span_id", "00f067aa0ba902b7"))
+			}
+		})
 	}
 }
