@@ -10,12 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/hookline/hookline/channel/rabbitmq"
-	"github.com/hookline/hookline/console"
-	"github.com/hookline/hookline/internal/redact"
-	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/recovery"
-	"github.com/hookline/hookline/sink/dataverse"
 )
 
 // Environment variables of the command beyond those of package pipeline, defined in package
@@ -64,27 +59,8 @@ var commands = []command{
 	{"deadletters", "list or replay the messages on a dead-letter channel", runDeadLetters},
 }
 
-// secretVars are the variables whose values the command never prints: for a URL, its password
-// and secret parameters (nested URLs included); for the others, the value itself.
-var secretVars = []string{
-	pipeline.EnvChannel, pipeline.EnvSubscription, pipeline.EnvDeadLetter, pipeline.EnvSink, pipeline.EnvSecret,
-	recovery.EnvAPIKey, recovery.EnvAPIBase, console.EnvToken, console.EnvDeadLetterSubscription,
-	dataverse.EnvToken, rabbitmq.ServerURLEnv, "SERVICEBUS_CONNECTION_STRING", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-}
-
-// run runs the command args names. Everything it prints, on out and log, and the error it
-// returns pass through package internal/redact: no secret of secretVars and no URL's password.
 func run(ctx context.Context, args []string, getenv func(string) string, out, log io.Writer) error {
-	masked := redact.Env(getenv, secretVars...)
-	ow, lw := redact.NewWriter(out, masked), redact.NewWriter(log, masked)
-	defer lw.Flush()
-	defer ow.Flush()
-	err := runCommand(ctx, args, env{getenv: getenv, out: ow, log: lw})
-	return redact.Error(err, masked)
-}
-
-func runCommand(ctx context.Context, args []string, e env) error {
-	log := e.log
+	e := env{getenv: getenv, out: out, log: log}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
 		usage(log)
 		if len(args) == 0 {

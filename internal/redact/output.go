@@ -1,11 +1,8 @@
 package redact
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"log/slog"
-	"sync"
 )
 
 // Handler returns a slog.Handler that writes through h every record with [Text] applied to its
@@ -65,46 +62,4 @@ func (h *handler) attr(a slog.Attr) slog.Attr {
 		}
 	}
 	return slog.Attr{Key: a.Key, Value: v}
-}
-
-// Writer is an io.Writer that applies [Text] to each line before it writes it to the writer
-// below: what a command prints (its results, its progress, its logs) passes through it. A line
-// is written once its newline arrives; [Writer.Flush] writes a last line without one.
-type Writer struct {
-	mu      sync.Mutex
-	w       io.Writer
-	secrets []string
-	buf     []byte
-}
-
-// NewWriter returns a Writer to w that masks secrets and URL passwords.
-func NewWriter(w io.Writer, secrets []string) *Writer { return &Writer{w: w, secrets: secrets} }
-
-// Write masks and writes the complete lines of p (with what earlier writes left unfinished),
-// and keeps the rest for the next write. It reports len(p) unless the writer below failed.
-func (w *Writer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	end := bytes.LastIndexByte(w.buf, '\n')
-	if end < 0 {
-		return len(p), nil
-	}
-	if _, err := io.WriteString(w.w, Text(string(w.buf[:end+1]), w.secrets)); err != nil {
-		return 0, err
-	}
-	w.buf = append(w.buf[:0], w.buf[end+1:]...)
-	return len(p), nil
-}
-
-// Flush writes what is left of an unfinished line.
-func (w *Writer) Flush() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.buf) == 0 {
-		return nil
-	}
-	_, err := io.WriteString(w.w, Text(string(w.buf), w.secrets))
-	w.buf = w.buf[:0]
-	return err
 }

@@ -121,26 +121,6 @@ func TestHandler(t *testing.T) {
 	}
 }
 
-// The writer masks line by line, a line split over writes too, and Flush writes the rest.
-func TestWriter(t *testing.T) {
-	var b strings.Builder
-	w := NewWriter(&b, []string{"tok_123"})
-	for _, part := range []string{"listen http://u:S3c", "retPw9@h tok_", "123\nsecond ", "line amqp://a:S3cretPw9@x"} {
-		if n, err := w.Write([]byte(part)); err != nil || n != len(part) {
-			t.Fatalf("Write = %d, %v", n, err)
-		}
-	}
-	if strings.Contains(b.String(), "second") {
-		t.Errorf("an unfinished line was written: %q", b.String())
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := b.String(), "listen http://u:xxxxx@h xxxxx\nsecond line amqp://a:xxxxx@x"; got != want {
-		t.Errorf("wrote %q, want %q", got, want)
-	}
-}
-
 // BenchmarkHandler is what masking adds to each log record of `hookline serve`: an "event
 // stored" line, plain and through Handler with the secrets of a typical configuration.
 func BenchmarkHandler(b *testing.B) {
