@@ -54,7 +54,7 @@ func TestMyFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, ok := mem.Get("cus_1")
-	if !ok || got.Event.Type != "customer.created" || got.Event.Meta("object") != "customer" {
+	if !ok || got.Event.Type != "customer.created" || got.Event.Object != "customer" {
 		t.Fatalf("sink has %+v", got)
 	}
 }

@@ -23,7 +23,7 @@ const ContentType = "application/cloudevents+json; charset=utf-8"
 var reserved = map[string]bool{
 	"specversion": true, "id": true, "source": true, "type": true, "subject": true, "time": true,
 	"datacontenttype": true, "dataschema": true, "data": true, "data_base64": true,
-	"hooklineversion": true,
+	"hooklineversion": true, "object": true, "action": true,
 }
 
 // ErrFormat is wrapped by every error [Decode] returns for a message that is not a valid encoded
@@ -34,8 +34,12 @@ var ErrFormat = errors.New("channel: message is not a hookline event")
 //
 //	{"specversion":"1.0","id":"evt_1","source":"stripe","type":"customer.created",
 //	 "subject":"cus_1","time":"2024-01-02T03:04:05Z","hooklineversion":"1",
-//	 "object":"customer","livemode":"false", ...,
+//	 "object":"customer","action":"created","livemode":"false", ...,
 //	 "datacontenttype":"application/json","data":{...}}
+//
+// Event.Object and Event.Action travel as the extension attributes "object" and "action" (each
+// when not empty); Time with all the precision it has (RFC 3339 with up to nine fractional
+// digits).
 //
 // Metadata entries become string extension attributes, so their keys must be valid CloudEvents
 // attribute names (lower-case ASCII letters and digits) and not one of the names above. Data that
@@ -68,6 +72,12 @@ func Encode(ev hookline.Event) ([]byte, error) {
 		b = append(b, '"')
 	}
 	b = append(b, `,"hooklineversion":"`+FormatVersion+`"`...)
+	if ev.Object != "" {
+		b = appendAttr(b, "object", ev.Object)
+	}
+	if ev.Action != "" {
+		b = appendAttr(b, "action", string(ev.Action))
+	}
 	for k, v := range ev.Metadata {
 		b = appendAttr(b, k, v)
 	}
@@ -86,10 +96,14 @@ func Encode(ev hookline.Event) ([]byte, error) {
 
 // checkEncodable refuses an event that Decode could not give back unchanged.
 func checkEncodable(ev hookline.Event) error {
-	for _, f := range [...]struct{ name, v string }{{"id", ev.ID}, {"source", ev.Source}, {"type", ev.Type}, {"subject", ev.Subject}} {
+	for _, f := range [...]struct{ name, v string }{{"id", ev.ID}, {"source", ev.Source}, {"type", ev.Type},
+		{"subject", ev.Subject}, {"object", ev.Object}} {
 		if !utf8.ValidString(f.v) {
 			return fmt.Errorf("channel: encode: event %s is not valid UTF-8", f.name)
 		}
+	}
+	if err := checkAction(ev.Action); err != nil {
+		return fmt.Errorf("channel: encode: %w", err)
 	}
 	if !ev.Time.IsZero() {
 		if y := ev.Time.UTC().Year(); y < 0 || y > 9999 {
@@ -105,6 +119,15 @@ func checkEncodable(ev hookline.Event) error {
 		}
 	}
 	return nil
+}
+
+// checkAction refuses an Action other than the three of package hookline (or none).
+func checkAction(a hookline.Action) error {
+	switch a {
+	case "", hookline.Created, hookline.Updated, hookline.Deleted:
+		return nil
+	}
+	return fmt.Errorf("action %q is not one of created, updated, deleted", a)
 }
 
 // embeddable reports whether data can stand in the message as the JSON value "data" and be read

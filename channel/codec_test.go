@@ -13,10 +13,11 @@ import (
 
 func sampleEvent() hookline.Event {
 	return hookline.Event{
-		ID: "evt_1", Source: "stripe", Type: "customer.updated", Subject: "cus_1",
+		ID: "evt_1", Source: "stripe", Type: "customer.updated", Subject: "cus_1", Object: "customer",
+		Action:   hookline.Updated,
 		Time:     time.Date(2024, 1, 2, 3, 4, 5, 600, time.UTC),
 		Data:     []byte(`{"id":"cus_1","object":"customer","name":"Zoë \"Z\" Ångström","note":"a\\b\u2028"}`),
-		Metadata: map[string]string{"object": "customer", "livemode": "false", "apiversion": "2023-10-16", "account": "acct_Ω\n\x01"},
+		Metadata: map[string]string{"livemode": "false", "apiversion": "2023-10-16", "account": "acct_Ω\n\x01"},
 	}
 }
 

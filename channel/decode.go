@@ -10,9 +10,11 @@ import (
 )
 
 // Decode reads an event written by [Encode], or any CloudEvents 1.0 event in structured JSON mode
-// whose extension attributes are strings, numbers or booleans (they become Metadata as text).
-// Data aliases body; callers that keep the event beyond body's life must copy it (Event.Clone).
-// Every error wraps [ErrFormat].
+// whose extension attributes are strings, numbers or booleans (they become Metadata as text,
+// but for "object" and "action", which become Event.Object and Event.Action). A message without
+// "action" (another producer's) gets the one hookline.ActionOfType gives its type. Data aliases
+// body; callers that keep the event beyond body's life must copy it (Event.Clone). Every error
+// wraps [ErrFormat].
 func Decode(body []byte) (hookline.Event, error) {
 	var ev hookline.Event
 	var spec, version string
@@ -38,6 +40,14 @@ func Decode(body []byte) (hookline.Event, error) {
 			ev.Time, err = parseTime(raw)
 		case "hooklineversion":
 			version, err = text(raw)
+		case "object":
+			ev.Object, err = text(raw)
+		case "action":
+			var a string
+			if a, err = text(raw); err == nil {
+				ev.Action = hookline.Action(a)
+				err = checkAction(ev.Action)
+			}
 		case "data":
 			if string(raw) != "null" {
 				ev.Data = raw
@@ -62,6 +72,9 @@ func Decode(body []byte) (hookline.Event, error) {
 		if ev.Data, err = decodeBase64(dataB64); err != nil {
 			return ev, fmt.Errorf("%w: attribute \"data_base64\": %v", ErrFormat, err)
 		}
+	}
+	if ev.Action == "" {
+		ev.Action = hookline.ActionOfType(ev.Type)
 	}
 	return ev, checkDecoded(ev, spec, version)
 }

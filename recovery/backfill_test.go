@@ -32,7 +32,7 @@ func TestBackfillListsEveryPage(t *testing.T) {
 	}
 	subjects := map[string]bool{}
 	for _, ev := range rec.events {
-		if ev.Type != "customer.snapshot" || ev.Meta(stripehook.MetaObject) != "customer" || !strings.HasPrefix(ev.ID, "evt_-snapshot-cus_bf_") {
+		if ev.Type != "customer.snapshot" || ev.Object != "customer" || !strings.HasPrefix(ev.ID, "evt_-snapshot-cus_bf_") {
 			t.Fatalf("snapshot %+v", ev)
 		}
 		subjects[ev.Subject] = true

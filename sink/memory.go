@@ -14,7 +14,7 @@ import (
 type Record struct {
 	// Event is a copy of the event whose [Version] is the greatest seen for its subject.
 	Event hookline.Event
-	// Deleted is true when Event is a deletion ([IsDelete] of its type).
+	// Deleted is true when Event deleted its subject (its Action is hookline.Deleted).
 	Deleted bool
 }
 
@@ -75,7 +75,7 @@ func (m *Memory) Apply(ctx context.Context, ev hookline.Event) (Result, error) {
 	if ok && !VersionOf(ev).Supersedes(VersionOf(old.Event)) {
 		return Ignored, nil
 	}
-	m.records[ev.Subject] = Record{Event: ev.Clone(), Deleted: IsDelete(ev.Type)}
+	m.records[ev.Subject] = Record{Event: ev.Clone(), Deleted: ev.Action == hookline.Deleted}
 	m.applied++
 	return Stored, nil
 }

@@ -48,13 +48,14 @@ func TestMemoryCounters(t *testing.T) {
 func TestMemoryCopies(t *testing.T) {
 	m := sink.NewMemory()
 	ev := sinktest.Event("cus_1", "customer.created", "evt_1", sinktest.T0, `{"id":"cus_1"}`)
+	ev.Metadata = map[string]string{"livemode": "false"}
 	if err := m.Write(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
 	ev.Data[0] = 'X'
-	ev.Metadata["object"] = "changed"
+	ev.Metadata["livemode"] = "changed"
 	r, _ := m.Get("cus_1")
-	if string(r.Event.Data) != `{"id":"cus_1"}` || r.Event.Meta("object") != "customer" {
+	if string(r.Event.Data) != `{"id":"cus_1"}` || r.Event.Meta("livemode") != "false" {
 		t.Fatalf("stored event changed with the caller's copy: %+v", r.Event)
 	}
 	r.Event.Data[0] = 'Y'

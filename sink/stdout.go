@@ -36,6 +36,8 @@ type stdoutLine struct {
 	Source     string            `json:"source"`
 	Type       string            `json:"type"`
 	Subject    string            `json:"subject"`
+	Object     string            `json:"object,omitempty"`
+	Action     string            `json:"action,omitempty"`
 	Time       string            `json:"time"`
 	Metadata   map[string]string `json:"metadata,omitempty"`
 	Data       json.RawMessage   `json:"data,omitempty"`
@@ -52,6 +54,8 @@ func (s *Stdout) Write(ctx context.Context, ev hookline.Event) error {
 		Source:   ev.Source,
 		Type:     ev.Type,
 		Subject:  ev.Subject,
+		Object:   ev.Object,
+		Action:   string(ev.Action),
 		Time:     ev.Time.UTC().Format(time.RFC3339Nano),
 		Metadata: ev.Metadata,
 	}

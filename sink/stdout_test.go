@@ -17,9 +17,10 @@ func TestStdoutLine(t *testing.T) {
 	s := NewStdout(&buf)
 	at := time.Date(2024, 3, 1, 13, 0, 0, 0, time.FixedZone("CET", 3600))
 	ev := hookline.Event{
-		ID: "evt_1", Source: "stripe", Type: "customer.created", Subject: "cus_1", Time: at,
+		ID: "evt_1", Source: "stripe", Type: "customer.created", Subject: "cus_1", Object: "customer",
+		Action: hookline.Created, Time: at,
 		Data:     []byte("{\n  \"id\": \"cus_1\",\n  \"note\": \"<b>\"\n}"),
-		Metadata: map[string]string{"object": "customer"},
+		Metadata: map[string]string{"livemode": "false"},
 	}
 	if err := s.Write(context.Background(), ev); err != nil {
 		t.Fatal(err)
@@ -29,8 +30,8 @@ func TestStdoutLine(t *testing.T) {
 	if err := s.Write(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
-	want := `{"id":"evt_1","source":"stripe","type":"customer.created","subject":"cus_1","time":"2024-03-01T12:00:00Z","metadata":{"object":"customer"},"data":{"id":"cus_1","note":"<b>"}}
-{"id":"evt_1","source":"stripe","type":"customer.created","subject":"cus_1","time":"2024-03-01T12:00:00Z","data_base64":"/wB4"}
+	want := `{"id":"evt_1","source":"stripe","type":"customer.created","subject":"cus_1","object":"customer","action":"created","time":"2024-03-01T12:00:00Z","metadata":{"livemode":"false"},"data":{"id":"cus_1","note":"<b>"}}
+{"id":"evt_1","source":"stripe","type":"customer.created","subject":"cus_1","object":"customer","action":"created","time":"2024-03-01T12:00:00Z","data_base64":"/wB4"}
 `
 	if got := buf.String(); got != want {
 		t.Fatalf("output:\n%s\nwant:\n%s", got, want)

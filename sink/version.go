@@ -8,37 +8,38 @@ import (
 )
 
 // Version orders the events that write one record, so that every sink, whatever order events
-// arrive in, converges on the same state.
+// arrive in, converges on the same state. It reads what the source stamped on each event
+// (hookline.Event's Time, Action and ID), nothing of the sender's own format.
 //
-// Stripe's event "created" has one-second resolution, so two events about one object often share
-// it. Ties are broken first by the event's kind, in the order an object lives its life
-// (*.created, then any other event, then *.deleted), and last by event id, which is arbitrary but
-// the same for everyone: the result is deterministic and independent of arrival order, although
-// for two updates within one second it is not necessarily the one Stripe made last. Two events
-// with equal Versions are the same event, and writing it again changes nothing.
+// Time is compared at the precision the source gave it: whole seconds for Stripe, whose
+// "created" has one-second resolution, so two events about one object often share it; the
+// payload's own precision for a Standard Webhooks sender. Ties are broken first by the event's
+// action, in the order an object lives its life (created, then updated, then deleted), and last
+// by event id, which is arbitrary but the same for everyone: the result is deterministic and
+// independent of arrival order, although for two updates at the same time it is not necessarily
+// the one the sender made last. Two events with equal Versions are the same event, and writing it
+// again changes nothing.
 type Version struct {
 	Time time.Time
-	Rank int // 0 for *.created, 1 for other events, 2 for *.deleted
+	Rank int // 0 created, 1 updated (or no action), 2 deleted: see RankOf
 	ID   string
 }
 
 // VersionOf returns ev's Version.
 func VersionOf(ev hookline.Event) Version {
-	return Version{Time: ev.Time.Truncate(time.Second), Rank: rankOf(ev.Type), ID: ev.ID}
+	return Version{Time: ev.Time, Rank: RankOf(ev.Action), ID: ev.ID}
 }
 
-func rankOf(eventType string) int {
-	switch {
-	case strings.HasSuffix(eventType, ".created"):
+// RankOf returns the rank of an action in a Version: 0 for created, 2 for deleted, 1 otherwise.
+func RankOf(a hookline.Action) int {
+	switch a {
+	case hookline.Created:
 		return 0
-	case IsDelete(eventType):
+	case hookline.Deleted:
 		return 2
 	}
 	return 1
 }
-
-// IsDelete reports whether eventType deletes its object ("customer.deleted" and the like).
-func IsDelete(eventType string) bool { return strings.HasSuffix(eventType, ".deleted") }
 
 // Compare returns -1 if v is older than o, 0 if they are the same event, and +1 if v is newer.
 func (v Version) Compare(o Version) int {

@@ -49,7 +49,7 @@ func TestEventBridgeStripeEventIsSent(t *testing.T) {
 	want, _ := stripehook.DecodeUnverified(p, nil)
 	sent := rec.sent()
 	if len(sent) != 1 || sent[0].ID != id || sent[0].Source != "stripe" || sent[0].Subject != customerID ||
-		!sent[0].Time.Equal(created) || string(sent[0].Data) != string(want.Data) || sent[0].Meta("object") != "customer" {
+		!sent[0].Time.Equal(created) || string(sent[0].Data) != string(want.Data) || sent[0].Object != "customer" {
 		t.Errorf("sent %+v", sent)
 	}
 }

@@ -217,10 +217,7 @@ func malformed(format string, args ...any) error {
 }
 
 func toEvent(env *envelope, obj *objectHead) hookline.Event {
-	md := make(map[string]string, 4)
-	if obj.Object != "" {
-		md[MetaObject] = obj.Object
-	}
+	md := make(map[string]string, 3)
 	md[MetaLivemode] = "false"
 	if env.Livemode {
 		md[MetaLivemode] = "true"
@@ -234,8 +231,10 @@ func toEvent(env *envelope, obj *objectHead) hookline.Event {
 		Source:   SourceName,
 		Type:     env.Type,
 		Subject:  obj.ID,
-		Time:     time.Unix(env.Created, 0).UTC(),
-		Data:     bytes.Clone(env.Object), // no alias of the body, which the handler reuses
+		Object:   obj.Object,
+		Action:   hookline.ActionOfType(env.Type),
+		Time:     time.Unix(env.Created, 0).UTC(), // Stripe's precision: whole seconds
+		Data:     bytes.Clone(env.Object),         // no alias of the body, which the handler reuses
 		Metadata: md,
 	}
 }

@@ -16,7 +16,7 @@ import (
 type printSender struct{}
 
 func (printSender) Send(_ context.Context, ev hookline.Event) error {
-	fmt.Println("sent:", ev.ID, ev.Source, ev.Type, ev.Subject, ev.Time.Format(time.RFC3339))
+	fmt.Println("sent:", ev.ID, ev.Source, ev.Type, ev.Subject, ev.Object, ev.Action, ev.Time.Format(time.RFC3339))
 	fmt.Println("metadata:", ev.Metadata)
 	return nil
 }
@@ -44,8 +44,8 @@ func ExampleNewHandler() {
 	h.ServeHTTP(w, req)
 	fmt.Println(w.Code, w.Body.String())
 	// Output:
-	// sent: evt_qAXxC2rqcuiWp4dIPTqD5D1N stripe customer.created cus_NffrFeUfNV2Hib 2024-03-01T12:00:00Z
-	// metadata: map[apiversion:2023-10-16 livemode:false object:customer]
+	// sent: evt_qAXxC2rqcuiWp4dIPTqD5D1N stripe customer.created cus_NffrFeUfNV2Hib customer created 2024-03-01T12:00:00Z
+	// metadata: map[apiversion:2023-10-16 livemode:false]
 	// 200 {"received":true,"id":"evt_qAXxC2rqcuiWp4dIPTqD5D1N"}
 	// 400 {"error":"invalid signature"}
 }
@@ -66,7 +66,7 @@ func ExampleNewHandler_typeFilter() {
 	}
 	// Output:
 	// invoice.paid 200 {"received":true,"skipped":true}
-	// sent: evt_Zz5wNpZ0ok6ShY5M4wQdIX0R stripe customer.deleted cus_NffrFeUfNV2Hib 2024-03-01T12:00:00Z
-	// metadata: map[apiversion:2023-10-16 livemode:false object:customer]
+	// sent: evt_Zz5wNpZ0ok6ShY5M4wQdIX0R stripe customer.deleted cus_NffrFeUfNV2Hib customer deleted 2024-03-01T12:00:00Z
+	// metadata: map[apiversion:2023-10-16 livemode:false]
 	// customer.deleted 200 {"received":true,"id":"evt_Zz5wNpZ0ok6ShY5M4wQdIX0R"}
 }

@@ -129,7 +129,7 @@ func checkAgainstEncodingJSON(t *testing.T, body []byte, ev hookline.Event) {
 	read(head["id"], &objectID)
 	read(head["object"], &objectType)
 	if ev.ID != id || ev.Type != typ || ev.Time.Unix() != created || ev.Subject != objectID ||
-		!bytes.Equal(ev.Data, data["object"]) || ev.Meta("object") != objectType ||
+		!bytes.Equal(ev.Data, data["object"]) || ev.Object != objectType ||
 		ev.Meta("livemode") != strconv.FormatBool(livemode) || ev.Meta("apiversion") != apiVersion ||
 		ev.Meta("account") != account {
 		t.Errorf("decoded %+v, encoding/json reads %q %q %d %q %q from\n%s", ev, id, typ, created, objectID, objectType, body)

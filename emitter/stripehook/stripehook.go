@@ -7,10 +7,12 @@
 //	http.Handle("POST /stripe/webhook", h)
 //
 // Each delivery becomes one [hookline.Event]: ID is the event id ("evt_..."), Source is "stripe",
-// Type the event type ("customer.updated"), Subject the id of data.object ("cus_..."), Time the
-// event's "created", Data the JSON of data.object exactly as Stripe sent it, and Metadata holds
+// Type the event type ("customer.updated"), Subject the id of data.object ("cus_..."), Object
+// data.object's type ("customer"), Action what the type's suffix says (hookline.ActionOfType:
+// *.created creates, *.deleted deletes, anything else updates), Time the event's "created" (whole
+// seconds, Stripe's precision), Data the JSON of data.object exactly as Stripe sent it, and
+// Metadata holds
 //
-//	object      data.object's type, such as "customer"          (MetaObject)
 //	livemode    "true" or "false"                               (MetaLivemode)
 //	apiversion  the event's api_version, such as "2023-10-16"   (MetaAPIVersion)
 //	account     the connected account id, only for Connect      (MetaAccount)
@@ -104,7 +106,6 @@ const SignatureHeader = "Stripe-Signature"
 // Metadata keys set on every event (MetaAccount only for Connect events). See the package
 // documentation for why they are spelled this way.
 const (
-	MetaObject     = "object"
 	MetaLivemode   = "livemode"
 	MetaAPIVersion = "apiversion"
 	MetaAccount    = "account"

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/stripe/stripe-go/v76/webhook"
@@ -89,7 +90,10 @@ func TestSuccess(t *testing.T) {
 	if !bytes.Equal(ev.Data, env.Data.Object) || !bytes.HasPrefix(ev.Data, []byte("{\n      \"id\"")) {
 		t.Errorf("Data is not data.object as sent:\n%s", ev.Data)
 	}
-	want := map[string]string{"object": "customer", "livemode": "false", "apiversion": "2023-10-16"}
+	if ev.Object != "customer" || ev.Action != hookline.Updated {
+		t.Errorf("Object, Action = %q, %q, want customer, updated", ev.Object, ev.Action)
+	}
+	want := map[string]string{"livemode": "false", "apiversion": "2023-10-16"}
 	if len(ev.Metadata) != len(want) {
 		t.Errorf("Metadata = %v, want %v", ev.Metadata, want)
 	}

@@ -99,7 +99,7 @@ func (s *Sink) Apply(ctx context.Context, ev hookline.Event) (sink.Result, error
 	if err != nil {
 		return sink.Ignored, err
 	}
-	if s.o.Mode == CreateOnly && !sink.IsDelete(ev.Type) {
+	if s.o.Mode == CreateOnly && ev.Action != hookline.Deleted {
 		res, _, err := s.patch(ctx, ev, cols, "If-None-Match", "*")
 		return res, err
 	}
@@ -131,7 +131,7 @@ func (s *Sink) columns(ev hookline.Event) (map[string]any, error) {
 	case ev.Time.IsZero():
 		return nil, hookline.Errorf(hookline.Permanent, "dataverse: event %s has no time", ev.ID)
 	}
-	del := sink.IsDelete(ev.Type)
+	del := ev.Action == hookline.Deleted
 	if del && s.o.Delete == HardDelete {
 		return nil, nil
 	}
@@ -144,7 +144,7 @@ func (s *Sink) columns(ev hookline.Event) (map[string]any, error) {
 	delete(cols, s.o.KeyColumn) // the URL carries the key
 	cols[s.o.EventTimeColumn] = ev.Time.UTC().Truncate(time.Second).Format(timeLayout)
 	if s.o.EventIDColumn != "" {
-		cols[s.o.EventIDColumn] = ev.ID + " " + ev.Type
+		cols[s.o.EventIDColumn] = stamp(ev)
 	}
 	if del {
 		cols["statecode"], cols["statuscode"] = 1, 2
@@ -204,20 +204,19 @@ func (s *Sink) storedVersion(row map[string]any) (v sink.Version, deletedHere bo
 		return v, false
 	}
 	stored, _ := row[s.o.EventIDColumn].(string)
-	id, typ, ok := strings.Cut(stored, " ")
+	id, rank, nanos, deleted, ok := parseStamp(stored)
 	if !ok {
 		return v, false
 	}
-	v.ID = id
-	v.Rank = sink.VersionOf(hookline.Event{Type: typ}).Rank
-	return v, sink.IsDelete(typ) && s.o.Delete == Deactivate && v.Rank == 2
+	v.ID, v.Rank, v.Time = id, rank, v.Time.Add(nanos)
+	return v, deleted && s.o.Delete == Deactivate
 }
 
 // step decides about ev given the row as read and writes if needed. done is false when the row
 // changed meanwhile and must be read again; res is meaningful only when done is true.
 func (s *Sink) step(ctx context.Context, ev hookline.Event, cols map[string]any, cur current) (
 	res sink.Result, done bool, err error) {
-	del := sink.IsDelete(ev.Type)
+	del := ev.Action == hookline.Deleted
 	if !cur.found {
 		if del && s.o.Delete == HardDelete {
 			return sink.Ignored, true, nil
@@ -259,7 +258,7 @@ func (s *Sink) patch(ctx context.Context, ev hookline.Event, cols map[string]any
 		s.log.DebugContext(ctx, "dataverse: written", "subject", ev.Subject, "event", ev.ID, "condition", cond)
 		return sink.Stored, true, nil
 	case resp.status == http.StatusPreconditionFailed:
-		exists := s.o.Mode == CreateOnly && cond == "If-None-Match" && !sink.IsDelete(ev.Type)
+		exists := s.o.Mode == CreateOnly && cond == "If-None-Match" && ev.Action != hookline.Deleted
 		if exists {
 			s.log.DebugContext(ctx, "dataverse: row exists, create-only mode leaves it", "subject", ev.Subject, "event", ev.ID)
 		}

@@ -76,20 +76,23 @@
 // PATCH with If-None-Match: *; if the row exists (412) it is left alone and the write is done.
 //
 // Ties. Dataverse stores the event time in whole seconds, as Stripe sends it. With the event-id
-// column, the stored "<id> <type>" gives the kind and id of the last event, and events of one
-// second are ordered exactly as sink.Version orders them (*.created, then other events, then
-// *.deleted, then by id). Without it, within one second: a *.created never overwrites, a
-// deletion overwrites an active row, any other event overwrites a row that is not inactive (the
-// last to arrive wins), and a redelivery writes again (two requests, the same values).
+// column, the stored "<id> <type>" gives the action and id of the last event (for an event whose
+// action its type does not name, or whose time is finer than a second, as a Standard Webhooks
+// sender's is: "<id> <type> <action> <nanoseconds>"), and events are ordered exactly as
+// sink.Version orders them (by time at the source's precision, then created, updated, deleted,
+// then by id). Without it, within one second: a creation never overwrites, a deletion
+// overwrites an active row, any other event overwrites a row that is not inactive (the last to
+// arrive wins), and a redelivery writes again (two requests, the same values).
 //
-// Deletes. A *.deleted event with delete=deactivate writes the mapped columns and statecode 1,
-// statuscode 2 (Inactive) under the same ordering rule, so an older update arriving later is
-// ignored and does not reactivate the contact; a deletion that arrives first creates the row
-// inactive. Only a newer event about an object this sink itself deactivated (known from the
-// event-id column) sets statecode 0, statuscode 1 again; contacts deactivated by people stay
-// inactive. With delete=hard the row is deleted (DELETE with If-Match; already gone counts as
-// done); nothing remembers the deletion, so an older update redelivered afterwards creates the
-// row again: prefer deactivate.
+// Deletes. An event that deletes its subject (Event.Action "deleted"; for Stripe, a *.deleted
+// type) with delete=deactivate writes the mapped columns and statecode 1, statuscode 2
+// (Inactive) under the same ordering rule, so an older update arriving later is ignored and does
+// not reactivate the contact; a deletion that arrives first creates the row inactive. Only a
+// newer event about an object this sink itself deactivated (known from the event-id column) sets
+// statecode 0, statuscode 1 again; contacts deactivated by people stay inactive. With
+// delete=hard the row is deleted (DELETE with If-Match; already gone counts as done); nothing
+// remembers the deletion, so an older update redelivered afterwards creates the row again:
+// prefer deactivate.
 //
 // Results. The sink is a [sink.Applier]: [Sink.Apply] writes as Write does and reports
 // [sink.Stored] when a PATCH or DELETE of the event succeeded, and [sink.Ignored] when none did

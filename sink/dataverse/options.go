@@ -34,7 +34,8 @@ const (
 	CreateOnly
 )
 
-// DeleteMode says what a *.deleted event does to the row.
+// DeleteMode says what an event that deletes its subject (a *.deleted one, for Stripe) does to
+// the row.
 type DeleteMode int
 
 const (
@@ -67,16 +68,17 @@ type Options struct {
 	// Required. URL: eventtime.
 	EventTimeColumn string
 	// EventIDColumn, if set, is the logical name of a text column (100 characters or more) that
-	// holds "<event id> <event type>" of the event that last wrote the row. With it, events
-	// created in the same second are ordered exactly as sink.Version orders them and a
-	// redelivery costs one read; see the package documentation. URL: eventid.
+	// holds "<event id> <event type>" of the event that last wrote the row (with its action and
+	// nanoseconds for a source other than Stripe). With it, events created in the same second
+	// are ordered exactly as sink.Version orders them and a redelivery costs one read; see the
+	// package documentation. URL: eventid.
 	EventIDColumn string
 	// EntitySet is the entity set (the table's plural logical name) rows are written to.
 	// Default "contacts". URL: entityset.
 	EntitySet string
 	// Mode is Upsert (default) or CreateOnly. URL: mode=upsert|createonly.
 	Mode Mode
-	// Delete is what *.deleted events do: Deactivate (default) or HardDelete.
+	// Delete is what events that delete their subject do: Deactivate (default) or HardDelete.
 	// URL: delete=deactivate|hard.
 	Delete DeleteMode
 	// Map turns an event into the column values to write. Nil means [MapCustomer]. The sink

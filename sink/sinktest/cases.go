@@ -89,11 +89,24 @@ func ties() []tie {
 		// locale's collation, which would put "evt_a" before "evt_B".
 		{"ids compare byte-wise", ev("cus_t7", "customer.updated", "evt_a", T0, `{"v":"a"}`),
 			ev("cus_t7", "customer.updated", "evt_B", T0, `{"v":"B"}`), "evt_a"},
-		{"sub-second times are one second", ev("cus_t5", "customer.updated", "evt_a", T0.Add(900*time.Millisecond), `{"v":"a"}`),
-			ev("cus_t5", "customer.updated", "evt_b", T0.Add(100*time.Millisecond), `{"v":"b"}`), "evt_b"},
+		// Times compare at the precision the source gave them (a Standard Webhooks sender's
+		// are sub-second); ranks and ids decide only between equal times.
+		{"sub-second times order", ev("cus_t5", "customer.updated", "evt_b", T0.Add(100*time.Millisecond), `{"v":"b"}`),
+			ev("cus_t5", "customer.updated", "evt_a", T0.Add(900*time.Millisecond), `{"v":"a"}`), "evt_a"},
+		{"one nanosecond later", ev("cus_t8", "customer.deleted", "evt_z", T0.Add(time.Millisecond), `{"v":"z"}`),
+			ev("cus_t8", "customer.created", "evt_a", T0.Add(time.Millisecond+1), `{"v":"a"}`), "evt_a"},
+		// The action the source stamped ranks the event, whatever its type says.
+		{"action, not type", withAction(ev("cus_t9", "customer.archived", "evt_1", T0, `{"v":"archived"}`), hookline.Deleted),
+			withAction(ev("cus_t9", "customer.deleted", "evt_9", T0, `{"v":"restored"}`), hookline.Updated), "evt_1"},
 		{"nested object type", ev("sub_t6", "customer.subscription.updated", "evt_2", T0, `{"v":"2"}`),
 			ev("sub_t6", "customer.subscription.created", "evt_3", T0, `{"v":"3"}`), "evt_2"},
 	}
+}
+
+// withAction returns ev with its Action set to a.
+func withAction(ev hookline.Event, a hookline.Action) hookline.Event {
+	ev.Action = a
+	return ev
 }
 
 func testSameSecondTies(t *testing.T, h Harness) {

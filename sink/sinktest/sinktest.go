@@ -66,20 +66,22 @@ type Harness struct {
 // "created" always is.
 var T0 = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// Event returns a Stripe-like event about subject: Source "stripe", Type typ, ID id, Time
-// created, Data data (nil when data is empty) and Metadata {"object": typ up to its last dot}.
+// Event returns a Stripe-like event about subject, stamped as a source stamps it: Source
+// "stripe", Type typ, ID id, Time created, Object typ up to its last dot, Action
+// hookline.ActionOfType(typ), and Data data (nil when data is empty).
 func Event(subject, typ, id string, created time.Time, data string) hookline.Event {
 	object := typ
 	if i := strings.LastIndexByte(typ, '.'); i >= 0 {
 		object = typ[:i]
 	}
 	ev := hookline.Event{
-		ID:       id,
-		Source:   "stripe",
-		Type:     typ,
-		Subject:  subject,
-		Time:     created,
-		Metadata: map[string]string{"object": object},
+		ID:      id,
+		Source:  "stripe",
+		Type:    typ,
+		Subject: subject,
+		Object:  object,
+		Action:  hookline.ActionOfType(typ),
+		Time:    created,
 	}
 	if data != "" {
 		ev.Data = []byte(data)
@@ -169,7 +171,7 @@ func expect(t *testing.T, h Harness, s sink.Sink, want hookline.Event) {
 	if got.EventID != want.ID {
 		t.Errorf("Lookup(%s): event id %q, want %q", want.Subject, got.EventID, want.ID)
 	}
-	if del := sink.IsDelete(want.Type); got.Deleted != del {
+	if del := want.Action == hookline.Deleted; got.Deleted != del {
 		t.Errorf("Lookup(%s): deleted %v, want %v", want.Subject, got.Deleted, del)
 	}
 	if got.Data != nil {

@@ -68,7 +68,7 @@ func TestWritesWhileReading(t *testing.T) {
 		db := d.reader(t, u)
 		for subject, ev := range win {
 			st, ok := d.lookup(t, db, subject)
-			if !ok || st.EventID != ev.ID || st.Deleted != sink.IsDelete(ev.Type) {
+			if !ok || st.EventID != ev.ID || st.Deleted != (ev.Action == hookline.Deleted) {
 				t.Errorf("%s: row %+v (found %v), want event %s", subject, st, ok, ev.ID)
 			}
 			// Two sinks (two connection pools, as two processes) wrote it 12 times in all: the

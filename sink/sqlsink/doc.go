@@ -1,22 +1,34 @@
-// Package sqlsink is a sink.Sink that keeps one row per Stripe object in SQLite (pure Go,
-// modernc.org/sqlite, no cgo) or PostgreSQL (github.com/jackc/pgx/v5).
+// Package sqlsink is a sink.Sink that keeps one row per object (a Stripe customer, a Standard
+// Webhooks sender's user, ...) in SQLite (pure Go, modernc.org/sqlite, no cgo) or PostgreSQL
+// (github.com/jackc/pgx/v5).
 //
-// Every event writes the row of its subject (the Stripe object id) in the table stripe_objects,
-// created on first use if it does not exist:
+// Every event writes the row of its subject in a table of its source, [TableFor](Event.Source):
+// stripe_objects for Stripe's events, standardwebhooks_objects for a Standard Webhooks sender's;
+// or, with table= (Options.Table), in the one table named. A table is created on first use if
+// it does not exist:
 //
-//	id             TEXT primary key     the Stripe object id (Event.Subject), e.g. "cus_123"
-//	object         TEXT                 the object type, e.g. "customer" (Metadata["object"], else
-//	                                    the payload's top-level "object" field, else "")
+//	id             TEXT primary key     the object's id (Event.Subject), e.g. "cus_123"
+//	object         TEXT                 its type as the source stamped it (Event.Object), e.g.
+//	                                    "customer"; "" when the source gave none
 //	data           JSONB / TEXT         the object's JSON as the event carried it (Event.Data);
 //	                                    NULL when the event had no payload
 //	event_id       TEXT                 the id of the event that wrote the row, e.g. "evt_123"
 //	event_type     TEXT                 its type, e.g. "customer.updated"
-//	event_rank     SMALLINT / INTEGER   its kind: 0 *.created, 1 other, 2 *.deleted (sink.Version)
-//	event_created  BIGINT / INTEGER     its Stripe "created", in Unix seconds (Event.Time.Unix())
-//	deleted        BOOLEAN / INTEGER    true (1) when the event was a *.deleted one
+//	event_rank     SMALLINT / INTEGER   its action: 0 created, 1 updated, 2 deleted (sink.Version)
+//	event_created  BIGINT / INTEGER     its time (Event.Time) in Unix seconds: Stripe's "created"
+//	deleted        BOOLEAN / INTEGER    true (1) when the event deleted its subject
 //	updated_at     TIMESTAMPTZ / TEXT   when the row was last written: the server's now() on
 //	                                    PostgreSQL; on SQLite the writer's clock as RFC 3339 UTC
 //	                                    with nine fractional digits, so it sorts as text
+//	event_nanos    INTEGER              the nanoseconds of its time past event_created, for a
+//	                                    source whose times are finer than a second (0 for Stripe)
+//
+// A table created before event_nanos existed (a stripe_objects table of an earlier version) is
+// used as it is, with no migration: the sink sees that the column is missing and orders that
+// table's rows by whole seconds, as it always did, which loses nothing for Stripe's events. To
+// order finer times in such a table, add the column yourself:
+//
+//	ALTER TABLE stripe_objects ADD COLUMN event_nanos INTEGER NOT NULL DEFAULT 0;
 //
 // event_type and event_rank are there to apply the ordering rule in SQL; event_id is compared
 // byte-wise (COLLATE "C" on PostgreSQL, SQLite's default BINARY), exactly as Go compares strings.
@@ -33,12 +45,14 @@
 //	postgres://user:pass@host:5432/db?sslmode=verify-full
 //	postgresql://...                the same
 //
-// A sqlite URL takes one query parameter, busy_timeout (a Go duration such as "10s", see
-// [Options.BusyTimeout]); any other parameter is an error. The file is opened in WAL journal
+// Both take table=, the one table to write ([Options.Table]): a plain identifier, letters,
+// digits and underscores ([CheckTableName]). A sqlite URL takes one more query parameter,
+// busy_timeout (a Go duration such as "10s", see [Options.BusyTimeout]); any other parameter is
+// an error. The file is opened in WAL journal
 // mode with synchronous=FULL, so a write that returned nil survives a power loss and readers
 // (a user with the sqlite3 shell, a report) never block the sink nor it them.
 //
-// A postgres URL goes to pgx unchanged: pgx validates it, pool_max_conns and the other pool_*
+// A postgres URL goes to pgx without its table= parameter: pgx validates it, pool_max_conns and the other pool_*
 // parameters size the connection pool, and run-time parameters such as search_path (the schema
 // the table lives in) or application_name are passed to the server.
 //
@@ -49,18 +63,19 @@
 // # Delivery semantics
 //
 // A write is one statement, INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE the new event's
-// (event_created, event_rank, event_id) is greater than the row's: the order of sink.Version. It
+// (event_created, event_nanos, event_rank, event_id) is greater than the row's: the order of
+// sink.Version. It
 // reads nothing first, so concurrent writers (goroutines, processes, replicas) need no lock
 // and converge on the same row whatever order events arrive in:
 //
 //   - an event written twice changes the row once (equal versions do not update);
 //   - an event older than the one that wrote the row is ignored;
-//   - events created in the same second (Stripe's "created" has one-second resolution) are
-//     ordered by kind, created < any other < deleted, then by event id. The result is
+//   - events of the same time (Stripe's "created" has one-second resolution, so they are common)
+//     are ordered by action, created < updated < deleted, then by event id. The result is
 //     deterministic whatever the arrival order, although for two updates within one second it is
 //     not necessarily the one Stripe made last;
-//   - a *.deleted event sets deleted and keeps the deleted object's payload; an older or
-//     same-second update arriving later does not bring the object back.
+//   - an event that deletes its subject sets deleted and keeps the deleted object's payload; an
+//     older or same-time update arriving later does not bring the object back.
 //
 // A Write that returned nil is committed. The sink does not retry; the consumer loop does.
 //

@@ -31,8 +31,8 @@ func Example() {
 
 	created := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 	customer := func(id, typ string, at time.Time, data string) hookline.Event {
-		return hookline.Event{ID: id, Source: "stripe", Type: typ, Subject: "cus_123", Time: at,
-			Data: []byte(data), Metadata: map[string]string{"object": "customer"}}
+		return hookline.Event{ID: id, Source: "stripe", Type: typ, Subject: "cus_123", Object: "customer",
+			Action: hookline.ActionOfType(typ), Time: at, Data: []byte(data)}
 	}
 	newer := customer("evt_2", "customer.updated", created.Add(time.Minute), `{"id":"cus_123","email":"new@example.com"}`)
 	older := customer("evt_1", "customer.created", created, `{"id":"cus_123","email":"old@example.com"}`)

@@ -54,8 +54,8 @@ func (p *postgresDB) close() error {
 
 // event_id compares byte-wise (COLLATE "C"), as Go's strings.Compare does, whatever the
 // database's default collation.
-func (*postgresDB) ddl() string {
-	return `CREATE TABLE IF NOT EXISTS ` + Table + ` (
+func (*postgresDB) ddl(table string) string {
+	return `CREATE TABLE IF NOT EXISTS ` + table + ` (
 	id            TEXT        NOT NULL PRIMARY KEY,
 	object        TEXT        NOT NULL,
 	data          JSONB,
@@ -64,31 +64,35 @@ func (*postgresDB) ddl() string {
 	event_rank    SMALLINT    NOT NULL,
 	event_created BIGINT      NOT NULL,
 	deleted       BOOLEAN     NOT NULL,
-	updated_at    TIMESTAMPTZ NOT NULL
+	updated_at    TIMESTAMPTZ NOT NULL,
+	event_nanos   INTEGER     NOT NULL DEFAULT 0
 )`
 }
 
-const postgresUpsert = `INSERT INTO ` + Table + `
-	(id, object, data, event_id, event_type, event_rank, event_created, deleted, updated_at)
-VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, now())
-ON CONFLICT (id) DO UPDATE SET
-	object = excluded.object,
-	data = excluded.data,
-	event_id = excluded.event_id,
-	event_type = excluded.event_type,
-	event_rank = excluded.event_rank,
-	event_created = excluded.event_created,
-	deleted = excluded.deleted,
-	updated_at = excluded.updated_at
-WHERE (excluded.event_created, excluded.event_rank, excluded.event_id)
-	> (` + Table + `.event_created, ` + Table + `.event_rank, ` + Table + `.event_id)`
+func (*postgresDB) upsertSQL(table string, nanos bool) string {
+	vals := []string{"$1", "$2", "$3::jsonb", "$4", "$5", "$6", "$7", "$8", "now()"}
+	if nanos {
+		return upsertSQL(table, vals, "$9")
+	}
+	return upsertSQL(table, vals, "")
+}
 
-func (*postgresDB) upsert(r row) (string, []any) {
+func (*postgresDB) args(t *table, r row) []any {
 	var data any // NULL
 	if r.data != nil {
 		data = string(r.data)
 	}
-	return postgresUpsert, []any{r.id, r.object, data, r.eventID, r.eventType, int16(r.rank), r.created, r.deleted}
+	args := []any{r.id, r.object, data, r.eventID, r.eventType, int16(r.rank), r.created, r.deleted}
+	if t.nanos {
+		args = append(args, int32(r.nanos))
+	}
+	return args
+}
+
+// missingColumn reports whether err is undefined_column (42703).
+func (*postgresDB) missingColumn(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "42703"
 }
 
 // classify is the PostgreSQL error table, by SQLSTATE

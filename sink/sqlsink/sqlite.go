@@ -52,7 +52,7 @@ func sqlitePath(u *url.URL) (string, error) {
 func sqliteSettings(u *url.URL, o Options) (Options, error) {
 	for k, vs := range u.Query() {
 		if k != "busy_timeout" {
-			return o, fmt.Errorf("sqlsink: unknown sqlite URL parameter %q (the only one is busy_timeout)", k)
+			return o, fmt.Errorf("sqlsink: unknown sqlite URL parameter %q (known: busy_timeout, table)", k)
 		}
 		d, err := time.ParseDuration(vs[len(vs)-1])
 		if err != nil || d < 0 {
@@ -106,8 +106,8 @@ func (s *sqliteDB) exec(ctx context.Context, query string, args ...any) (int64, 
 
 func (s *sqliteDB) close() error { return s.db.Close() }
 
-func (*sqliteDB) ddl() string {
-	return `CREATE TABLE IF NOT EXISTS ` + Table + ` (
+func (*sqliteDB) ddl(table string) string {
+	return `CREATE TABLE IF NOT EXISTS ` + table + ` (
 	id            TEXT    NOT NULL PRIMARY KEY,
 	object        TEXT    NOT NULL,
 	data          TEXT,
@@ -116,26 +116,20 @@ func (*sqliteDB) ddl() string {
 	event_rank    INTEGER NOT NULL,
 	event_created INTEGER NOT NULL,
 	deleted       INTEGER NOT NULL CHECK (deleted IN (0, 1)),
-	updated_at    TEXT    NOT NULL
+	updated_at    TEXT    NOT NULL,
+	event_nanos   INTEGER NOT NULL DEFAULT 0
 )`
 }
 
-const sqliteUpsert = `INSERT INTO ` + Table + `
-	(id, object, data, event_id, event_type, event_rank, event_created, deleted, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET
-	object = excluded.object,
-	data = excluded.data,
-	event_id = excluded.event_id,
-	event_type = excluded.event_type,
-	event_rank = excluded.event_rank,
-	event_created = excluded.event_created,
-	deleted = excluded.deleted,
-	updated_at = excluded.updated_at
-WHERE (excluded.event_created, excluded.event_rank, excluded.event_id)
-	> (` + Table + `.event_created, ` + Table + `.event_rank, ` + Table + `.event_id)`
+func (*sqliteDB) upsertSQL(table string, nanos bool) string {
+	vals := []string{"?", "?", "?", "?", "?", "?", "?", "?", "?"}
+	if nanos {
+		return upsertSQL(table, vals, "?")
+	}
+	return upsertSQL(table, vals, "")
+}
 
-func (*sqliteDB) upsert(r row) (string, []any) {
+func (*sqliteDB) args(t *table, r row) []any {
 	var data any // NULL
 	if r.data != nil {
 		data = string(r.data) // TEXT, not BLOB, so that SQLite's JSON functions read it
@@ -144,8 +138,16 @@ func (*sqliteDB) upsert(r row) (string, []any) {
 	if r.deleted {
 		deleted = 1
 	}
-	return sqliteUpsert, []any{r.id, r.object, data, r.eventID, r.eventType, r.rank, r.created, deleted,
-		time.Now().UTC().Format(sqliteTime)}
+	args := []any{r.id, r.object, data, r.eventID, r.eventType, r.rank, r.created, deleted, time.Now().UTC().Format(sqliteTime)}
+	if t.nanos {
+		args = append(args, r.nanos)
+	}
+	return args
+}
+
+// missingColumn reports whether err says that a column does not exist.
+func (*sqliteDB) missingColumn(err error) bool {
+	return strings.Contains(err.Error(), "no such column")
 }
 
 // classify is the SQLite error table: lock contention and I/O are worth retrying, data the

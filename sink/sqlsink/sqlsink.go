@@ -2,11 +2,10 @@ package sqlsink
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/hookline/hookline"
@@ -14,9 +13,6 @@ import (
 	"github.com/hookline/hookline/internal/redact"
 	"github.com/hookline/hookline/sink"
 )
-
-// Table is the name of the table the sink writes.
-const Table = "stripe_objects"
 
 // Options tune a Sink. A nil *Options and zero fields mean the documented defaults. Query
 // parameters of the URL take precedence over these fields.
@@ -29,17 +25,23 @@ type Options struct {
 	// at a time anyway, and pgx's default (the greater of 4 and the number of CPUs) for
 	// PostgreSQL. URL parameter for PostgreSQL: pool_max_conns.
 	MaxConns int
+	// Table is the table every event is written to, a plain identifier ([CheckTableName]).
+	// Empty: each event goes to the table of its source, [TableFor](Event.Source), so
+	// stripe_objects for Stripe's. URL parameter: table.
+	Table string
 }
 
-// Sink writes events to the table stripe_objects of a SQLite or PostgreSQL database. It is safe
-// for concurrent use. Create it with [Open].
+// Sink writes events to tables of a SQLite or PostgreSQL database: one per source
+// (stripe_objects for Stripe's events) or the one Options.Table names. It is safe for concurrent
+// use. Create it with [Open].
 type Sink struct {
 	db      backend
 	where   string   // the SQLite file, named in errors (the pgx errors name host and database)
 	secrets []string // from the URL, masked in every error
+	table   string   // Options.Table, or "" for a table per source
 
-	schemaReady atomic.Bool
-	schemaLock  chan struct{} // a one-slot semaphore that respects ctx
+	tables     sync.Map      // table name → *table
+	schemaLock chan struct{} // a one-slot semaphore that respects ctx
 }
 
 var _ sink.Applier = (*Sink)(nil)
@@ -49,13 +51,17 @@ type backend interface {
 	// exec runs one statement and returns how many rows it inserted or updated, as the driver
 	// reports it: for an upsert, 1 when it wrote the row and 0 when its WHERE kept the row.
 	exec(ctx context.Context, query string, args ...any) (rowsAffected int64, err error)
-	// ddl is the statement that creates the table; upsert writes one row from a [row].
-	ddl() string
-	upsert(r row) (query string, args []any)
+	// ddl is the statement that creates table; upsertSQL the one that writes a row of it (with
+	// event_nanos or without), and args its arguments for r.
+	ddl(table string) string
+	upsertSQL(table string, nanos bool) string
+	args(t *table, r row) []any
 	// classify maps a driver error onto a hookline code.
 	classify(err error) hookline.ErrorCode
-	// tableMayExist reports whether err from ddl still lets writes be tried.
+	// tableMayExist reports whether err from ddl still lets writes be tried; missingColumn
+	// whether err says that a column does not exist.
 	tableMayExist(err error) bool
+	missingColumn(err error) bool
 	close() error
 }
 
@@ -89,10 +95,27 @@ func openURL(ctx context.Context, u *url.URL, rawURL string, opts *Options) (*Si
 		o = *opts
 	}
 	secrets := redact.Secrets(u)
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("sqlsink: the URL's query does not parse: %v", redact.Error(err, secrets))
+	}
+	if q.Has("table") { // the sink's own parameter, not the database's
+		if o.Table = q.Get("table"); o.Table == "" {
+			o.Table = "(empty)"
+		}
+		q.Del("table")
+		c := *u
+		c.RawQuery = q.Encode()
+		u, rawURL = &c, c.String()
+	}
+	if o.Table != "" {
+		if err := CheckTableName(o.Table); err != nil {
+			return nil, err
+		}
+	}
 	var (
 		db    backend
 		where string
-		err   error
 	)
 	switch strings.ToLower(u.Scheme) {
 	case "sqlite":
@@ -109,7 +132,7 @@ func openURL(ctx context.Context, u *url.URL, rawURL string, opts *Options) (*Si
 	if err != nil {
 		return nil, redact.Error(err, secrets)
 	}
-	return &Sink{db: db, where: where, secrets: secrets, schemaLock: make(chan struct{}, 1)}, nil
+	return &Sink{db: db, where: where, secrets: secrets, table: o.Table, schemaLock: make(chan struct{}, 1)}, nil
 }
 
 // row is what one event writes.
@@ -118,6 +141,7 @@ type row struct {
 	data                           []byte // valid JSON, or nil for NULL
 	rank                           int
 	created                        int64 // Unix seconds
+	nanos                          int   // and nanoseconds
 	deleted                        bool
 }
 
@@ -139,29 +163,15 @@ func rowOf(ev hookline.Event) (row, error) {
 	v := sink.VersionOf(ev)
 	return row{
 		id:        ev.Subject,
-		object:    objectOf(ev),
+		object:    ev.Object,
 		eventID:   ev.ID,
 		eventType: ev.Type,
 		data:      data,
 		rank:      v.Rank,
 		created:   v.Time.Unix(),
-		deleted:   sink.IsDelete(ev.Type),
+		nanos:     v.Time.Nanosecond(),
+		deleted:   ev.Action == hookline.Deleted,
 	}, nil
-}
-
-// objectOf returns the Stripe object type of ev's subject: Metadata["object"], else the
-// top-level "object" field of a JSON object payload, else "".
-func objectOf(ev hookline.Event) string {
-	if o := ev.Meta("object"); o != "" {
-		return o
-	}
-	var probe struct {
-		Object string `json:"object"`
-	}
-	if len(ev.Data) > 0 && json.Unmarshal(ev.Data, &probe) == nil {
-		return probe.Object
-	}
-	return ""
 }
 
 // Write upserts the row of ev.Subject if ev is newer, by [sink.Version], than the event that
@@ -183,11 +193,11 @@ func (s *Sink) Apply(ctx context.Context, ev hookline.Event) (sink.Result, error
 	if err != nil {
 		return sink.Ignored, err
 	}
-	if err := s.ensureSchema(ctx); err != nil {
+	t, err := s.tableOf(ctx, ev.Source)
+	if err != nil {
 		return sink.Ignored, err
 	}
-	query, args := s.db.upsert(r)
-	n, err := s.db.exec(ctx, query, args...)
+	n, err := s.db.exec(ctx, t.upsert, s.db.args(t, r)...)
 	if err != nil {
 		return sink.Ignored, s.fail(ctx, err, "write %s (event %s)", r.id, r.eventID)
 	}
@@ -195,28 +205,6 @@ func (s *Sink) Apply(ctx context.Context, ev hookline.Event) (sink.Result, error
 		return sink.Ignored, nil
 	}
 	return sink.Stored, nil
-}
-
-// ensureSchema creates the table once per Sink. A failure is returned and retried by the next
-// Write, so a database that comes up late is picked up.
-func (s *Sink) ensureSchema(ctx context.Context) error {
-	if s.schemaReady.Load() {
-		return nil
-	}
-	select {
-	case s.schemaLock <- struct{}{}:
-		defer func() { <-s.schemaLock }()
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if s.schemaReady.Load() {
-		return nil
-	}
-	if _, err := s.db.exec(ctx, s.db.ddl()); err != nil && !s.db.tableMayExist(err) {
-		return s.fail(ctx, err, "create table %s", Table)
-	}
-	s.schemaReady.Store(true)
-	return nil
 }
 
 // fail turns a driver error into the error Write returns: ctx.Err() itself when ctx is done,

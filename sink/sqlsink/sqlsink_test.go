@@ -82,17 +82,18 @@ func TestColumns(t *testing.T) {
 			EventRank: 2, EventCreated: sinktest.T0.Add(time.Hour).Unix(), Deleted: true}
 		d.row(t, db, "cus_col").check(t, want, string(deleted.Data))
 
-		// Without metadata the object type comes from the payload; without payload data is NULL.
-		noMeta := sinktest.Event("pi_1", "payment_intent.succeeded", "evt_pi", sinktest.T0, `{"object":"payment_intent"}`)
-		noMeta.Metadata = nil
+		// The object type is what the source stamped, never read from the payload; without
+		// payload data is NULL.
+		noObject := sinktest.Event("pi_1", "payment_intent.succeeded", "evt_pi", sinktest.T0, `{"object":"payment_intent"}`)
+		noObject.Object = ""
 		noData := sinktest.Event("cus_nodata", "customer.updated", "evt_nodata", sinktest.T0, "")
-		for _, ev := range []hookline.Event{noMeta, noData} {
+		for _, ev := range []hookline.Event{noObject, noData} {
 			if err := s.Write(ctx, ev); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if got := d.row(t, db, "pi_1"); got.Object != "payment_intent" || got.EventRank != 1 {
-			t.Errorf("row without metadata: object %q rank %d", got.Object, got.EventRank)
+		if got := d.row(t, db, "pi_1"); got.Object != "" || got.EventRank != 1 {
+			t.Errorf("row of an event without Object: object %q rank %d, want \"\" and 1", got.Object, got.EventRank)
 		}
 		if got := d.row(t, db, "cus_nodata"); got.Data != nil || got.Object != "customer" {
 			t.Errorf("row without payload: data %q object %q, want NULL and customer", got.Data, got.Object)
@@ -169,7 +170,7 @@ func (d database) checkColumnNames(t *testing.T, db *sql.DB) {
 		rows.Scan(&n)
 		names = append(names, n)
 	}
-	want := []string{"id", "object", "data", "event_id", "event_type", "event_rank", "event_created", "deleted", "updated_at"}
+	want := []string{"id", "object", "data", "event_id", "event_type", "event_rank", "event_created", "deleted", "updated_at", "event_nanos"}
 	if !reflect.DeepEqual(names, want) {
 		t.Errorf("columns = %v, want %v", names, want)
 	}

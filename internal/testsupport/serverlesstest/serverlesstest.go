@@ -55,9 +55,10 @@ func Logger(t testing.TB) (*slog.Logger, *LogBuffer) {
 // Event returns a customer.updated event for the customer subject, as the webhook would send it.
 func Event(id, subject string) hookline.Event {
 	return hookline.Event{
-		ID: id, Source: stripehook.SourceName, Type: "customer.updated", Subject: subject,
-		Time: time.Unix(1700000000, 0).UTC(), Data: []byte(`{"id":"` + subject + `","object":"customer"}`),
-		Metadata: map[string]string{"object": "customer", "livemode": "false"},
+		ID: id, Source: stripehook.SourceName, Type: "customer.updated", Subject: subject, Object: "customer",
+		Action: hookline.Updated, Time: time.Unix(1700000000, 0).UTC(),
+		Data:     []byte(`{"id":"` + subject + `","object":"customer"}`),
+		Metadata: map[string]string{"livemode": "false"},
 	}
 }
 
