@@ -1,15 +1,13 @@
 package pipeline
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
 
 	"github.com/hookline/hookline/channel"
-	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/internal/redact"
 	"github.com/hookline/hookline/sink"
 )
@@ -18,24 +16,30 @@ import (
 // names are defined.
 const (
 	EnvPort         = "PORT"
+	EnvSource       = "HOOKLINE_SOURCE"
 	EnvChannel      = "HOOKLINE_CHANNEL"
 	EnvSubscription = "HOOKLINE_SUBSCRIPTION"
 	EnvSink         = "HOOKLINE_SINK"
 	EnvDeadLetter   = "HOOKLINE_DEADLETTER"
-	EnvSecret       = "STRIPE_WEBHOOK_SECRET"
 )
 
 // Defaults that [ConfigFromEnv] and [Open] use when a setting is empty (the function halves have
 // none: see [FunctionConfigFromEnv]).
 const (
 	DefaultPort    = "8080"
+	DefaultSource  = "stripe://"
 	DefaultChannel = "mem://stripe-events"
 	DefaultSink    = "sqlite://hookline.db"
 )
 
 // Config says what to connect. For [Open], zero fields take the defaults above.
 type Config struct {
-	Addr         string // host:port to listen on; default 127.0.0.1:$PORT
+	Addr string // host:port to listen on; default 127.0.0.1:$PORT
+	// Source is the URL of the webhook's source (package emitter's registry): stripe://
+	// (emitter/stripehook), standardwebhooks:// (emitter/standardwebhooks), with the source's
+	// options as query parameters. The program links the sources it accepts by importing their
+	// packages. Default DefaultSource.
+	Source       string
 	Channel      string // topic URL the webhook sends to
 	Subscription string // subscription URL the consumer receives from; default Channel
 	Sink         string // sink URL
@@ -44,7 +48,9 @@ type Config struct {
 	// whose messages are logged; otherwise there is none
 	// unless set, and such messages are returned to the broker (and logged) instead.
 	DeadLetter string
-	Secrets    []string
+	// Secrets are the source's signing secrets, read from the variable its driver names
+	// (STRIPE_WEBHOOK_SECRET for stripe://, HOOKLINE_WEBHOOK_SECRET for standardwebhooks://).
+	Secrets []string
 	// SecretGenerated is true when no secret was configured and one was made up for this run.
 	SecretGenerated bool
 	// MaxPending bounds, for an in-process channel (mem://, inproc://), the events accepted but
@@ -59,17 +65,21 @@ func (c Config) masked() []string {
 }
 
 // ConfigFromEnv reads the configuration of a whole pipeline in one process from getenv
-// (os.Getenv in a real process), with the defaults above: with nothing set, a mem:// channel, a
-// SQLite file and a webhook secret generated for this run (SecretGenerated; [SecretNotice] tells
-// the user how to use it). It fails only on a PORT that is not a port number; [Config.Check]
-// finds URLs that cannot work.
+// (os.Getenv in a real process), with the defaults above: with nothing set, the stripe:// source,
+// a mem:// channel, a SQLite file and a webhook secret generated for this run (SecretGenerated;
+// [SecretNotice] tells the user how to use it). The secrets are read from the variable the
+// source names (emitter.SourceDriver's SecretEnv). It fails only on a PORT that is not a port
+// number; [Config.Check] finds URLs that cannot work, a source not linked among them.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
+		Source:       strings.TrimSpace(getenv(EnvSource)),
 		Channel:      getenv(EnvChannel),
 		Subscription: getenv(EnvSubscription),
 		Sink:         getenv(EnvSink),
 		DeadLetter:   getenv(EnvDeadLetter),
-		Secrets:      stripehook.ParseSecrets(getenv(EnvSecret)),
+	}
+	if c.Source == "" {
+		c.Source = DefaultSource
 	}
 	port := getenv(EnvPort)
 	if port == "" {
@@ -79,9 +89,12 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("pipeline: %s=%q is not a TCP port number", EnvPort, port)
 	}
 	c.Addr = net.JoinHostPort("127.0.0.1", port)
-	if len(c.Secrets) == 0 {
-		c.Secrets = []string{GenerateSecret()}
-		c.SecretGenerated = true
+	if d, _, err := emitter.LookupSource(c.Source); err == nil {
+		c.Secrets = emitter.ParseSecrets(getenv(d.SecretEnv))
+		if len(c.Secrets) == 0 {
+			c.Secrets = []string{d.NewSecret()}
+			c.SecretGenerated = true
+		}
 	}
 	return c.withDefaults(), nil
 }
@@ -89,6 +102,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 func (c Config) withDefaults() Config {
 	if c.Addr == "" {
 		c.Addr = net.JoinHostPort("127.0.0.1", DefaultPort)
+	}
+	if c.Source == "" {
+		c.Source = DefaultSource
 	}
 	if c.Channel == "" {
 		c.Channel = DefaultChannel
@@ -108,17 +124,21 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Check reports, without connecting to anything, a configuration that can never work: no
-// webhook secret, or a channel, subscription, dead-letter or sink URL that is malformed or whose
-// scheme no driver linked into this program serves. [Open] calls it first; a program may call it
-// earlier, to say so before anything else.
-func (c Config) Check() error { return c.check(true) }
+// Check reports, without connecting to anything, a configuration that can never work: a source
+// URL whose scheme no linked package serves, with an unknown option or no valid secret, or a
+// channel, subscription, dead-letter or sink URL that is malformed or whose scheme no driver
+// linked into this program serves. [Open] calls it first; a program may call it earlier, to say
+// so before anything else.
+func (c Config) Check() error { return c.check(true, true) }
 
-// check is Check, leaving out the sink URL when a sink is given instead (withSink false).
-func (c Config) check(withSink bool) error {
+// check is Check, leaving out the source when one is given instead (withSource false) and the
+// sink URL when a sink is given instead (withSink false).
+func (c Config) check(withSource, withSink bool) error {
 	c = c.withDefaults()
-	if len(c.Secrets) == 0 {
-		return fmt.Errorf("pipeline: no webhook secret: set %s to the endpoint's whsec_... signing secret", EnvSecret)
+	if withSource {
+		if _, err := emitter.OpenSource(c.Source, c.Secrets); err != nil {
+			return fmt.Errorf("pipeline: %s=%s: %w", EnvSource, c.Source, err)
+		}
 	}
 	for _, u := range []struct{ env, url string }{{EnvChannel, c.Channel}, {EnvDeadLetter, c.DeadLetter}} {
 		if u.url != "" {
@@ -150,30 +170,24 @@ func checkSinkURL(u string) error {
 	return nil
 }
 
-// GenerateSecret returns a random webhook signing secret in Stripe's whsec_ format.
-func GenerateSecret() string {
-	b := make([]byte, 24)
-	rand.Read(b)
-	return "whsec_" + hex.EncodeToString(b)
-}
-
 // SecretNotice explains a generated secret to the user. It contains the secret on purpose: the
 // user needs it to sign requests, and it is good for this run only.
 func SecretNotice(c Config) string {
+	d, _, err := emitter.LookupSource(c.withDefaults().Source)
+	if err != nil || len(c.Secrets) == 0 {
+		return ""
+	}
 	webhook := "http://" + c.Addr + "/webhook"
-	return fmt.Sprintf(`No %[1]s is set, so this run generated one:
+	notice := fmt.Sprintf(`No %[1]s is set, so this run generated one:
 
     %[1]s=%[2]s
 
-To send signed sample events (no Stripe account needed), in another terminal:
+To send signed sample events (no account needed), in another terminal:
 
-    %[1]s=%[2]s go run ./examples/local -send %[3]s
-
-To forward real test-mode events from your Stripe account, run the Stripe CLI:
-
-    stripe listen --forward-to %[3]s
-
-and restart this program with %[1]s set to the whsec_... secret that stripe listen prints
-(several secrets may be given, comma-separated, while you roll one).
-`, EnvSecret, c.Secrets[0], webhook)
+    %[3]s=%[4]s %[1]s=%[2]s go run ./examples/local -send %[5]s
+`, d.SecretEnv, c.Secrets[0], EnvSource, c.withDefaults().Source, webhook)
+	if d.Hint != nil {
+		notice += "\n" + d.Hint(webhook) + "\n"
+	}
+	return notice + "(Several secrets may be given, comma-separated, while you roll one.)\n"
 }

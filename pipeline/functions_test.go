@@ -11,19 +11,15 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/hookline/hookline/channel"
+	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/internal/testsupport/serverlesstest"
 	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/sink"
 )
 
-type testConfigError struct{ msg string }
-
-func (e *testConfigError) Error() string { return "test: configuration: " + e.msg }
-
 var platform = pipeline.Platform{
 	Name: "test", Deployment: "the test", Instance: "the test process", SecretAdvice: "somehow",
 	ChannelAdvice: "a topic URL", NoDeadLetter: "retried",
-	ConfigError: func(msg string) error { return &testConfigError{msg} },
 }
 
 // The function halves and the local pipeline read the same variables, whose names are defined
@@ -49,14 +45,14 @@ func TestChecksReturnThePlatformsConfigError(t *testing.T) {
 		err  error
 		want string
 	}{
-		"no secret":      {platform.CheckWebhook(pipeline.Config{Channel: "x://y"}, false), pipeline.EnvSecret + " is not set: give the test"},
+		"no secret":      {platform.CheckWebhook(pipeline.Config{Channel: "x://y"}, false), stripehook.EnvSecret + " is not set: give the test"},
 		"no channel":     {platform.CheckWebhook(pipeline.Config{Secrets: []string{secret}}, false), pipeline.EnvChannel + " is not set: give the test a topic URL"},
 		"mem channel":    {platform.CheckChannel(pipeline.Config{Channel: "MEM://x"}), "does not leave the test process"},
 		"inproc channel": {platform.CheckChannel(pipeline.Config{Channel: "inproc://x"}), "in-process inproc:// URL"},
 		"no sink":        {platform.CheckProcessor(pipeline.Config{}, false, false), pipeline.EnvSink + " is not set"},
 	} {
-		var ce *testConfigError
-		if !pipeline.IsConfigError(tc.err) || !errors.As(tc.err, &ce) || !strings.Contains(tc.err.Error(), tc.want) {
+		var ce *pipeline.ConfigError
+		if !pipeline.IsConfigError(tc.err) || !errors.As(tc.err, &ce) || ce.Component != "test" || !strings.Contains(tc.err.Error(), tc.want) {
 			t.Errorf("%s: %v, want a configuration error containing %q", name, tc.err, tc.want)
 		}
 	}
@@ -82,12 +78,12 @@ func TestWebhookAnswersWhileItCannotStart(t *testing.T) {
 		"not configured": {serverlesstest.Env{}, http.StatusInternalServerError},
 		// A driver this program does not link can never work: a configuration error, said at
 		// start, not a broker outage (issue 9).
-		"driver not linked": {serverlesstest.Env{pipeline.EnvSecret: "whsec_x", pipeline.EnvChannel: "nosuchbroker://t"},
+		"driver not linked": {serverlesstest.Env{stripehook.EnvSecret: "whsec_x", pipeline.EnvChannel: "nosuchbroker://t"},
 			http.StatusInternalServerError},
-		"unavailable": {serverlesstest.Env{pipeline.EnvSecret: "whsec_x", pipeline.EnvChannel: serverlesstest.DownBroker + "://t"},
+		"unavailable": {serverlesstest.Env{stripehook.EnvSecret: "whsec_x", pipeline.EnvChannel: serverlesstest.DownBroker + "://t"},
 			http.StatusServiceUnavailable},
 	} {
-		w := pipeline.NewWebhook(platform, pipeline.WebhookOptions{Getenv: tc.env.Get, Logger: log})
+		w := pipeline.NewWebhook(platform, pipeline.FunctionOptions{Getenv: tc.env.Get, Logger: log})
 		rec := httptest.NewRecorder()
 		w.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
 		if rec.Code != tc.status {
@@ -111,7 +107,7 @@ func TestWebhookAnswersWhileItCannotStart(t *testing.T) {
 func TestProcessorKeepsGivenSink(t *testing.T) {
 	log, logs := serverlesstest.Logger(t)
 	mem := sink.NewMemory()
-	p := pipeline.NewProcessor(platform, pipeline.ProcessorOptions{Getenv: serverlesstest.Env{}.Get, Logger: log, Sink: mem})
+	p := pipeline.NewProcessor(platform, pipeline.FunctionOptions{Getenv: serverlesstest.Env{}.Get, Logger: log, Sink: mem})
 	cp, err := p.Get(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +141,7 @@ func TestProcessorSpansNameTheBroker(t *testing.T) {
 		pl := platform
 		pl.Broker = "awssqs"
 		env := serverlesstest.Env{pipeline.EnvSubscription: tc.sub}
-		p := pipeline.NewProcessor(pl, pipeline.ProcessorOptions{Getenv: env.Get, Sink: sink.NewMemory(),
+		p := pipeline.NewProcessor(pl, pipeline.FunctionOptions{Getenv: env.Get, Sink: sink.NewMemory(),
 			Consumer: &channel.ProcessorOptions{TracerProvider: tp}})
 		cp, err := p.Get(t.Context())
 		if err != nil {

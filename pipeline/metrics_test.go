@@ -54,7 +54,7 @@ func TestPrometheusMetricsCountEveryDelivery(t *testing.T) {
 	defer mp.Shutdown(context.Background())
 	mem := sink.NewMemory()
 	var app *Pipeline
-	h := &harness{t: t, secret: GenerateSecret(), done: make(chan error, 1), logs: &lockedBuffer{}}
+	h := &harness{t: t, secret: stripehook.GenerateSecret(), done: make(chan error, 1), logs: &lockedBuffer{}}
 	channelURL := fmt.Sprintf("mem://metrics-test-%d", seq.Add(1))
 	cfg := Config{Channel: channelURL, Sink: "discard://", Secrets: []string{h.secret}}
 	opts := &Options{
@@ -94,7 +94,7 @@ func TestPrometheusMetricsCountEveryDelivery(t *testing.T) {
 		h.secret, 200)
 	deliver(stripehook.SampleEvent("customer.created", "cus_broken", t0), h.secret, 200) // dead-lettered
 	for range 3 {
-		deliver(stripehook.SampleEvent("customer.created", "cus_forged", t0), GenerateSecret(), 400) // forged
+		deliver(stripehook.SampleEvent("customer.created", "cus_forged", t0), stripehook.GenerateSecret(), 400) // forged
 	}
 
 	metricsURL := strings.TrimSuffix(h.url, "/webhook") + "/metrics"

@@ -17,7 +17,6 @@ import (
 	"github.com/hookline/hookline/adapters/httpserver"
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter"
-	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/internal/eventlog"
 	"github.com/hookline/hookline/internal/redact"
 	"github.com/hookline/hookline/sink"
@@ -42,8 +41,10 @@ type Options struct {
 	Consumer *channel.ConsumerOptions
 	// Handler tunes the webhook (body limit, send timeout). Its Logger defaults to Logger.
 	Handler *emitter.HandlerOptions
-	// Stripe tunes verification (tolerance, event types, test mode).
-	Stripe *stripehook.Options
+	// Source, when set, verifies and decodes the webhook's deliveries instead of the source
+	// that Config.Source names (which is then not opened, nor Config.Secrets read): a source
+	// built by the program, such as stripehook.New with its Options.
+	Source emitter.Source
 	// DrainTimeout bounds shutdown. Default 30s.
 	DrainTimeout time.Duration
 	// ReconnectInterval is the least time between two attempts to reopen a failed topic or
@@ -118,7 +119,7 @@ func Open(ctx context.Context, cfg Config, opts *Options) (_ *Pipeline, err erro
 	cfg = cfg.withDefaults()
 	masked := cfg.masked()
 	defer func() { err = redact.Error(err, masked) }() // a driver's error may quote a URL
-	if err := cfg.check(opts.Sink == nil); err != nil {
+	if err := cfg.check(opts.Source == nil, opts.Sink == nil); err != nil {
 		return nil, err
 	}
 	a := &Pipeline{cfg: cfg, log: opts.Logger, drain: opts.DrainTimeout, every: opts.ReconnectInterval,
@@ -267,7 +268,14 @@ func (a *Pipeline) newServer(opts *Options) error {
 	if hopts.MeterProvider == nil {
 		hopts.MeterProvider = a.mp
 	}
-	h, err := stripehook.NewHandler(a.cfg.Secrets, a.dst, opts.Stripe, &hopts)
+	src := opts.Source
+	if src == nil {
+		var err error
+		if src, err = emitter.OpenSource(a.cfg.Source, a.cfg.Secrets); err != nil {
+			return err
+		}
+	}
+	h, err := emitter.NewHandler(src, a.dst, &hopts)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); retur
 // start serves the local wiring on a loopback port with s as its sink.
 func start(t *testing.T, s sink.Sink, tune func(*Config, *Options)) *harness {
 	t.Helper()
-	h := &harness{t: t, secret: GenerateSecret(), done: make(chan error, 1), logs: &lockedBuffer{}}
+	h := &harness{t: t, secret: stripehook.GenerateSecret(), done: make(chan error, 1), logs: &lockedBuffer{}}
 	cfg := Config{Channel: fmt.Sprintf("mem://pipeline-test-%d", seq.Add(1)), Sink: "discard://", Secrets: []string{h.secret}}
 	opts := &Options{
 		Logger:   slog.New(slog.NewTextHandler(h.logs, nil)),
@@ -309,7 +309,7 @@ func TestCheckFindsWhatCanNeverWork(t *testing.T) {
 		mutate func(*Config)
 		want   []string
 	}{
-		"no secret":       {func(c *Config) { c.Secrets = nil }, []string{EnvSecret}},
+		"no secret":       {func(c *Config) { c.Secrets = nil }, []string{stripehook.EnvSecret}},
 		"unlinked broker": {func(c *Config) { c.Channel = "kafka://orders" }, []string{EnvChannel, "kafka://", `import _ "gocloud.dev/pubsub/kafkapubsub"`}},
 		"malformed":       {func(c *Config) { c.Channel = "stripe-events" }, []string{EnvChannel, "not a topic URL"}},
 		"subscription":    {func(c *Config) { c.Subscription = "nats://x" }, []string{EnvSubscription, "nats://"}},

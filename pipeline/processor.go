@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/hookline/hookline/channel"
+	"github.com/hookline/hookline/internal/lazy"
 	"github.com/hookline/hookline/sink"
 )
 
@@ -15,8 +16,8 @@ import (
 // failed start is tried again on the next message.
 type Processor struct {
 	platform Platform
-	opts     ProcessorOptions
-	parts    *lazy[*processorParts]
+	opts     FunctionOptions
+	parts    *lazy.Value[*processorParts]
 }
 
 type processorParts struct {
@@ -31,10 +32,9 @@ type processorParts struct {
 // checks the configuration at once ([Processor.Check]) and logs at ERROR, once, what can never
 // work (no sink, a URL whose scheme no linked sink or driver serves, an in-memory dead-letter
 // channel), so that the platform's log says it when the instance starts.
-func NewProcessor(platform Platform, opts ProcessorOptions) *Processor {
-	p := &Processor{platform: platform, opts: opts}
-	p.opts.Getenv, p.opts.Logger = defaultEnv(opts.Getenv, opts.Logger)
-	p.parts = newLazy(p.build)
+func NewProcessor(platform Platform, opts FunctionOptions) *Processor {
+	p := &Processor{platform: platform, opts: opts.WithDefaults()}
+	p.parts = lazy.New(p.build)
 	if err := p.Check(); err != nil {
 		p.opts.Logger.Error(platform.Name+": processor is not configured", slog.String("error", err.Error()))
 	}

@@ -19,7 +19,7 @@ import (
 
 // startWith serves the local wiring with cfg and a real sink, as examples/local does.
 func startWith(t *testing.T, cfg Config) *harness {
-	h := &harness{t: t, secret: GenerateSecret(), done: make(chan error, 1), logs: &lockedBuffer{}}
+	h := &harness{t: t, secret: stripehook.GenerateSecret(), done: make(chan error, 1), logs: &lockedBuffer{}}
 	cfg.Secrets = []string{h.secret}
 	return serveWith(t, h, cfg, &Options{ReconnectInterval: 200 * time.Millisecond})
 }

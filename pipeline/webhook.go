@@ -7,21 +7,21 @@ import (
 
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter"
-	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/internal/lazy"
 )
 
 // ReasonNotConfigured is the reason in the JSON error body of a function that lacks its
 // configuration (emitter's format).
 const ReasonNotConfigured = "function not configured"
 
-// Webhook is the Stripe webhook opened on first use: on the first request it reads the
+// Webhook is the webhook opened on first use: on the first request it reads the
 // configuration, opens the channel (unless Options.Sender is set) and builds the
 // [emitter.Handler]; later requests reuse them. A failed start is tried again on the next
 // request.
 type Webhook struct {
 	platform Platform
-	opts     WebhookOptions
-	parts    *lazy[*webhookParts]
+	opts     FunctionOptions
+	parts    *lazy.Value[*webhookParts]
 }
 
 type webhookParts struct {
@@ -37,10 +37,9 @@ var _ http.Handler = (*Webhook)(nil)
 // missing secret, a channel URL whose scheme no linked driver serves), so that the platform's
 // log says it when the instance starts rather than on the first delivery. Such a webhook answers
 // every delivery 500 "function not configured" until the settings are fixed.
-func NewWebhook(platform Platform, opts WebhookOptions) *Webhook {
-	w := &Webhook{platform: platform, opts: opts}
-	w.opts.Getenv, w.opts.Logger = defaultEnv(opts.Getenv, opts.Logger)
-	w.parts = newLazy(w.build)
+func NewWebhook(platform Platform, opts FunctionOptions) *Webhook {
+	w := &Webhook{platform: platform, opts: opts.WithDefaults()}
+	w.parts = lazy.New(w.build)
 	if err := w.Check(); err != nil {
 		w.opts.Logger.Error(platform.Name+": webhook is not configured", slog.String("error", err.Error()))
 	}
@@ -50,19 +49,39 @@ func NewWebhook(platform Platform, opts WebhookOptions) *Webhook {
 // Check reads the configuration and reports, without connecting to anything, what can never
 // work: a configuration error ([IsConfigError]) or nil.
 func (w *Webhook) Check() error {
+	if w.opts.Source != nil {
+		if w.opts.Sender != nil {
+			return nil
+		}
+		return w.platform.CheckChannel(FunctionConfigFromEnv(w.opts.Getenv))
+	}
+	_, err := w.source()
+	return err
+}
+
+// source checks the configuration and opens the source it names.
+func (w *Webhook) source() (emitter.Source, error) {
 	cfg := FunctionConfigFromEnv(w.opts.Getenv)
 	if err := w.platform.CheckWebhook(cfg, w.opts.Sender != nil); err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := stripehook.New(cfg.Secrets, w.opts.Stripe); err != nil {
-		return w.platform.configError(EnvSecret + ": " + err.Error())
+	src, err := emitter.OpenSource(cfg.Source, cfg.Secrets)
+	if err != nil {
+		return nil, w.platform.ConfigError(EnvSource + "=" + cfg.Source + ": " + err.Error())
 	}
-	return nil
+	return src, nil
 }
 
 func (w *Webhook) build(ctx context.Context) (*webhookParts, error) {
 	if err := w.Check(); err != nil {
 		return nil, err
+	}
+	src := w.opts.Source
+	if src == nil {
+		var err error
+		if src, err = w.source(); err != nil {
+			return nil, err
+		}
 	}
 	cfg := FunctionConfigFromEnv(w.opts.Getenv)
 	parts := &webhookParts{sender: w.opts.Sender}
@@ -80,7 +99,7 @@ func (w *Webhook) build(ctx context.Context) (*webhookParts, error) {
 	if hopts.Logger == nil {
 		hopts.Logger = w.opts.Logger
 	}
-	h, err := stripehook.NewHandler(cfg.Secrets, parts.sender, w.opts.Stripe, &hopts)
+	h, err := emitter.NewHandler(src, parts.sender, &hopts)
 	if err != nil {
 		_ = parts.close(ctx)
 		return nil, err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/pipeline"
 )
 
 // Environment variables of the scheduled recovery: the one place their names are defined. The
@@ -37,13 +38,9 @@ const (
 // undelivered and then some.
 const DefaultLookback = 72 * time.Hour
 
-// ConfigError is a scheduled recovery configuration that can never work: a variable unset or
-// malformed. Msg names the variable and says what to give it; it never holds the key.
-type ConfigError struct {
-	Msg string
-}
-
-func (e *ConfigError) Error() string { return "recovery: " + e.Msg }
+// configError is a scheduled recovery configuration that can never work: a variable unset or
+// malformed. msg names the variable and says what to give it; it never holds the key.
+func configError(msg string) error { return &pipeline.ConfigError{Component: "recovery", Msg: msg} }
 
 // Schedule is the configuration of a scheduled recovery, read by [ScheduleFromEnv].
 type Schedule struct {
@@ -53,7 +50,7 @@ type Schedule struct {
 }
 
 // ScheduleFromEnv reads the configuration of a scheduled recovery from getenv (os.Getenv in a
-// real process). It fails with a *[ConfigError] when the key is missing or is not a secret or
+// real process). It fails with a *pipeline.ConfigError when the key is missing or is not a secret or
 // restricted key, when the look-back is not a positive duration of at most 30 days, or when the
 // API base is not an http(s) URL.
 func ScheduleFromEnv(getenv func(string) string) (Schedule, error) {
@@ -64,23 +61,23 @@ func ScheduleFromEnv(getenv func(string) string) (Schedule, error) {
 	}
 	switch {
 	case s.APIKey == "":
-		return s, &ConfigError{EnvAPIKey + " is not set: give a restricted key (rk_...) with read access to events, or a secret key (sk_...)"}
+		return s, configError(EnvAPIKey + " is not set: give a restricted key (rk_...) with read access to events, or a secret key (sk_...)")
 	case !strings.HasPrefix(s.APIKey, "sk_") && !strings.HasPrefix(s.APIKey, "rk_"):
-		return s, &ConfigError{EnvAPIKey + " is not a secret or restricted key (sk_... or rk_...): a publishable key or a webhook secret cannot list events"}
+		return s, configError(EnvAPIKey + " is not a secret or restricted key (sk_... or rk_...): a publishable key or a webhook secret cannot list events")
 	}
 	if v := strings.TrimSpace(getenv(EnvLookback)); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
-			return s, &ConfigError{fmt.Sprintf("%s=%q is not a positive duration such as 72h", EnvLookback, v)}
+			return s, configError(fmt.Sprintf("%s=%q is not a positive duration such as 72h", EnvLookback, v))
 		}
 		if d > Retention {
-			return s, &ConfigError{fmt.Sprintf("%s=%s is longer than the 30 days (720h) Stripe keeps events", EnvLookback, v)}
+			return s, configError(fmt.Sprintf("%s=%s is longer than the 30 days (720h) Stripe keeps events", EnvLookback, v))
 		}
 		s.Lookback = d
 	}
 	if s.APIBase != "" {
 		if u, err := url.Parse(s.APIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return s, &ConfigError{EnvAPIBase + " is not an http(s) URL"}
+			return s, configError(EnvAPIBase + " is not an http(s) URL")
 		}
 	}
 	return s, nil

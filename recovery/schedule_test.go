@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/internal/testsupport/stripeapi"
+	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/recovery"
 )
 
@@ -44,7 +45,7 @@ func TestScheduleFromEnv(t *testing.T) {
 		{map[string]string{"STRIPE_API_KEY": key, "STRIPE_API_BASE": "ftp://x"}, "STRIPE_API_BASE is not an http(s) URL"},
 	} {
 		_, err := recovery.ScheduleFromEnv(func(k string) string { return c.env[k] })
-		var ce *recovery.ConfigError
+		var ce *pipeline.ConfigError
 		if !errors.As(err, &ce) {
 			t.Errorf("%v: %v, want a *ConfigError", c.env, err)
 			continue

@@ -10,7 +10,7 @@
 // examples/aws wires all four from environment variables and deploys them with a SAM template.
 // The recover role is the self-healing one: on a schedule it sends the events whose webhook
 // delivery has not succeeded, of a look-back window ending now, into the queue (package
-// recovery, # Scheduled recovery; pipeline.Recoverer). It keeps no state.
+// recovery, # Scheduled recovery; recovery.Recoverer). It keeps no state.
 //
 // # Payloads
 //

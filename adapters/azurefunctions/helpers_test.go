@@ -22,13 +22,14 @@ import (
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/internal/testsupport/serverlesstest"
+	"github.com/hookline/hookline/pipeline"
 )
 
 const testSecret = "whsec_azurefunctions_test_secret"
 
-// isConfigError reports whether err is, or wraps, a [*ConfigError].
+// isConfigError reports whether err is, or wraps, a [*pipeline.ConfigError].
 func isConfigError(err error) bool {
-	var ce *ConfigError
+	var ce *pipeline.ConfigError
 	return errors.As(err, &ce)
 }
 

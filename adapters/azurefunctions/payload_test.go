@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hookline/hookline/pipeline"
 	"net"
 	"net/http"
 	"strings"
@@ -86,7 +87,7 @@ func TestAddr(t *testing.T) {
 }
 
 func TestRoutes(t *testing.T) {
-	w := NewWebhook(&Options{Getenv: env{}.Get})
+	w := NewWebhook(&Options{FunctionOptions: pipeline.FunctionOptions{Getenv: env{}.Get}})
 	if _, err := (Routes{Webhook: w, WebhookPath: "/hook", WebhookFunction: "hook"}).Handler(); err == nil {
 		t.Error("a forwarding path equal to the invocation path was accepted")
 	}

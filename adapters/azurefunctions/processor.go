@@ -44,7 +44,7 @@ var _ http.Handler = (*Processor)(nil)
 // [Processor].
 func NewProcessor(opts *Options) *Processor {
 	o := opts.withDefaults()
-	return &Processor{opts: o, pipe: pipeline.NewProcessor(platform, o.processorOptions())}
+	return &Processor{opts: o, pipe: pipeline.NewProcessor(platform, o.FunctionOptions)}
 }
 
 // Process handles one message: its body, its application properties as metadata and its

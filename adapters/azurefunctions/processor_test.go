@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/channel"
+	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/sink"
 )
 
@@ -64,10 +65,7 @@ func checkSBResponse(t *testing.T, got result, status int, log string) {
 func processorApp(t *testing.T, s sink.Sink, dead *channel.Sender) string {
 	t.Helper()
 	log, _ := testLogger(t)
-	base, _, _ := app(t, &Options{
-		Getenv: env{}.Get, Logger: log, Sink: s, DeadLetter: dead,
-		Consumer: &channel.ProcessorOptions{MaxAttempts: 2, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond, MaxDeliveries: 5},
-	})
+	base, _, _ := app(t, &Options{FunctionOptions: pipeline.FunctionOptions{Getenv: env{}.Get, Logger: log, Sink: s, DeadLetter: dead, Consumer: &channel.ProcessorOptions{MaxAttempts: 2, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond, MaxDeliveries: 5}}})
 	return base
 }
 
@@ -191,13 +189,13 @@ func TestProcessorRefusals(t *testing.T) {
 
 func TestProcessorNotConfigured(t *testing.T) {
 	log, _ := testLogger(t)
-	p := NewProcessor(&Options{Getenv: env{}.Get, Logger: log})
+	p := NewProcessor(&Options{FunctionOptions: pipeline.FunctionOptions{Getenv: env{}.Get, Logger: log}})
 	base := startHandler(t, p)
 	body := encode(t, testEvent("evt_nc", "cus_nc"))
 	got := post(t, base+"/", hostHeader(), sbInvocation(t, string(body), "m", 1, nil))
-	checkSBResponse(t, got, http.StatusInternalServerError, EnvSink+" is not set")
+	checkSBResponse(t, got, http.StatusInternalServerError, pipeline.EnvSink+" is not set")
 
-	p = NewProcessor(&Options{Getenv: env{EnvSink: "discard://", EnvDeadLetter: "mem://dl"}.Get, Logger: log})
+	p = NewProcessor(&Options{FunctionOptions: pipeline.FunctionOptions{Getenv: env{pipeline.EnvSink: "discard://", pipeline.EnvDeadLetter: "mem://dl"}.Get, Logger: log}})
 	if _, err := p.pipe.Get(t.Context()); !isConfigError(err) {
 		t.Errorf("mem:// dead letter: err = %v, want a configuration error", err)
 	}

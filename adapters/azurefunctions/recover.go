@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/recovery"
 )
 
@@ -68,7 +67,7 @@ func DecodeTimer(req InvokeRequest, name string) (TimerInfo, error) {
 // Recover is the recover role as a timer-triggered function: on each occurrence of its
 // NCRONTAB schedule it sends the events whose webhook delivery has not succeeded, of the
 // look-back window ending now, from Stripe's Events API into HOOKLINE_CHANNEL (package recovery,
-// # Scheduled recovery; pipeline.Recoverer). It reads STRIPE_API_KEY (required),
+// # Scheduled recovery; recovery.Recoverer). It reads STRIPE_API_KEY (required),
 // HOOKLINE_RECOVER_LOOKBACK and STRIPE_API_BASE besides the channel, opens the channel (or uses
 // Options.Sender) on its first invocation and keeps no state between runs.
 //
@@ -83,7 +82,7 @@ func DecodeTimer(req InvokeRequest, name string) (TimerInfo, error) {
 // policy); the next occurrence looks at the same window again.
 type Recover struct {
 	opts Options
-	pipe *pipeline.Recoverer
+	pipe *recovery.Recoverer
 }
 
 var _ http.Handler = (*Recover)(nil)
@@ -92,7 +91,7 @@ var _ http.Handler = (*Recover)(nil)
 // ERROR, once, a configuration that can never work: see [Recover].
 func NewRecover(opts *Options) *Recover {
 	o := opts.withDefaults()
-	return &Recover{opts: o, pipe: pipeline.NewRecoverer(platform, o.recovererOptions())}
+	return &Recover{opts: o, pipe: recovery.NewRecoverer(platform, o.FunctionOptions)}
 }
 
 // Run runs one scheduled recovery, as an invocation does.

@@ -11,6 +11,8 @@ import (
 
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/internal/testsupport/stripeapi"
+	"github.com/hookline/hookline/pipeline"
+	"github.com/hookline/hookline/recovery"
 )
 
 // timerObject is the timer object of "Timer trigger for Azure Functions", section Usage.
@@ -84,7 +86,7 @@ func TestRecoverTimerInvocation(t *testing.T) {
 	}
 	s, r := memChannel(t, "recover")
 	log, logs := testLogger(t)
-	rec := NewRecover(&Options{Logger: log, Sender: s, Getenv: env{EnvAPIKey: api.Key(), EnvAPIBase: api.URL()}.Get})
+	rec := NewRecover(&Options{FunctionOptions: pipeline.FunctionOptions{Logger: log, Sender: s, Getenv: env{recovery.EnvAPIKey: api.Key(), recovery.EnvAPIBase: api.URL()}.Get}})
 	t.Cleanup(func() { rec.Close(context.Background()) })
 	h, err := Routes{Recover: rec}.Handler()
 	if err != nil {
@@ -136,7 +138,7 @@ func TestRecoverTimerInvocation(t *testing.T) {
 func TestRecoverFailures(t *testing.T) {
 	s, r := memChannel(t, "recover-fail")
 	log, logs := testLogger(t)
-	rec := NewRecover(&Options{Logger: log, Sender: s, Getenv: env{}.Get})
+	rec := NewRecover(&Options{FunctionOptions: pipeline.FunctionOptions{Logger: log, Sender: s, Getenv: env{}.Get}})
 	h, _ := Routes{Recover: rec}.Handler()
 	base := startHandler(t, h)
 	if !strings.Contains(logs.String(), "azurefunctions: recover function is not configured") ||
@@ -152,7 +154,7 @@ func TestRecoverFailures(t *testing.T) {
 	}
 
 	api := stripeapi.Start(t, nil)
-	wrong := NewRecover(&Options{Logger: log, Sender: s, Getenv: env{EnvAPIKey: "rk_test_51WrongKey1234", EnvAPIBase: api.URL()}.Get})
+	wrong := NewRecover(&Options{FunctionOptions: pipeline.FunctionOptions{Logger: log, Sender: s, Getenv: env{recovery.EnvAPIKey: "rk_test_51WrongKey1234", recovery.EnvAPIBase: api.URL()}.Get}})
 	h, _ = Routes{Recover: wrong}.Handler()
 	base = startHandler(t, h)
 	res = post(t, base+"/recover", hostHeader(), timerInvocation(t, quoted(timerObject)))

@@ -11,10 +11,12 @@ import (
 
 	"github.com/hookline/hookline/channel"
 	_ "github.com/hookline/hookline/channel/azureservicebus" // azuresbqueue://
+	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/internal/testsupport/sbdouble"
 	"github.com/hookline/hookline/internal/testsupport/tracecheck"
 	"github.com/hookline/hookline/internal/testsupport/tracecheck/eventsource"
 	"github.com/hookline/hookline/internal/testsupport/tracecheck/webhookflow"
+	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/sink"
 )
 
@@ -38,10 +40,7 @@ func TestTraceFromWebhookFunctionToServiceBusTrigger(t *testing.T) {
 	log, _ := testLogger(t)
 	mem := sink.NewMemory()
 	failOnce, _ := webhookflow.FailOnce(mem)
-	base, _, _ := app(t, &Options{
-		Getenv: env{EnvSecret: testSecret, EnvChannel: "azuresbqueue://" + q}.Get, Logger: log, Sink: sink.Func(failOnce),
-		Consumer: &channel.ProcessorOptions{MaxAttempts: 1, MinBackoff: time.Millisecond},
-	})
+	base, _, _ := app(t, &Options{FunctionOptions: pipeline.FunctionOptions{Getenv: env{stripehook.EnvSecret: testSecret, pipeline.EnvChannel: "azuresbqueue://" + q}.Get, Logger: log, Sink: sink.Func(failOnce), Consumer: &channel.ProcessorOptions{MaxAttempts: 1, MinBackoff: time.Millisecond}}})
 
 	payload := stripePayload("cus_azf_trace")
 	id := eventID(t, payload)

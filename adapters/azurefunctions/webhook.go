@@ -44,7 +44,7 @@ var _ http.Handler = (*Webhook)(nil)
 // NewWebhook returns the webhook function. It reads nothing yet and never fails: see [Webhook].
 func NewWebhook(opts *Options) *Webhook {
 	o := opts.withDefaults()
-	return &Webhook{opts: o, pipe: pipeline.NewWebhook(platform, o.webhookOptions())}
+	return &Webhook{opts: o, pipe: pipeline.NewWebhook(platform, o.FunctionOptions)}
 }
 
 // ServeHTTP answers a request that the host forwarded as it came (request-forwarding mode).

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/hookline/hookline/channel"
+	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/pipeline"
 )
 
 // hostResponse is the documented response payload with the http output binding res.
@@ -23,12 +25,12 @@ func webhookApp(t *testing.T, getenv func(string) string) (string, *channel.Rece
 	t.Helper()
 	sender, recv := memChannel(t, "webhook")
 	log, _ := testLogger(t)
-	base, _, _ := app(t, &Options{Getenv: getenv, Logger: log, Sender: sender})
+	base, _, _ := app(t, &Options{FunctionOptions: pipeline.FunctionOptions{Getenv: getenv, Logger: log, Sender: sender}})
 	return base, recv
 }
 
 func TestWebhookForwardingMode(t *testing.T) {
-	base, recv := webhookApp(t, env{EnvSecret: testSecret}.Get)
+	base, recv := webhookApp(t, env{stripehook.EnvSecret: testSecret}.Get)
 	payload := stripePayload("cus_forward")
 
 	got := post(t, base+"/api/webhook", stripeHeader(payload, testSecret), payload)
@@ -54,7 +56,7 @@ func TestWebhookForwardingMode(t *testing.T) {
 }
 
 func TestWebhookInvocationMode(t *testing.T) {
-	base, recv := webhookApp(t, env{EnvSecret: testSecret}.Get)
+	base, recv := webhookApp(t, env{stripehook.EnvSecret: testSecret}.Get)
 	payload := stripePayload("cus_invoke")
 
 	got := post(t, base+"/webhook", hostHeader(), httpInvocation(t, "POST", stripeHeader(payload, testSecret), payload))
@@ -98,7 +100,7 @@ func TestWebhookInvocationMode(t *testing.T) {
 }
 
 func TestWebhookInvocationRequestForms(t *testing.T) {
-	base, recv := webhookApp(t, env{EnvSecret: testSecret}.Get)
+	base, recv := webhookApp(t, env{stripehook.EnvSecret: testSecret}.Get)
 	payload := stripePayload("cus_forms")
 
 	// A GET (the function allows only post; should the route allow more) is answered 405.
@@ -163,7 +165,7 @@ func TestWebhookNotConfigured(t *testing.T) {
 
 func TestWebhookRefusesMemChannel(t *testing.T) {
 	log, _ := testLogger(t)
-	w := NewWebhook(&Options{Getenv: env{EnvSecret: testSecret, EnvChannel: "mem://stripe-events"}.Get, Logger: log})
+	w := NewWebhook(&Options{FunctionOptions: pipeline.FunctionOptions{Getenv: env{stripehook.EnvSecret: testSecret, pipeline.EnvChannel: "mem://stripe-events"}.Get, Logger: log}})
 	_, err := w.pipe.Handler(t.Context())
 	if !isConfigError(err) || !strings.Contains(err.Error(), "mem://") {
 		t.Fatalf("err = %v, want a configuration error about mem://", err)

@@ -39,7 +39,7 @@ var _ http.Handler = (*Processor)(nil)
 // [Processor].
 func NewProcessor(opts *Options) *Processor {
 	o := opts.withDefaults()
-	return &Processor{opts: o, pipe: pipeline.NewProcessor(platform, o.processorOptions())}
+	return &Processor{opts: o, pipe: pipeline.NewProcessor(platform, o.FunctionOptions)}
 }
 
 // Process handles one push request: the message data is the encoded event, its attributes the

@@ -12,6 +12,7 @@ import (
 	"github.com/hookline/hookline/adapters/gcpfunctions"
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/internal/testsupport/pubsubtest"
+	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/sink"
 )
 
@@ -54,7 +55,7 @@ func TestProcessorCloudEvent(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			log, _ := testLogger(t)
 			mem := sink.NewMemory()
-			proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: mem, Getenv: env{}.Get, Consumer: fastRules()})
+			proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{FunctionOptions: pipeline.FunctionOptions{Logger: log, Sink: mem, Getenv: env{}.Get, Consumer: fastRules()}})
 			serve(t, fnProcess, proc.HandleCloudEvent)
 			ev := testEvent("evt_ce_"+mode.name, "cus_ce_"+mode.name)
 			r := mode.post(t, gcpfunctions.MessagePublishedType, pushBody(t, encode(t, ev), map[string]string{"content-type": channel.ContentType}, 0))
@@ -77,7 +78,7 @@ func TestProcessorCloudEventRedelivers(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			log, _ := testLogger(t)
 			failing := &countingSink{err: hookline.MarkTransient(errors.New("sink is down"))}
-			proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: failing, Getenv: env{}.Get, Consumer: fastRules()})
+			proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{FunctionOptions: pipeline.FunctionOptions{Logger: log, Sink: failing, Getenv: env{}.Get, Consumer: fastRules()}})
 			serve(t, fnProcess, proc.HandleCloudEvent)
 			r := post(t, gcpfunctions.MessagePublishedType, pushBody(t, encode(t, testEvent("evt_down", "cus_down")), nil, 2))
 			if r.status != http.StatusInternalServerError {
@@ -98,8 +99,7 @@ func TestProcessorDeadLetters(t *testing.T) {
 	dlTopic, dlSub := deadLetterTopic(t)
 	log, _ := testLogger(t)
 	rejecting := &countingSink{err: hookline.MarkPermanent(errors.New("validation failed: email"))}
-	proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: rejecting, Consumer: fastRules(),
-		Getenv: env{gcpfunctions.EnvDeadLetter: dlTopic}.Get})
+	proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{FunctionOptions: pipeline.FunctionOptions{Logger: log, Sink: rejecting, Consumer: fastRules(), Getenv: env{pipeline.EnvDeadLetter: dlTopic}.Get}})
 	t.Cleanup(func() { proc.Close(context.Background()) })
 	serve(t, fnProcess, proc.HandleCloudEvent)
 
@@ -127,8 +127,7 @@ func TestProcessorDeliveryAttempt(t *testing.T) {
 	dlTopic, dlSub := deadLetterTopic(t)
 	log, _ := testLogger(t)
 	s := &countingSink{}
-	proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: s, Consumer: fastRules(),
-		Getenv: env{gcpfunctions.EnvDeadLetter: dlTopic}.Get})
+	proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{FunctionOptions: pipeline.FunctionOptions{Logger: log, Sink: s, Consumer: fastRules(), Getenv: env{pipeline.EnvDeadLetter: dlTopic}.Get}})
 	t.Cleanup(func() { proc.Close(context.Background()) })
 	serve(t, fnProcess, proc.HandleCloudEvent)
 
@@ -151,7 +150,7 @@ func TestProcessorDeliveryAttempt(t *testing.T) {
 func TestProcessorRefusesOtherEvents(t *testing.T) {
 	log, logs := testLogger(t)
 	s := &countingSink{}
-	proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: s, Getenv: env{}.Get})
+	proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{FunctionOptions: pipeline.FunctionOptions{Logger: log, Sink: s, Getenv: env{}.Get}})
 	serve(t, fnProcess, proc.HandleCloudEvent)
 	r := postBinaryCloudEvent(t, "google.cloud.storage.object.v1.finalized", []byte(`{"bucket":"b","name":"o"}`))
 	if is2xx(r.status) {
@@ -170,7 +169,7 @@ func TestProcessorRefusesOtherEvents(t *testing.T) {
 // Without a usable configuration every message goes back to Pub/Sub, and the logs say why.
 func TestProcessorConfiguration(t *testing.T) {
 	log, logs := testLogger(t)
-	proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Getenv: env{}.Get})
+	proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{FunctionOptions: pipeline.FunctionOptions{Logger: log, Getenv: env{}.Get}})
 	serve(t, fnProcess, proc.HandleCloudEvent)
 	serve(t, fnPush, proc)
 	body := pushBody(t, encode(t, testEvent("evt_cfg", "cus_cfg")), nil, 0)
@@ -182,10 +181,9 @@ func TestProcessorConfiguration(t *testing.T) {
 		t.Fatalf("push status %d %s without a sink, want 500", r.status, r.body)
 	}
 	wantContains(t, "body", r.body, gcpfunctions.ReasonNotConfigured)
-	wantContains(t, "logs", logs.String(), gcpfunctions.EnvSink+" is not set")
+	wantContains(t, "logs", logs.String(), pipeline.EnvSink+" is not set")
 
-	memDL := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: sink.NewMemory(),
-		Getenv: env{gcpfunctions.EnvDeadLetter: "mem://dead"}.Get})
+	memDL := gcpfunctions.NewProcessor(&gcpfunctions.Options{FunctionOptions: pipeline.FunctionOptions{Logger: log, Sink: sink.NewMemory(), Getenv: env{pipeline.EnvDeadLetter: "mem://dead"}.Get}})
 	targetsMu.Lock()
 	targets[fnPush] = memDL
 	targetsMu.Unlock()
@@ -205,8 +203,7 @@ func TestPushSubscription(t *testing.T) {
 		}
 		return mem.Write(ctx, ev)
 	})
-	proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: s, Getenv: env{}.Get,
-		Consumer: fastRules(), MaxPushBytes: 64 << 10})
+	proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{FunctionOptions: pipeline.FunctionOptions{Logger: log, Sink: s, Getenv: env{}.Get, Consumer: fastRules()}, MaxPushBytes: 64 << 10})
 	serve(t, fnPush, proc)
 
 	ev := testEvent("evt_push", "cus_push")

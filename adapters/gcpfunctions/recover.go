@@ -9,6 +9,7 @@ import (
 
 	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/pipeline"
+	"github.com/hookline/hookline/recovery"
 )
 
 // Headers that Cloud Scheduler sets on the requests of an HTTP target (Cloud Scheduler API,
@@ -47,7 +48,7 @@ const maxSchedulerBody = 64 << 10
 // reaches the function. Anyone who could invoke it could only make it recover the same window
 // again, but there is no reason to let them.
 type Recover struct {
-	pipe *pipeline.Recoverer
+	pipe *recovery.Recoverer
 	log  *slog.Logger
 }
 
@@ -57,7 +58,7 @@ var _ http.Handler = (*Recover)(nil)
 // ERROR, once, a configuration that can never work: see [Recover].
 func NewRecover(opts *Options) *Recover {
 	o := opts.withDefaults()
-	return &Recover{pipe: pipeline.NewRecoverer(platform, o.recovererOptions()), log: o.Logger}
+	return &Recover{pipe: recovery.NewRecoverer(platform, o.FunctionOptions), log: o.Logger}
 }
 
 // ServeHTTP implements http.Handler (see [Recover]).

@@ -13,6 +13,7 @@ import (
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/internal/testsupport/pubsubtest"
 	"github.com/hookline/hookline/internal/testsupport/stripeapi"
+	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/recovery"
 )
 
@@ -47,10 +48,10 @@ func TestRecoverPublishesUndelivered(t *testing.T) {
 		api.AddEvent(ev)
 	}
 	log, logs := testLogger(t)
-	rec := gcpfunctions.NewRecover(&gcpfunctions.Options{Logger: log, Getenv: env{
-		gcpfunctions.EnvChannel: "gcppubsub://" + names.Topic,
-		gcpfunctions.EnvAPIKey:  api.Key(), gcpfunctions.EnvAPIBase: api.URL(),
-	}.Get})
+	rec := gcpfunctions.NewRecover(&gcpfunctions.Options{FunctionOptions: pipeline.FunctionOptions{Logger: log, Getenv: env{
+		pipeline.EnvChannel: "gcppubsub://" + names.Topic,
+		recovery.EnvAPIKey:  api.Key(), recovery.EnvAPIBase: api.URL(),
+	}.Get}})
 	t.Cleanup(func() { rec.Close(context.Background()) })
 	serve(t, fnRecover, rec)
 
@@ -93,8 +94,8 @@ func TestRecoverFailures(t *testing.T) {
 	names := srv.Create(t, "gcf-recover-fail", nil)
 	t.Run("no key", func(t *testing.T) {
 		log, logs := testLogger(t)
-		serve(t, fnRecover, gcpfunctions.NewRecover(&gcpfunctions.Options{Logger: log, Getenv: env{
-			gcpfunctions.EnvChannel: "gcppubsub://" + names.Topic}.Get}))
+		serve(t, fnRecover, gcpfunctions.NewRecover(&gcpfunctions.Options{FunctionOptions: pipeline.FunctionOptions{Logger: log, Getenv: env{
+			pipeline.EnvChannel: "gcppubsub://" + names.Topic}.Get}}))
 		wantContains(t, "log", logs.String(), "gcpfunctions: recover function is not configured")
 		wantContains(t, "log", logs.String(), "STRIPE_API_KEY is not set")
 		r := do(t, schedulerRequest(t, http.MethodPost))
@@ -105,9 +106,9 @@ func TestRecoverFailures(t *testing.T) {
 	t.Run("refused key", func(t *testing.T) {
 		api := stripeapi.Start(t, nil)
 		log, logs := testLogger(t)
-		rec := gcpfunctions.NewRecover(&gcpfunctions.Options{Logger: log, Getenv: env{
-			gcpfunctions.EnvChannel: "gcppubsub://" + names.Topic,
-			gcpfunctions.EnvAPIKey:  "rk_test_51WrongKey9876", gcpfunctions.EnvAPIBase: api.URL()}.Get})
+		rec := gcpfunctions.NewRecover(&gcpfunctions.Options{FunctionOptions: pipeline.FunctionOptions{Logger: log, Getenv: env{
+			pipeline.EnvChannel: "gcppubsub://" + names.Topic,
+			recovery.EnvAPIKey:  "rk_test_51WrongKey9876", recovery.EnvAPIBase: api.URL()}.Get}})
 		t.Cleanup(func() { rec.Close(context.Background()) })
 		serve(t, fnRecover, rec)
 		r := do(t, schedulerRequest(t, http.MethodPost))

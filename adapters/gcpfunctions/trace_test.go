@@ -14,6 +14,7 @@ import (
 	"github.com/hookline/hookline/internal/testsupport/pubsubtest"
 	"github.com/hookline/hookline/internal/testsupport/tracecheck"
 	"github.com/hookline/hookline/internal/testsupport/tracecheck/webhookflow"
+	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/sink"
 )
 
@@ -32,15 +33,14 @@ func TestTraceFromWebhookFunctionToPubSubProcessor(t *testing.T) {
 		t.Run(shape.name, func(t *testing.T) {
 			names := srv.Create(t, "gcf-trace", &pubsubtest.Options{MaxDeliveryAttempts: 5})
 			log, _ := testLogger(t)
-			wh := gcpfunctions.NewWebhook(&gcpfunctions.Options{Logger: log, Getenv: env{
-				gcpfunctions.EnvChannel: "gcppubsub://" + names.Topic, gcpfunctions.EnvSecret: testSecret}.Get})
+			wh := gcpfunctions.NewWebhook(&gcpfunctions.Options{FunctionOptions: pipeline.FunctionOptions{Logger: log, Getenv: env{
+				pipeline.EnvChannel: "gcppubsub://" + names.Topic, stripehook.EnvSecret: testSecret}.Get}})
 			t.Cleanup(func() { wh.Close(context.Background()) })
 			serve(t, fnWebhook, wh)
 
 			mem := sink.NewMemory()
 			failOnce, _ := webhookflow.FailOnce(mem)
-			proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: sink.Func(failOnce), Getenv: env{}.Get,
-				Consumer: &channel.ProcessorOptions{MaxAttempts: 1, MinBackoff: time.Millisecond}})
+			proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{FunctionOptions: pipeline.FunctionOptions{Logger: log, Sink: sink.Func(failOnce), Getenv: env{}.Get, Consumer: &channel.ProcessorOptions{MaxAttempts: 1, MinBackoff: time.Millisecond}}})
 			t.Cleanup(func() { proc.Close(context.Background()) })
 			if shape.fn == fnProcess {
 				serve(t, fnProcess, proc.HandleCloudEvent)

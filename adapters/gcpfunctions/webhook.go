@@ -32,7 +32,7 @@ var _ http.Handler = (*Webhook)(nil)
 
 // NewWebhook returns the webhook function. It reads nothing yet and never fails: see [Webhook].
 func NewWebhook(opts *Options) *Webhook {
-	return &Webhook{pipe: pipeline.NewWebhook(platform, opts.withDefaults().webhookOptions())}
+	return &Webhook{pipe: pipeline.NewWebhook(platform, opts.withDefaults().FunctionOptions)}
 }
 
 // ServeHTTP implements http.Handler.

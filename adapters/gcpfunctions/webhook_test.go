@@ -43,10 +43,10 @@ func TestWebhookToProcessor(t *testing.T) {
 	srv := pubsubtest.Shared(t)
 	names := srv.Create(t, "gcf-webhook", nil)
 	log, _ := testLogger(t)
-	wh := gcpfunctions.NewWebhook(&gcpfunctions.Options{Logger: log, Getenv: env{
-		gcpfunctions.EnvChannel: "gcppubsub://" + names.Topic,
-		gcpfunctions.EnvSecret:  "whsec_old, " + testSecret,
-	}.Get})
+	wh := gcpfunctions.NewWebhook(&gcpfunctions.Options{FunctionOptions: pipeline.FunctionOptions{Logger: log, Getenv: env{
+		pipeline.EnvChannel:  "gcppubsub://" + names.Topic,
+		stripehook.EnvSecret: "whsec_old, " + testSecret,
+	}.Get}})
 	t.Cleanup(func() { wh.Close(context.Background()) })
 	serve(t, fnWebhook, wh)
 
@@ -70,7 +70,7 @@ func TestWebhookToProcessor(t *testing.T) {
 	}
 
 	mem := sink.NewMemory()
-	proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{Logger: log, Sink: mem, Getenv: env{}.Get})
+	proc := gcpfunctions.NewProcessor(&gcpfunctions.Options{FunctionOptions: pipeline.FunctionOptions{Logger: log, Sink: mem, Getenv: env{}.Get}})
 	serve(t, fnProcess, proc.HandleCloudEvent)
 	r = postBinaryCloudEvent(t, gcpfunctions.MessagePublishedType, pushBody(t, msg.Body, msg.Metadata, 0))
 	if !is2xx(r.status) {
@@ -89,21 +89,21 @@ func TestWebhookConfiguration(t *testing.T) {
 		status int
 		logged string
 	}{
-		{"no secret", env{gcpfunctions.EnvChannel: "gcppubsub://projects/p/topics/t"},
-			http.StatusInternalServerError, gcpfunctions.EnvSecret + " is not set"},
-		{"no channel", env{gcpfunctions.EnvSecret: testSecret},
-			http.StatusInternalServerError, gcpfunctions.EnvChannel + " is not set"},
-		{"mem channel", env{gcpfunctions.EnvSecret: testSecret, gcpfunctions.EnvChannel: "mem://stripe-events"},
+		{"no secret", env{pipeline.EnvChannel: "gcppubsub://projects/p/topics/t"},
+			http.StatusInternalServerError, stripehook.EnvSecret + " is not set"},
+		{"no channel", env{stripehook.EnvSecret: testSecret},
+			http.StatusInternalServerError, pipeline.EnvChannel + " is not set"},
+		{"mem channel", env{stripehook.EnvSecret: testSecret, pipeline.EnvChannel: "mem://stripe-events"},
 			http.StatusInternalServerError, "mem:// URL"},
-		{"driver not linked", env{gcpfunctions.EnvSecret: testSecret, gcpfunctions.EnvChannel: "nosuchbroker://topic"},
+		{"driver not linked", env{stripehook.EnvSecret: testSecret, pipeline.EnvChannel: "nosuchbroker://topic"},
 			http.StatusInternalServerError, "no driver linked into this program serves nosuchbroker://"},
-		{"unopenable channel", env{gcpfunctions.EnvSecret: testSecret, gcpfunctions.EnvChannel: serverlesstest.DownBroker + "://topic"},
+		{"unopenable channel", env{stripehook.EnvSecret: testSecret, pipeline.EnvChannel: serverlesstest.DownBroker + "://topic"},
 			http.StatusServiceUnavailable, "connection refused"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			log, logs := testLogger(t)
-			serve(t, fnWebhook, gcpfunctions.NewWebhook(&gcpfunctions.Options{Logger: log, Getenv: tt.env.Get}))
+			serve(t, fnWebhook, gcpfunctions.NewWebhook(&gcpfunctions.Options{FunctionOptions: pipeline.FunctionOptions{Logger: log, Getenv: tt.env.Get}}))
 			payload := stripehook.SampleEvent("customer.created", "cus_cfg", time.Now())
 			for range 2 { // not cached: every request tries again and logs why it cannot
 				r := postStripe(t, payload, testSecret)
@@ -126,10 +126,10 @@ func TestWebhookConfiguration(t *testing.T) {
 // The functions read the variables that examples/local reads.
 func TestEnvironmentNamesMatchLocalExample(t *testing.T) {
 	pairs := [][2]string{
-		{gcpfunctions.EnvChannel, pipeline.EnvChannel},
-		{gcpfunctions.EnvSink, pipeline.EnvSink},
-		{gcpfunctions.EnvDeadLetter, pipeline.EnvDeadLetter},
-		{gcpfunctions.EnvSecret, pipeline.EnvSecret},
+		{pipeline.EnvChannel, pipeline.EnvChannel},
+		{pipeline.EnvSink, pipeline.EnvSink},
+		{pipeline.EnvDeadLetter, pipeline.EnvDeadLetter},
+		{stripehook.EnvSecret, stripehook.EnvSecret},
 	}
 	for _, p := range pairs {
 		if p[0] != p[1] {

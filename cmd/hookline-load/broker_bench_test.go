@@ -13,6 +13,7 @@ import (
 	_ "github.com/hookline/hookline/channel/googlepubsub"
 	"github.com/hookline/hookline/channel/rabbitsetup"
 	"github.com/hookline/hookline/cmd/hookline-load/internal/loadgen"
+	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/internal/testsupport/fauxqs"
 	"github.com/hookline/hookline/internal/testsupport/pubsubtest"
 	"github.com/hookline/hookline/internal/testsupport/testenv"
@@ -73,7 +74,7 @@ func benchBroker(b *testing.B, topicURL, subURL string) {
 
 func driveBroker(b *testing.B, topicURL, subURL string, rate int) *loadgen.Result {
 	rec := loadgen.NewRecorder()
-	secret := pipeline.GenerateSecret()
+	secret := stripehook.GenerateSecret()
 	app, err := pipeline.Open(context.Background(), pipeline.Config{Channel: topicURL, Subscription: subURL, Sink: "discard://",
 		Secrets: []string{secret}}, &pipeline.Options{WrapSink: rec.Wrap})
 	if err != nil {

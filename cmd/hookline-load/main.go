@@ -221,7 +221,7 @@ func channelURLs(schemes string) ([]channelURL, error) {
 }
 
 func runPipeline(ch channelURL, d time.Duration, conns, rate int, obs observed) (*loadgen.Result, error) {
-	secret := pipeline.GenerateSecret()
+	secret := stripehook.GenerateSecret()
 	cfg := pipeline.Config{Channel: ch.topic, Subscription: ch.subscription, Sink: "discard://", Secrets: []string{secret}}
 	if err := declareRabbit(context.Background(), cfg.Channel, cfg.Subscription); err != nil {
 		return nil, err
@@ -251,7 +251,7 @@ func runPipeline(ch channelURL, d time.Duration, conns, rate int, obs observed) 
 }
 
 func runBare(d time.Duration, conns, rate int) (*loadgen.Result, error) {
-	secret := pipeline.GenerateSecret()
+	secret := stripehook.GenerateSecret()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 		if err != nil {

@@ -13,7 +13,7 @@ import (
 	"gocloud.dev/pubsub"
 
 	"github.com/hookline/hookline/cmd/hookline-load/internal/loadgen"
-	"github.com/hookline/hookline/pipeline"
+	"github.com/hookline/hookline/emitter/stripehook"
 )
 
 // runObvious measures, for comparison, the pipeline as one would first write it with stripe-go
@@ -21,7 +21,7 @@ import (
 // receive loop that unmarshals each message into a stripe.Event and acks it.
 func runObvious(d time.Duration, conns, rate int) (*loadgen.Result, error) {
 	ctx := context.Background()
-	secret := pipeline.GenerateSecret()
+	secret := stripehook.GenerateSecret()
 	name := fmt.Sprintf("mem://hookline-load-obvious-%d", time.Now().UnixNano())
 	topic, err := pubsub.OpenTopic(ctx, name)
 	if err != nil {

@@ -155,7 +155,7 @@ func (r *recoverySchedule) serve(ctx context.Context, p *pipeline.Pipeline, ln n
 		defer close(loopDone)
 		defer stopServing()
 		err := recovery.RunEvery(loopCtx, r.every, r.api, p.Sender(), &recovery.ScheduleOptions{Lookback: r.schedule.Lookback},
-			func(run recovery.ScheduledRun, err error) { pipeline.LogScheduledRun(loopCtx, log, "", run, err) })
+			func(run recovery.ScheduledRun, err error) { recovery.LogScheduledRun(loopCtx, log, "", run, err) })
 		if err != nil { // cannot happen: the interval and the look-back were checked
 			log.Error("scheduled recovery stopped", "error", err.Error())
 		}

@@ -128,9 +128,9 @@ func TestServeRecoveryConfigErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{map[string]string{"HOOKLINE_RECOVER_EVERY": "1h"}, nil, "HOOKLINE_RECOVER_EVERY 1h0m0s needs Stripe's API: recovery: STRIPE_API_KEY is not set"},
+		{map[string]string{"HOOKLINE_RECOVER_EVERY": "1h"}, nil, "HOOKLINE_RECOVER_EVERY 1h0m0s needs Stripe's API: recovery: configuration: STRIPE_API_KEY is not set"},
 		{map[string]string{"HOOKLINE_RECOVER_EVERY": "hourly"}, nil, `HOOKLINE_RECOVER_EVERY="hourly" is not a duration`},
-		{map[string]string{"STRIPE_API_KEY": "pk_test_x"}, []string{"-recover-every", "1h"}, "-recover-every 1h0m0s needs Stripe's API: recovery: STRIPE_API_KEY is not a secret or restricted key"},
+		{map[string]string{"STRIPE_API_KEY": "pk_test_x"}, []string{"-recover-every", "1h"}, "-recover-every 1h0m0s needs Stripe's API: recovery: configuration: STRIPE_API_KEY is not a secret or restricted key"},
 		{map[string]string{"STRIPE_API_KEY": "sk_test_x"}, []string{"-recover-every", "-1m"}, "must be positive"},
 		{map[string]string{"STRIPE_API_KEY": "sk_test_x", "HOOKLINE_RECOVER_EVERY": "96h"}, nil, "longer than the look-back 72h0m0s (HOOKLINE_RECOVER_LOOKBACK)"},
 		{map[string]string{"STRIPE_API_KEY": "sk_test_x", "HOOKLINE_RECOVER_EVERY": "1h", "HOOKLINE_RECOVER_LOOKBACK": "30m"}, nil, "longer than the look-back 30m0s"},

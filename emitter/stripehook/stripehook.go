@@ -188,15 +188,7 @@ func New(secrets []string, opts *Options) (*Source, error) {
 
 // ParseSecrets splits a comma-separated list of secrets (as STRIPE_WEBHOOK_SECRET may hold while a
 // secret is rolled), trimming white space and dropping empty entries.
-func ParseSecrets(commaSeparated string) []string {
-	var out []string
-	for s := range strings.SplitSeq(commaSeparated, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
+func ParseSecrets(commaSeparated string) []string { return emitter.ParseSecrets(commaSeparated) }
 
 // NewHandler returns an [emitter.Handler] that verifies deliveries with a Source built by [New]
 // from secrets and opts, and sends the events with dst.

@@ -9,8 +9,10 @@ import (
 
 	"github.com/hookline/hookline/adapters/awslambda"
 	"github.com/hookline/hookline/channel"
-	_ "github.com/hookline/hookline/channel/amazonsqs" // awssqs://, awssns://, SQS receive counts
+	_ "github.com/hookline/hookline/channel/amazonsqs"  // awssqs://, awssns://, SQS receive counts
+	_ "github.com/hookline/hookline/emitter/stripehook" // HOOKLINE_SOURCE=stripe:// (the default)
 	"github.com/hookline/hookline/pipeline"
+	"github.com/hookline/hookline/recovery"
 	_ "github.com/hookline/hookline/sink/dataverse" // dataverse://
 	_ "github.com/hookline/hookline/sink/sqlsink"   // sqlite:// and postgres://
 )
@@ -59,7 +61,7 @@ func build(ctx context.Context, getenv func(string) string, log *slog.Logger) (l
 
 // webhook checks the secret and opens the channel (refusing mem://) as the function adapters do.
 func webhook(ctx context.Context, getenv func(string) string, log *slog.Logger) (lambda.Handler, error) {
-	h, err := pipeline.NewWebhook(platform, pipeline.WebhookOptions{Getenv: getenv, Logger: log}).Handler(ctx)
+	h, err := pipeline.NewWebhook(platform, pipeline.FunctionOptions{Getenv: getenv, Logger: log}).Handler(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +71,7 @@ func webhook(ctx context.Context, getenv func(string) string, log *slog.Logger) 
 // processor opens the sink and the dead-letter channel (refusing mem://) as the function
 // adapters do.
 func processor(ctx context.Context, getenv func(string) string, log *slog.Logger) (lambda.Handler, error) {
-	p, err := pipeline.NewProcessor(platform, pipeline.ProcessorOptions{Getenv: getenv, Logger: log}).Get(ctx)
+	p, err := pipeline.NewProcessor(platform, pipeline.FunctionOptions{Getenv: getenv, Logger: log}).Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +106,7 @@ func eventBridge(ctx context.Context, getenv func(string) string, log *slog.Logg
 // returns the handler for EventBridge Scheduler's invocations; the channel and the Stripe client
 // are opened on the first.
 func recoverer(getenv func(string) string, log *slog.Logger) (lambda.Handler, error) {
-	r := pipeline.NewRecoverer(platform, pipeline.RecovererOptions{Getenv: getenv, Logger: log})
+	r := recovery.NewRecoverer(platform, pipeline.FunctionOptions{Getenv: getenv, Logger: log})
 	if err := r.Check(); err != nil {
 		return nil, err
 	}

@@ -49,8 +49,10 @@ import (
 
 	"github.com/hookline/hookline/adapters/azurefunctions"
 	_ "github.com/hookline/hookline/channel/azureservicebus" // azuresbqueue://, azuresb://, Service Bus delivery counts
-	_ "github.com/hookline/hookline/sink/dataverse"          // dataverse://
-	_ "github.com/hookline/hookline/sink/sqlsink"            // sqlite:// and postgres://
+	_ "github.com/hookline/hookline/emitter/stripehook"      // HOOKLINE_SOURCE=stripe:// (the default)
+	"github.com/hookline/hookline/pipeline"
+	_ "github.com/hookline/hookline/sink/dataverse" // dataverse://
+	_ "github.com/hookline/hookline/sink/sqlsink"   // sqlite:// and postgres://
 	"github.com/hookline/hookline/telemetry"
 )
 
@@ -76,7 +78,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 		return err
 	}
 	defer tel.Shutdown(context.WithoutCancel(ctx))
-	opts := &azurefunctions.Options{Getenv: getenv, Logger: log}
+	opts := &azurefunctions.Options{FunctionOptions: pipeline.FunctionOptions{Getenv: getenv, Logger: log}}
 	webhook, processor, recoverer := azurefunctions.NewWebhook(opts), azurefunctions.NewProcessor(opts), azurefunctions.NewRecover(opts)
 	h, err := azurefunctions.Routes{Webhook: webhook, Processor: processor, Recover: recoverer}.Handler()
 	if err != nil {

@@ -29,6 +29,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/hookline/hookline/adapters/gcpfunctions"
+	_ "github.com/hookline/hookline/emitter/stripehook" // HOOKLINE_SOURCE=stripe:// (the default)
+	"github.com/hookline/hookline/pipeline"
 	_ "github.com/hookline/hookline/sink/dataverse" // dataverse:// sinks
 	_ "github.com/hookline/hookline/sink/sqlsink"   // postgres:// (Cloud SQL) and sqlite:// sinks
 	"github.com/hookline/hookline/telemetry"
@@ -52,7 +54,7 @@ func init() {
 	if err != nil {
 		log.Error("telemetry is off", "error", err.Error())
 	}
-	opts := &gcpfunctions.Options{Logger: log}
+	opts := &gcpfunctions.Options{FunctionOptions: pipeline.FunctionOptions{Logger: log}}
 	functions.HTTP(WebhookEntryPoint, tel.FlushAfter(gcpfunctions.NewWebhook(opts)).ServeHTTP)
 	processor := gcpfunctions.NewProcessor(opts)
 	functions.CloudEvent(ProcessEntryPoint, func(ctx context.Context, e event.Event) error {

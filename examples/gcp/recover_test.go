@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookline/hookline/adapters/gcpfunctions"
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/examples/gcp"
 	"github.com/hookline/hookline/internal/testsupport/pubsubtest"
 	"github.com/hookline/hookline/internal/testsupport/stripeapi"
+	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/recovery"
 )
 
@@ -40,10 +40,10 @@ func TestScheduledRecover(t *testing.T) {
 	for _, ev := range append(missed, delivered) {
 		api.AddEvent(ev)
 	}
-	t.Setenv(gcpfunctions.EnvChannel, "gcppubsub://"+names.Topic)
-	t.Setenv(gcpfunctions.EnvAPIKey, api.Key())
-	t.Setenv(gcpfunctions.EnvAPIBase, api.URL())
-	t.Setenv(gcpfunctions.EnvLookback, "72h")
+	t.Setenv(pipeline.EnvChannel, "gcppubsub://"+names.Topic)
+	t.Setenv(recovery.EnvAPIKey, api.Key())
+	t.Setenv(recovery.EnvAPIBase, api.URL())
+	t.Setenv(recovery.EnvLookback, "72h")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 

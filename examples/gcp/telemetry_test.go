@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookline/hookline/adapters/gcpfunctions"
 	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/examples/gcp"
 	"github.com/hookline/hookline/internal/testsupport/pubsubtest"
 	"github.com/hookline/hookline/internal/testsupport/tracecheck"
+	"github.com/hookline/hookline/pipeline"
 )
 
 // The functions read the OTEL_* variables when the package initializes, so this test runs the
@@ -45,8 +45,8 @@ func webhookInvocation(t *testing.T) {
 	srv := pubsubtest.Shared(t)
 	names := srv.Create(t, "gcp-telemetry", nil)
 	secret := "whsec_gcp_telemetry_test"
-	t.Setenv(gcpfunctions.EnvChannel, "gcppubsub://"+names.Topic)
-	t.Setenv(gcpfunctions.EnvSecret, secret)
+	t.Setenv(pipeline.EnvChannel, "gcppubsub://"+names.Topic)
+	t.Setenv(stripehook.EnvSecret, secret)
 	payload := stripehook.SampleEvent("customer.created", "cus_gcp_telemetry", time.Now())
 	req, _ := http.NewRequest(http.MethodPost, baseURL+"/"+gcp.WebhookEntryPoint, bytes.NewReader(payload))
 	req.Header.Set("Stripe-Signature", stripehook.Sign(payload, secret, time.Now()))

@@ -21,6 +21,7 @@ import (
 	"github.com/hookline/hookline/examples/gcp"
 	"github.com/hookline/hookline/internal/testsupport/pubsubtest"
 	"github.com/hookline/hookline/internal/testsupport/tracecheck"
+	"github.com/hookline/hookline/pipeline"
 )
 
 // TestTraceFromWebhookToProcessEvent shows the example's StripeWebhook and ProcessEvent
@@ -68,9 +69,9 @@ func traceFlowChild(t *testing.T) {
 	srv := pubsubtest.Shared(t)
 	names := srv.Create(t, "gcp-trace", &pubsubtest.Options{MaxDeliveryAttempts: 5})
 	const secret = "whsec_gcp_trace_test"
-	t.Setenv(gcpfunctions.EnvChannel, "gcppubsub://"+names.Topic)
-	t.Setenv(gcpfunctions.EnvSink, "sqlite://"+filepath.ToSlash(os.Getenv("HOOKLINE_TEST_DB")))
-	t.Setenv(gcpfunctions.EnvSecret, secret)
+	t.Setenv(pipeline.EnvChannel, "gcppubsub://"+names.Topic)
+	t.Setenv(pipeline.EnvSink, "sqlite://"+filepath.ToSlash(os.Getenv("HOOKLINE_TEST_DB")))
+	t.Setenv(stripehook.EnvSecret, secret)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	client := &http.Client{Timeout: 30 * time.Second}

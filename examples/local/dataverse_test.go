@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/emitter/stripehook"
-	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/sink/dataverse/dataversetest"
 )
 
@@ -24,7 +23,7 @@ func TestLocalExampleIntoDataverse(t *testing.T) {
 	defer double.Close()
 	t.Setenv("DATAVERSE_TOKEN", "dev-token")
 	port := freePort(t)
-	secret := pipeline.GenerateSecret()
+	secret := stripehook.GenerateSecret()
 	env := map[string]string{
 		"PORT": port, "STRIPE_WEBHOOK_SECRET": secret, "HOOKLINE_CHANNEL": "mem://e2e-dataverse",
 		"HOOKLINE_SINK": "dataverse://contoso.crm.dynamics.com?key=new_stripecustomerid&eventtime=new_stripeeventcreated" +

@@ -28,7 +28,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/telemetry"
 )
@@ -46,7 +46,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	fs := flag.NewFlagSet("local", flag.ContinueOnError)
 	fs.SetOutput(out)
 	demo := fs.Bool("demo", false, "post signed sample events to this server once it listens")
-	send := fs.String("send", "", "post signed sample events to this webhook URL and exit (uses "+pipeline.EnvSecret+")")
+	send := fs.String("send", "", "post signed sample events to this webhook URL and exit (signed with the source's secret)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,10 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	}
 	client := &http.Client{Timeout: 30 * time.Second}
 	if *send != "" {
-		if cfg.SecretGenerated {
-			return fmt.Errorf("-send needs %s: set it to the secret the server printed", pipeline.EnvSecret)
-		}
-		return stripehook.SendSamples(ctx, client, *send, cfg.Secrets[0], nil, out)
+		return sendSamples(ctx, client, cfg, *send, out)
 	}
 	if cfg.SecretGenerated {
 		fmt.Fprintln(out, pipeline.SecretNotice(cfg))
@@ -80,10 +77,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	}
 	if *demo {
 		go func() {
-			if err := stripehook.SendSamples(ctx, client, "http://"+ln.Addr().String()+"/webhook", cfg.Secrets[0], nil, out); err != nil {
+			if err := sendSamples(ctx, client, cfg, "http://"+ln.Addr().String()+"/webhook", out); err != nil {
 				log.Error("sample sender failed", "error", err)
 			}
 		}()
 	}
 	return p.Serve(ctx, ln)
+}
+
+// sendSamples posts the source's signed sample events to webhook.
+func sendSamples(ctx context.Context, client *http.Client, cfg pipeline.Config, webhook string, out io.Writer) error {
+	src, _, err := emitter.LookupSource(cfg.Source)
+	switch {
+	case err != nil:
+		return err
+	case cfg.SecretGenerated:
+		return fmt.Errorf("-send needs %s: set it to the secret the server printed", src.SecretEnv)
+	case src.SendSamples == nil:
+		return fmt.Errorf("the %s:// source has no sample events", src.Scheme)
+	}
+	return src.SendSamples(ctx, client, webhook, cfg.Secrets[0], out)
 }

@@ -15,7 +15,6 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/hookline/hookline/emitter/stripehook"
-	"github.com/hookline/hookline/pipeline"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's and the test's goroutines.
@@ -54,13 +53,13 @@ func TestLocalExampleEndToEnd(t *testing.T) {
 func testLocalExample(t *testing.T, channel string) {
 	port := freePort(t)
 	db := filepath.Join(t.TempDir(), "hookline.db")
-	secret := pipeline.GenerateSecret()
+	secret := stripehook.GenerateSecret()
 	env := map[string]string{
 		"PORT": port, "HOOKLINE_SINK": "sqlite://" + db, "STRIPE_WEBHOOK_SECRET": "whsec_old," + secret,
 		"HOOKLINE_CHANNEL": channel,
 	}
 	base, out, stop := startLocal(t, env)
-	samples := sendSamples(t, base, secret, out)
+	samples := postSamples(t, base, secret, out)
 	// A forged delivery is refused and leaves no trace.
 	forged := stripehook.SampleEvent("customer.created", "cus_forged", time.Now())
 	req, _ := http.NewRequest(http.MethodPost, base+"/webhook", bytes.NewReader(forged))
@@ -124,7 +123,7 @@ func startLocal(t *testing.T, env map[string]string) (base string, out *syncBuff
 }
 
 // sendSamples posts the signed sample events to base's webhook and returns them.
-func sendSamples(t *testing.T, base, secret string, out *syncBuffer) []stripehook.Sample {
+func postSamples(t *testing.T, base, secret string, out *syncBuffer) []stripehook.Sample {
 	t.Helper()
 	samples := stripehook.Samples(time.Now())
 	if err := stripehook.SendSamples(context.Background(), http.DefaultClient, base+"/webhook", secret, samples, out); err != nil {

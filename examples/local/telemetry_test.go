@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/hookline/hookline/pipeline"
+	"github.com/hookline/hookline/emitter/stripehook"
 )
 
 // With OTEL_METRICS_EXPORTER=prometheus, as the README says, the webhook's deliveries are
@@ -18,11 +18,11 @@ func TestLocalExampleServesPrometheusMetrics(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_PROMETHEUS_HOST", "127.0.0.1")
 	t.Setenv("OTEL_EXPORTER_PROMETHEUS_PORT", promPort)
 	t.Setenv("OTEL_TRACES_EXPORTER", "")
-	secret := pipeline.GenerateSecret()
+	secret := stripehook.GenerateSecret()
 	env := map[string]string{"PORT": port, "HOOKLINE_SINK": "discard://", "STRIPE_WEBHOOK_SECRET": secret,
 		"HOOKLINE_CHANNEL": "mem://local-metrics"}
 	base, out, stop := startLocal(t, env)
-	samples := sendSamples(t, base, secret, out)
+	samples := postSamples(t, base, secret, out)
 
 	for _, url := range []string{"http://127.0.0.1:" + promPort + "/metrics", base + "/metrics"} {
 		resp, err := http.Get(url)

@@ -1,4 +1,4 @@
-package pipeline_test
+package recovery_test
 
 import (
 	"context"
@@ -8,12 +8,18 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/channel"
+	_ "github.com/hookline/hookline/channel/amazonsqs" // awssqs:// URLs in the configurations checked
 	"github.com/hookline/hookline/internal/testsupport/serverlesstest"
 	"github.com/hookline/hookline/internal/testsupport/stripeapi"
 	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/recovery"
 	"github.com/hookline/hookline/sink"
 )
+
+var platform = pipeline.Platform{
+	Name: "test", Deployment: "the test", Instance: "the test process", SecretAdvice: "somehow",
+	ChannelAdvice: "a topic URL", NoDeadLetter: "retried",
+}
 
 func TestRecovererConfiguration(t *testing.T) {
 	log, logs := serverlesstest.Logger(t)
@@ -27,7 +33,7 @@ func TestRecovererConfiguration(t *testing.T) {
 		"bad look-back":  {serverlesstest.Env{pipeline.EnvChannel: "awssqs://q", recovery.EnvAPIKey: "rk_test_1", recovery.EnvLookback: "1 day"}, "HOOKLINE_RECOVER_LOOKBACK=\"1 day\""},
 		"driver missing": {serverlesstest.Env{pipeline.EnvChannel: "nosuchbroker://q", recovery.EnvAPIKey: "rk_test_1"}, "no driver linked"},
 	} {
-		r := pipeline.NewRecoverer(platform, pipeline.RecovererOptions{Getenv: tc.env.Get, Logger: log})
+		r := recovery.NewRecoverer(platform, pipeline.FunctionOptions{Getenv: tc.env.Get, Logger: log})
 		err := r.Check()
 		if !pipeline.IsConfigError(err) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: Check = %v, want a configuration error containing %q", name, err, tc.want)
@@ -42,7 +48,7 @@ func TestRecovererConfiguration(t *testing.T) {
 		}
 	}
 	// A channel that cannot be reached is no configuration error: the platform answers 503.
-	down := pipeline.NewRecoverer(platform, pipeline.RecovererOptions{Logger: log, Getenv: serverlesstest.Env{
+	down := recovery.NewRecoverer(platform, pipeline.FunctionOptions{Logger: log, Getenv: serverlesstest.Env{
 		pipeline.EnvChannel: serverlesstest.DownBroker + "://q", recovery.EnvAPIKey: "rk_test_1"}.Get})
 	if _, err := down.Run(t.Context()); err == nil || pipeline.IsConfigError(err) || pipeline.Failure(err).Status != 503 {
 		t.Errorf("unreachable channel: %v", err)
@@ -66,7 +72,7 @@ func TestRecovererRunsIntoGivenSender(t *testing.T) {
 	}
 	defer recv.Shutdown(context.Background())
 	log, logs := serverlesstest.Logger(t)
-	r := pipeline.NewRecoverer(platform, pipeline.RecovererOptions{Sender: s, Logger: log, Getenv: serverlesstest.Env{
+	r := recovery.NewRecoverer(platform, pipeline.FunctionOptions{Sender: s, Logger: log, Getenv: serverlesstest.Env{
 		recovery.EnvAPIKey: api.Key(), recovery.EnvAPIBase: api.URL(), recovery.EnvLookback: "2h"}.Get})
 	run, err := r.Run(t.Context())
 	if err != nil || run.Sent != 1 || run.Until.Sub(run.Since) != 2*time.Hour {

@@ -1,4 +1,6 @@
-package pipeline
+// Package lazy builds a value on first use and keeps it: what the function halves of package
+// pipeline and the recover function of package recovery open on their first invocation.
+package lazy
 
 import (
 	"context"
@@ -6,24 +8,24 @@ import (
 	"sync/atomic"
 )
 
-// lazy builds a value on first use and keeps it for the life of the process. A failed build is
+// Value builds a value on first use and keeps it for the life of the process. A failed build is
 // not kept: the next call tries again, so a broker or sink that was unreachable at the first
 // invocation is used once it is back, and every failing invocation logs why.
-type lazy[T any] struct {
+type Value[T any] struct {
 	build func(ctx context.Context) (T, error)
 	mu    sync.Mutex
 	val   atomic.Pointer[T]
 }
 
-// newLazy returns a lazy that builds its value with build.
-func newLazy[T any](build func(ctx context.Context) (T, error)) *lazy[T] {
-	return &lazy[T]{build: build}
+// New returns a Value that builds itself with build.
+func New[T any](build func(ctx context.Context) (T, error)) *Value[T] {
+	return &Value[T]{build: build}
 }
 
 // Get returns the value, building it if no build has succeeded yet. The build runs with a
 // context that is not canceled with ctx: the value outlives the invocation that built it, and
 // its connections must not end with it.
-func (l *lazy[T]) Get(ctx context.Context) (T, error) {
+func (l *Value[T]) Get(ctx context.Context) (T, error) {
 	if v := l.val.Load(); v != nil {
 		return *v, nil
 	}
@@ -42,7 +44,7 @@ func (l *lazy[T]) Get(ctx context.Context) (T, error) {
 }
 
 // Built returns the value if it was built, without building it.
-func (l *lazy[T]) Built() (T, bool) {
+func (l *Value[T]) Built() (T, bool) {
 	if v := l.val.Load(); v != nil {
 		return *v, true
 	}

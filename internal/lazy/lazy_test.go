@@ -1,4 +1,4 @@
-package pipeline
+package lazy
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 
 func TestLazyRetriesAFailedBuild(t *testing.T) {
 	calls := 0
-	l := newLazy(func(ctx context.Context) (int, error) {
+	l := New(func(ctx context.Context) (int, error) {
 		calls++
 		if ctx.Err() != nil {
 			t.Error("build context canceled with the caller's")
