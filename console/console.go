@@ -42,7 +42,7 @@ type Options struct {
 	// ReadOnly shows everything and refuses every action (replay, discard, recover) with 403.
 	ReadOnly bool
 	// Prefix is the path the console is served under, ending in "/". Default DefaultPrefix,
-	// where adapters/httpserver mounts it.
+	// where httpserver mounts it.
 	Prefix string
 	// Recent is about how many events the Events page keeps, newest first (rounded up to a
 	// multiple of the store's 16 shards). Default DefaultRecent.

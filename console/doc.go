@@ -19,7 +19,7 @@
 //	STRIPE_API_KEY, STRIPE_API_BASE           enable the Recover page (package recovery)
 //
 // A program of its own gives a [Console] to pipeline.Options.Console, which mounts it at
-// /console/ (adapters/httpserver.Options.Console) and tells it of every event, and registers
+// /console/ (httpserver.Options.Console) and tells it of every event, and registers
 // [Console.MetricReader] with the meter provider the pipeline records with:
 //
 //	con, err := console.New(console.Options{Token: os.Getenv(console.EnvToken)})

@@ -14,9 +14,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookline/hookline"
-	"github.com/hookline/hookline/adapters/httpserver"
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter"
+	"github.com/hookline/hookline/httpserver"
 	"github.com/hookline/hookline/internal/eventlog"
 	"github.com/hookline/hookline/internal/redact"
 	"github.com/hookline/hookline/sink"
@@ -379,7 +379,7 @@ func (a *Pipeline) Sender() emitter.Sender { return a.dst }
 func (a *Pipeline) Consumer() *channel.Consumer { return a.consumer }
 
 // Serve accepts webhooks on ln and processes events until ctx ends, then shuts down in the order
-// that loses nothing (adapters/httpserver does it): stop accepting requests and let those in
+// that loses nothing (httpserver does it): stop accepting requests and let those in
 // flight finish; for an in-process channel wait until every accepted event was processed; stop
 // the consumer after its in-flight work; flush acknowledgements and sends; close the sink.
 func (a *Pipeline) Serve(ctx context.Context, ln net.Listener) error {

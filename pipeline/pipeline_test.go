@@ -264,7 +264,7 @@ func TestOpenReportsBadURLs(t *testing.T) {
 	}
 }
 
-// The wiring serves the liveness and readiness probes of adapters/httpserver.
+// The wiring serves the liveness and readiness probes of httpserver.
 func TestProbes(t *testing.T) {
 	h := start(t, sink.NewMemory(), nil)
 	base := strings.TrimSuffix(h.url, "/webhook")

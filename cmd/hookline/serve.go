@@ -11,8 +11,8 @@ import (
 
 	"github.com/stripe/stripe-go/v76/client"
 
-	"github.com/hookline/hookline/adapters/httpserver"
 	"github.com/hookline/hookline/console"
+	"github.com/hookline/hookline/httpserver"
 	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/recovery"
 	"github.com/hookline/hookline/telemetry"

@@ -14,10 +14,10 @@ import (
 
 	_ "github.com/hookline/hookline/channel/rabbitmq" // persistent messages on rabbit://
 
-	"github.com/hookline/hookline/adapters/httpserver"
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/channel/rabbitsetup"
 	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/httpserver"
 	"github.com/hookline/hookline/internal/testsupport/testenv"
 	"github.com/hookline/hookline/sink"
 )

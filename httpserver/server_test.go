@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookline/hookline/adapters/httpserver"
 	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/httpserver"
 )
 
 // A signed event goes over real HTTP through the webhook, the mem:// channel and the consumer

@@ -18,11 +18,12 @@ const (
 )
 
 // RefreshOptions replace the allowlist at run time from a JSON document of the shape Stripe
-// serves, {"WEBHOOKS":["3.18.12.63", ...]}: once when Serve starts, then every Interval. A failed
+// publishes (stripehook.WebhookIPsURL), {"WEBHOOKS":["3.18.12.63", ...]}: once when Serve
+// starts, then every Interval. A failed
 // fetch, a body that is too large or malformed, or an empty or invalid list keeps the last good
 // list (and is logged).
 type RefreshOptions struct {
-	// URL of the JSON document. Default StripeWebhookIPsURL.
+	// URL of the JSON document: for Stripe, stripehook.WebhookIPsURL. Required.
 	URL string
 	// Interval between fetches. Default 6h.
 	Interval time.Duration
@@ -33,7 +34,6 @@ type RefreshOptions struct {
 }
 
 func (o RefreshOptions) withDefaults() RefreshOptions {
-	setDefault(&o.URL, StripeWebhookIPsURL)
 	setDefault(&o.Interval, DefaultRefreshInterval)
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = DefaultRefreshMaxBytes

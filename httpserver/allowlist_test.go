@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookline/hookline/adapters/httpserver"
 	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/httpserver"
 )
 
 var client = &http.Client{Timeout: 10 * time.Second}
@@ -32,8 +32,8 @@ func TestAllowlistOff(t *testing.T) {
 // open.
 func TestAllowlistRefusesOthers(t *testing.T) {
 	r := newRig(t, rigOptions{})
-	s := r.serve(&httpserver.Options{Allowlist: &httpserver.AllowlistOptions{}})
-	for _, h := range []http.Header{nil, xff(httpserver.StripeWebhookIPs()[0])} {
+	s := r.serve(&httpserver.Options{Allowlist: &httpserver.AllowlistOptions{IPs: stripehook.WebhookIPs()}})
+	for _, h := range []http.Header{nil, xff(stripehook.WebhookIPs()[0])} {
 		if st, err := r.post(client, s.base+"/webhook", "cus_blocked", h); err != nil || st != 403 {
 			t.Fatalf("header %v: answered %d, %v; want 403", h, st, err)
 		}
@@ -75,9 +75,9 @@ func TestAllowlistAllows(t *testing.T) {
 // judged.
 func TestTrustedProxy(t *testing.T) {
 	r := newRig(t, rigOptions{})
-	s := r.serve(&httpserver.Options{Allowlist: &httpserver.AllowlistOptions{
+	s := r.serve(&httpserver.Options{Allowlist: &httpserver.AllowlistOptions{IPs: stripehook.WebhookIPs(),
 		TrustedProxies: []string{"127.0.0.0/8", "10.1.0.0/16"}}})
-	stripe := httpserver.StripeWebhookIPs()[0]
+	stripe := stripehook.WebhookIPs()[0]
 	tests := []struct {
 		name   string
 		header http.Header
@@ -126,7 +126,7 @@ func TestAllowlistRefresh(t *testing.T) {
 	}
 	// Serve fetches once at start.
 	eventually(t, 10*time.Second, "the refreshed list", func() bool { return answer("198.51.100.7") == 200 })
-	if st := answer(httpserver.StripeWebhookIPs()[0]); st != 403 {
+	if st := answer(stripehook.WebhookIPs()[0]); st != 403 {
 		t.Fatalf("an address no longer listed answered %d", st)
 	}
 
@@ -160,11 +160,22 @@ func TestAllowlistRefresh(t *testing.T) {
 
 func TestRefreshNotConfigured(t *testing.T) {
 	r := newRig(t, rigOptions{})
-	srv, err := httpserver.New(r.webhook, r.pipe, &httpserver.Options{Allowlist: &httpserver.AllowlistOptions{}})
+	srv, err := httpserver.New(r.webhook, r.pipe, &httpserver.Options{Allowlist: &httpserver.AllowlistOptions{IPs: []string{"127.0.0.1"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := srv.RefreshAllowlist(context.Background()); err == nil {
 		t.Fatal("RefreshAllowlist without Refresh options succeeded")
+	}
+}
+
+// An allowlist needs its list and a refresh its URL: no sender's list is assumed.
+func TestAllowlistNeedsItsList(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	for _, a := range []*httpserver.AllowlistOptions{{}, {IPs: []string{"127.0.0.1"}, Refresh: &httpserver.RefreshOptions{}}} {
+		if _, err := httpserver.New(r.webhook, r.pipe, &httpserver.Options{Allowlist: a}); err == nil ||
+			!strings.Contains(err.Error(), "stripehook.WebhookIP") {
+			t.Errorf("allowlist %+v: %v, want an error naming the sender's list", a, err)
+		}
 	}
 }

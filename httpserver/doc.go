@@ -40,13 +40,12 @@
 //
 // Allowlist: with Options.Allowlist set, the webhook answers 403 {"error":"forbidden"} to any
 // caller whose address is not on the list, before reading the request body, and nothing is sent.
-// The default list is [StripeWebhookIPs], Stripe's published webhook source addresses, shipped in
-// this package as of the date noted there. Stripe changes that list from time to time, and a
-// stale list refuses Stripe itself: set AllowlistOptions.Refresh to fetch it at run time from
-// [StripeWebhookIPsURL] (the last good list is kept when a fetch fails), and refresh the shipped
-// list in this package before each release. The allowlist is defence in depth, not a substitute
-// for the signature check, which the webhook always performs. It is off by default; /healthz and
-// /readyz are never behind it.
+// The list is the sender's published source addresses: for Stripe, stripehook.WebhookIPs(),
+// shipped in that package as of the date noted there. A sender changes its list from time to
+// time, and a stale list refuses the sender itself: set AllowlistOptions.Refresh to fetch it at
+// run time (for Stripe from stripehook.WebhookIPsURL; the last good list is kept when a fetch
+// fails). The allowlist is defence in depth, not a substitute for the signature check, which the
+// webhook always performs. It is off by default; /healthz and /readyz are never behind it.
 //
 // Proxies: behind a reverse proxy or load balancer the peer address is the proxy's. List the
 // proxies in AllowlistOptions.TrustedProxies (addresses or CIDR prefixes) and the allowlist reads

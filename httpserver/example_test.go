@@ -8,9 +8,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/hookline/hookline/adapters/httpserver"
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/httpserver"
 	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/sink"
 )

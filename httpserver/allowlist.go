@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,7 +13,9 @@ import (
 
 // AllowlistOptions restrict the webhook to known source addresses (see # Security).
 type AllowlistOptions struct {
-	// IPs are the addresses (or CIDR prefixes) that may call the webhook. nil: StripeWebhookIPs().
+	// IPs are the addresses (or CIDR prefixes) that may call the webhook: the sender's
+	// published list, such as stripehook.WebhookIPs() for Stripe. Required unless Refresh is
+	// set, in which case nobody is allowed until its first fetch.
 	IPs []string
 	// TrustedProxies are the addresses or CIDR prefixes of reverse proxies and load balancers in
 	// front of the server. Only when the immediate peer is one of them is X-Forwarded-For read,
@@ -79,11 +82,11 @@ func (s *ipSet) contains(a netip.Addr) bool {
 }
 
 func newAllowlist(o *AllowlistOptions, log *slog.Logger) (*allowlist, error) {
-	ips := o.IPs
-	if ips == nil {
-		ips = StripeWebhookIPs()
+	if len(o.IPs) == 0 && o.Refresh == nil {
+		return nil, errors.New("httpserver: AllowlistOptions.IPs is empty: give the addresses the sender publishes " +
+			"(for Stripe, stripehook.WebhookIPs()) or a Refresh, or leave Options.Allowlist nil for no allowlist")
 	}
-	allowed, err := parseIPSet(ips)
+	allowed, err := parseIPSet(o.IPs)
 	if err != nil {
 		return nil, err
 	}
@@ -95,6 +98,9 @@ func newAllowlist(o *AllowlistOptions, log *slog.Logger) (*allowlist, error) {
 		}
 	}
 	if o.Refresh != nil {
+		if o.Refresh.URL == "" {
+			return nil, errors.New("httpserver: RefreshOptions.URL is empty: give the URL of the sender's list (for Stripe, stripehook.WebhookIPsURL)")
+		}
 		r := o.Refresh.withDefaults()
 		a.refresh = &r
 	}

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookline/hookline/adapters/httpserver"
+	"github.com/hookline/hookline/httpserver"
 )
 
 // selfSigned writes a self-signed certificate for 127.0.0.1 and its key to dir and returns their
