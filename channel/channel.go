@@ -194,12 +194,13 @@ func OpenSender(ctx context.Context, urlstr string, opts *SenderOptions) (*Sende
 	if err != nil {
 		return nil, err
 	}
-	s := &Sender{trace: newTracing(o.TracerProvider, urlstr, "")}
-	s.meters = newMeters(o.MeterProvider, s.trace, "")
+	s := &Sender{}
 	if err := s.useBroker(t, urlstr, o); err != nil {
 		t.Shutdown(ctx)
 		return nil, fmt.Errorf("channel: open sender %s: %w", redact.String(urlstr), err)
 	}
+	s.trace = newTracing(o.TracerProvider, urlstr, s.broker)
+	s.meters = newMeters(o.MeterProvider, s.trace, "")
 	s.link.init(t, urlstr, openTopic, shutdownTopic(urlstr), o.ReconnectInterval)
 	return s, nil
 }
@@ -219,11 +220,7 @@ func openTopic(ctx context.Context, urlstr string) (*pubsub.Topic, error) {
 // unless package channel/rabbitmq is imported.
 func NewSender(t *pubsub.Topic) *Sender {
 	s := &Sender{broker: brokerFor(t, "")}
-	name := ""
-	if s.broker != nil {
-		name = s.broker.Name
-	}
-	s.trace = newTracing(nil, "", name)
+	s.trace = newTracing(nil, "", s.broker)
 	s.meters = newMeters(nil, s.trace, "")
 	s.link.init(t, "", nil, (*pubsub.Topic).Shutdown, 0)
 	return s
