@@ -197,22 +197,6 @@ func IsInProcess(urlstr string) bool {
 	return b != nil && b.InProcess
 }
 
-// requiredBrokers names, per URL scheme, the package whose [Broker] a sender must have: without
-// it the topic opens but sends unsafely. rabbit:// through gocloud's driver alone publishes
-// transient messages, which a broker restart drops even from a durable queue.
-var requiredBrokers = map[string]string{
-	"rabbit": "github.com/hookline/hookline/channel/rabbitmq",
-}
-
-// checkBroker fails when a topic of scheme needs a registered broker and has none.
-func checkBroker(b *Broker, scheme string) error {
-	if pkg, ok := requiredBrokers[scheme]; ok && b == nil {
-		return fmt.Errorf("%s:// needs package %s, which makes its sends persistent: "+
-			"import _ %q in your main package", scheme, pkg, pkg)
-	}
-	return nil
-}
-
 // deliveries returns msg's delivery count and whether it is exact; when it is not, n is a lower
 // bound (at least 1) to which the consumer adds its own count.
 func deliveries(msg *pubsub.Message) (n int, exact bool) {

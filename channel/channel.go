@@ -27,9 +27,10 @@
 // security; channel/rabbitsetup declares RabbitMQ exchanges and queues. Opening a scheme whose
 // package is not linked fails with an error naming the package to import. A rabbit:// sender
 // also fails without channel/rabbitmq even when gocloud's driver is linked some other way,
-// because that driver alone publishes transient messages, which a broker restart drops. A topic
-// given to [NewSender] is recognised through its As; nothing can tell there that a package is
-// missing.
+// because that driver alone publishes transient messages, which a broker restart drops; so do
+// awssqs:// and awssns:// senders without channel/amazonsqs, whose [Broker] holds the attribute
+// limit of SQS and SNS (see # Wire format). A topic given to [NewSender] is recognised through
+// its As; nothing can tell there that a package is missing.
 //
 // # In process: inproc:// rather than mem://
 //
@@ -182,9 +183,9 @@ type Sender struct {
 // OpenSender opens the topic at urlstr. A nil opts means the defaults: no broker-native features
 // and reopening at most once per [DefaultReconnectInterval]. The registered [Broker] that claims
 // the topic, if any, adapts every message sent. OpenSender fails when opts asks for a
-// broker-native feature and no registered broker claims the topic, and for a rabbit:// URL
-// without package channel/rabbitmq (see the package doc, # URLs): import the package that
-// supports the broker.
+// broker-native feature and no registered broker claims the topic, and for a rabbit://,
+// awssqs:// or awssns:// URL without the package that supports the broker (see the package doc,
+// # URLs): import it.
 func OpenSender(ctx context.Context, urlstr string, opts *SenderOptions) (*Sender, error) {
 	var o SenderOptions
 	if opts != nil {
@@ -441,28 +442,4 @@ func scrub(err error, urlstr string) error {
 		return err
 	}
 	return redact.Error(err, redact.Secrets(u))
-}
-
-var driverPackages = map[string]string{
-	"rabbit":       "github.com/hookline/hookline/channel/rabbitmq",
-	"rabbitmq":     "github.com/hookline/hookline/channel/rabbitmq",
-	"awssqs":       "github.com/hookline/hookline/channel/amazonsqs",
-	"awssns":       "github.com/hookline/hookline/channel/amazonsqs",
-	"azuresb":      "github.com/hookline/hookline/channel/azureservicebus",
-	"azuresbqueue": "github.com/hookline/hookline/channel/azureservicebus",
-	"gcppubsub":    "github.com/hookline/hookline/channel/googlepubsub",
-	"kafka":        "gocloud.dev/pubsub/kafkapubsub",
-	"nats":         "gocloud.dev/pubsub/natspubsub",
-}
-
-// driverHint tells which package to import when gocloud has no driver for the URL's scheme.
-func driverHint(urlstr string, err error) string {
-	if !strings.Contains(err.Error(), "no driver registered") {
-		return ""
-	}
-	scheme, _, _ := strings.Cut(urlstr, "://")
-	if pkg, ok := driverPackages[scheme]; ok {
-		return fmt.Sprintf(` (import _ %q in your main package to enable %s://)`, pkg, scheme)
-	}
-	return " (supported schemes: mem, rabbitmq, rabbit, awssqs, awssns, azuresb, azuresbqueue, gcppubsub)"
 }

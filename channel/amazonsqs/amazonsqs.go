@@ -6,8 +6,10 @@
 // It enables awssqs:// and awssns:// URLs (it imports gocloud.dev/pubsub/awssnssqs) and registers
 // a [channel.Broker] for each of SQS and SNS, which reports SQS's ApproximateReceiveCount as
 // [channel.DeliveryCount] and sets the SQS/SNS FIFO message group and deduplication ids when a
-// sender is opened with [channel.SenderOptions]. It lives apart from package channel because the
-// AWS SDK is large; programs that do not use AWS do not link it.
+// sender is opened with [channel.SenderOptions]. An awssqs:// or awssns:// sender refuses to open
+// without this package, even when gocloud's driver is linked: its brokers tell package channel
+// the attribute limit below. It lives apart from package channel because the AWS SDK is large;
+// programs that do not use AWS do not link it.
 //
 // # URLs
 //

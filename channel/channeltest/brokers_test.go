@@ -3,7 +3,10 @@ package channeltest_test
 import (
 	"context"
 	"maps"
+	"reflect"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -17,6 +20,7 @@ import (
 	_ "github.com/hookline/hookline/channel/azureservicebus"
 	_ "github.com/hookline/hookline/channel/googlepubsub"
 	_ "github.com/hookline/hookline/channel/rabbitmq"
+	"github.com/hookline/hookline/internal/brokerpkg"
 )
 
 // These tests link every broker package of this module, so that every broker it has is
@@ -119,4 +123,61 @@ func TestSpansCarryTheBrokersFacts(t *testing.T) {
 			t.Errorf("%s://: %s = %v, want 3 (attributes %v)", s, count, n.Emit(), got)
 		}
 	}
+}
+
+// The list that names the package to import for a scheme whose package is not linked
+// (internal/brokerpkg) agrees with the brokers the packages register once linked.
+func TestKnownPackagesMatchTheBrokers(t *testing.T) {
+	owner := map[string]channel.Broker{}
+	for _, b := range channel.Brokers() {
+		for _, s := range b.Schemes {
+			owner[s] = b
+		}
+		if b.InProcess {
+			continue // linked with package channel: never to import
+		}
+		pkg := packageOf(b)
+		for _, s := range b.Schemes {
+			p, ok := brokerpkg.For(s)
+			switch {
+			case !ok || !p.Broker:
+				t.Errorf("broker %q serves %s://, which no known broker package enables", b.Name, s)
+			case pkg != "" && p.Path != pkg:
+				t.Errorf("broker %q of package %s serves %s://, which the list says %s enables", b.Name, pkg, s, p.Path)
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, p := range brokerpkg.Known {
+		for _, s := range p.Schemes {
+			if seen[s] {
+				t.Errorf("scheme %q is listed twice", s)
+			}
+			seen[s] = true
+			if _, ok := owner[s]; ok != p.Broker {
+				t.Errorf("%s:// of %s: a registered broker serves it: %t; the list says %t", s, p.Path, ok, p.Broker)
+			}
+		}
+		if p.SendNeeds != "" && !p.Broker {
+			t.Errorf("%s: SendNeeds without a broker to need", p.Path)
+		}
+	}
+}
+
+// packageOf returns the import path of the package whose functions b uses, or "" for a broker
+// that has none.
+func packageOf(b channel.Broker) string {
+	for _, f := range []any{b.Detect, b.Prepare, b.OnSend, b.DeliveryCount} {
+		v := reflect.ValueOf(f)
+		if v.IsNil() {
+			continue
+		}
+		name := runtime.FuncForPC(v.Pointer()).Name() // path/to/pkg.func, path/to/pkg.init.0.func1
+		slash := strings.LastIndexByte(name, '/')
+		if dot := strings.IndexByte(name[slash+1:], '.'); dot >= 0 {
+			return name[:slash+1+dot]
+		}
+		return name
+	}
+	return ""
 }
