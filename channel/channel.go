@@ -48,12 +48,19 @@
 // # Brokers
 //
 // A broker package registers what package channel needs to know about its broker beyond the
-// gocloud driver with [RegisterBroker]: a [Broker] recognises the broker's topics, maps the
-// broker-native [SenderOptions] (Deduplicate, OrderBySubject) onto its messages, adapts every
-// message sent (RabbitMQ: persistent, the event id as message id), and reads its delivery counts
-// for [DeliveryCount]. Each feature is optional. A new broker plugs in the same way: a gocloud
-// driver registered on pubsub.DefaultURLMux, a Broker, and a run of the conformance suite
-// (package channel/channeltest) next to the driver.
+// gocloud driver with [RegisterBroker]. Package channel knows a broker only through its
+// [Broker]: the URL schemes it serves, its messaging.system and delivery count attribute in the
+// OpenTelemetry conventions, the most metadata entries a message can carry, and whether it lives
+// in the process only ([IsInProcess]); and, each optional, how it recognises topics opened
+// without a URL, maps the broker-native [SenderOptions] (Deduplicate, OrderBySubject) onto its
+// messages, adapts every message sent (RabbitMQ: persistent, the event id as message id), and
+// reads its delivery counts for [DeliveryCount]. Package channel registers the brokers of mem://
+// and inproc:// itself; [Brokers] lists the registered ones. Which package to import for a
+// scheme whose package is not linked is the one fact no Broker can give, since none is
+// registered then: for that alone package channel keeps a list of this module's broker packages
+// (and of gocloud's kafkapubsub and natspubsub), so that its errors name them. A new broker plugs
+// in the same way: a gocloud driver registered on pubsub.DefaultURLMux, a Broker, and a run of
+// the conformance suite (package channel/channeltest) next to the driver.
 //
 // # Wire format
 //
@@ -62,9 +69,9 @@
 // "ce_subject", so brokers can filter and route without reading the body. A traced send adds the
 // trace context as "traceparent" and "tracestate" (the CloudEvents distributed-tracing extension)
 // both to the metadata and to the body, where they are extension attributes like any other
-// Metadata entry, so older consumers read such messages unchanged. On SQS and SNS, whose
-// messages take at most 10 attributes, tracestate is in the body only, so that a dead-lettered
-// message stays within the limit.
+// Metadata entry, so older consumers read such messages unchanged. On a broker that limits the
+// metadata entries of a message (Broker.MaxMetadata, as SQS and SNS do), tracestate is in the
+// body only, so that a dead-lettered message stays within the limit.
 //
 // # Observability
 //
@@ -84,16 +91,16 @@
 //     call is an INTERNAL child span "handle" with hookline.attempt (1, 2, ...). Dead-lettering
 //     adds the event "dead-lettered" with hookline.dead_letter.reason and hookline.dead_letter.kind.
 //
-// Attributes: messaging.system (servicebus, aws_sqs, aws.sns, gcp_pubsub, rabbitmq; none for
-// mem://, which the conventions do not name), messaging.destination.name,
-// messaging.operation.type and messaging.operation.name ("send" or "process"),
-// messaging.message.id (the event id), the broker's delivery count when it reports one
-// (messaging.servicebus.message.delivery_count, messaging.gcp_pubsub.message.delivery_attempt,
-// else hookline.message.delivery_count), and error.type: on a failed send or handler call the
-// error's hookline code ("transient", "permanent", ...) or context.DeadlineExceeded, on a
-// delivery returned to the broker its last failure's, on one dead-lettered (or that could not
-// be) the kind: "permanent", "undecodable" or "max-deliveries". gocloud's own span of each
-// broker send is a child of the send span.
+// Attributes: messaging.system (the System of the endpoint's [Broker], such as aws_sqs; none
+// where the conventions name none, as for mem:// and inproc://, nor for a scheme whose package
+// is not linked), messaging.destination.name, messaging.operation.type and
+// messaging.operation.name ("send" or "process"), messaging.message.id (the event id), the
+// broker's delivery count when it reports one (under the Broker's DeliveryCountAttribute, such
+// as messaging.servicebus.message.delivery_count, else hookline.message.delivery_count), and
+// error.type: on a failed send or handler call the error's hookline code ("transient",
+// "permanent", ...) or context.DeadlineExceeded, on a delivery returned to the broker its last
+// failure's, on one dead-lettered (or that could not be) the kind: "permanent", "undecodable" or
+// "max-deliveries". gocloud's own span of each broker send is a child of the send span.
 //
 // Metrics go to the MeterProvider field of the same options, or else the global provider.
 // Every attribute value comes from a small fixed set (never an event id):
