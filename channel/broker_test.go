@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,14 +21,19 @@ import (
 )
 
 func TestRegisterBrokerRefusesBadBrokers(t *testing.T) {
-	detect := func(*pubsub.Topic, string) bool { return false }
-	RegisterBroker(Broker{Name: "test-taken", Detect: detect})
+	detect := func(*pubsub.Topic) bool { return false }
+	RegisterBroker(Broker{Name: "test-taken", Schemes: []string{"test-taken"}, Detect: detect})
 	t.Cleanup(func() { unregisterBroker("test-taken") })
+	onSend := func(*pubsub.Message) error { return nil }
 	for name, b := range map[string]Broker{
-		"no name":                {Detect: detect},
-		"Prepare without Detect": {Name: "test-p", Prepare: func(hookline.Event, SenderOptions, *pubsub.Message) error { return nil }},
-		"OnSend without Detect":  {Name: "test-o", OnSend: func(*pubsub.Message) error { return nil }},
-		"a name taken":           {Name: "test-taken", Detect: detect},
+		"no name":                          {Detect: detect},
+		"Prepare without Schemes, Detect":  {Name: "test-p", Prepare: func(hookline.Event, SenderOptions, *pubsub.Message) error { return nil }},
+		"OnSend without Schemes or Detect": {Name: "test-o", OnSend: onSend},
+		"a name taken":                     {Name: "test-taken", Detect: detect},
+		"a scheme taken":                   {Name: "test-s", Schemes: []string{"test-free", "test-taken"}},
+		"mem:// taken":                     {Name: "test-m", Schemes: []string{"mem"}},
+		"a scheme in upper case":           {Name: "test-u", Schemes: []string{"Test-upper"}},
+		"an empty scheme":                  {Name: "test-e", Schemes: []string{""}},
 	} {
 		func() {
 			defer func() {
@@ -38,22 +44,68 @@ func TestRegisterBrokerRefusesBadBrokers(t *testing.T) {
 			RegisterBroker(b)
 		}()
 	}
+	for _, b := range Brokers() {
+		if (b.Name != "test-taken" && slices.Contains(b.Schemes, "test-taken")) || slices.Contains(b.Schemes, "test-free") {
+			t.Errorf("a refused broker was registered: %+v", b)
+		}
+	}
+	// Schemes alone are enough for OnSend.
+	RegisterBroker(Broker{Name: "test-schemes-only", Schemes: []string{"test-schemes-only"}, OnSend: onSend})
+	unregisterBroker("test-schemes-only")
 }
 
-// fakeRabbit serves rabbit:// URLs with in-memory topics, standing in for gocloud's rabbitpubsub,
-// which package channel's tests do not link.
-type fakeRabbit struct{}
+// mem:// and inproc:// have their brokers, which live in the process; other schemes do not.
+func TestBuiltInBrokers(t *testing.T) {
+	for _, c := range []struct {
+		url       string
+		inProcess bool
+	}{
+		{"mem://events", true}, {"MEM://events", true}, {"inproc://events", true},
+		{"rabbitmq://events", false}, {"memx://events", false}, {"", false}, {"events", false},
+	} {
+		if got := IsInProcess(c.url); got != c.inProcess {
+			t.Errorf("IsInProcess(%q) = %t, want %t", c.url, got, c.inProcess)
+		}
+	}
+	for _, scheme := range []string{"mem", "inproc"} {
+		b := brokerOf(scheme)
+		if b == nil || b.System != "" || b.MaxMetadata != 0 {
+			t.Errorf("broker of %s:// = %+v; want one without messaging.system or metadata limit", scheme, b)
+		}
+	}
+	// A copy: changing what Brokers returns changes no registered broker.
+	list := Brokers()
+	for i := range list {
+		for j := range list[i].Schemes {
+			list[i].Schemes[j] = "changed"
+		}
+	}
+	if !IsInProcess("mem://events") {
+		t.Error("Brokers handed out the registered brokers' Schemes")
+	}
+}
 
-func (fakeRabbit) OpenTopicURL(ctx context.Context, u *url.URL) (*pubsub.Topic, error) {
+// memAlias serves topic URLs of other schemes with in-memory topics: scheme://name opens
+// mem://name. It stands in for drivers that package channel's tests do not link.
+type memAlias struct{}
+
+func (memAlias) OpenTopicURL(ctx context.Context, u *url.URL) (*pubsub.Topic, error) {
 	return pubsub.OpenTopic(ctx, "mem://"+u.Host)
 }
 
-var registerFakeRabbit sync.Once
+var memAliases sync.Map // scheme -> struct{}: registered on pubsub.DefaultURLMux
+
+// aliasMem makes scheme:// topic URLs open in-memory topics, for the rest of the test binary.
+func aliasMem(scheme string) {
+	if _, loaded := memAliases.LoadOrStore(scheme, struct{}{}); !loaded {
+		pubsub.DefaultURLMux().RegisterTopic(scheme, memAlias{})
+	}
+}
 
 // A rabbit:// sender must not publish through gocloud's driver alone (transient messages): without
 // a registered broker that claims the scheme, opening fails and names the package to import.
 func TestRabbitSenderNeedsItsBroker(t *testing.T) {
-	registerFakeRabbit.Do(func() { pubsub.DefaultURLMux().RegisterTopic("rabbit", fakeRabbit{}) })
+	aliasMem("rabbit") // in place of gocloud's rabbitpubsub, which these tests do not link
 	ctx := context.Background()
 	for _, u := range []string{"rabbit://refused", "RABBIT://refused"} {
 		_, err := OpenSender(ctx, u, nil)
@@ -65,8 +117,8 @@ func TestRabbitSenderNeedsItsBroker(t *testing.T) {
 		}
 	}
 	RegisterBroker(Broker{
-		Name:   "test-rabbit",
-		Detect: func(_ *pubsub.Topic, scheme string) bool { return scheme == "rabbit" },
+		Name:    "test-rabbit",
+		Schemes: []string{"rabbit"},
 		OnSend: func(m *pubsub.Message) error {
 			m.Metadata["persistent"] = "yes, " + m.Metadata["ce_id"]
 			return nil
@@ -125,7 +177,7 @@ func TestNewSenderUsesTheBrokerThatDetectsTheTopic(t *testing.T) {
 	}
 	RegisterBroker(Broker{
 		Name:   "test-new-sender",
-		Detect: func(t *pubsub.Topic, scheme string) bool { return scheme == "" && t == topic },
+		Detect: func(t *pubsub.Topic) bool { return t == topic },
 		OnSend: func(m *pubsub.Message) error { m.Metadata["seen"] = "1"; return nil },
 	})
 	t.Cleanup(func() { unregisterBroker("test-new-sender") })

@@ -27,9 +27,10 @@
 // security; channel/rabbitsetup declares RabbitMQ exchanges and queues. Opening a scheme whose
 // package is not linked fails with an error naming the package to import. A rabbit:// sender
 // also fails without channel/rabbitmq even when gocloud's driver is linked some other way,
-// because that driver alone publishes transient messages, which a broker restart drops. A topic
-// given to [NewSender] is recognised through its As; nothing can tell there that a package is
-// missing.
+// because that driver alone publishes transient messages, which a broker restart drops; so do
+// awssqs:// and awssns:// senders without channel/amazonsqs, whose [Broker] holds the attribute
+// limit of SQS and SNS (see # Wire format). A topic given to [NewSender] is recognised through
+// its As; nothing can tell there that a package is missing.
 //
 // # In process: inproc:// rather than mem://
 //
@@ -47,12 +48,19 @@
 // # Brokers
 //
 // A broker package registers what package channel needs to know about its broker beyond the
-// gocloud driver with [RegisterBroker]: a [Broker] recognises the broker's topics, maps the
-// broker-native [SenderOptions] (Deduplicate, OrderBySubject) onto its messages, adapts every
-// message sent (RabbitMQ: persistent, the event id as message id), and reads its delivery counts
-// for [DeliveryCount]. Each feature is optional. A new broker plugs in the same way: a gocloud
-// driver registered on pubsub.DefaultURLMux, a Broker, and a run of the conformance suite
-// (package channel/channeltest) next to the driver.
+// gocloud driver with [RegisterBroker]. Package channel knows a broker only through its
+// [Broker]: the URL schemes it serves, its messaging.system and delivery count attribute in the
+// OpenTelemetry conventions, the most metadata entries a message can carry, and whether it lives
+// in the process only ([IsInProcess]); and, each optional, how it recognises topics opened
+// without a URL, maps the broker-native [SenderOptions] (Deduplicate, OrderBySubject) onto its
+// messages, adapts every message sent (RabbitMQ: persistent, the event id as message id), and
+// reads its delivery counts for [DeliveryCount]. Package channel registers the brokers of mem://
+// and inproc:// itself; [Brokers] lists the registered ones. Which package to import for a
+// scheme whose package is not linked is the one fact no Broker can give, since none is
+// registered then: for that alone package channel keeps a list of this module's broker packages
+// (and of gocloud's kafkapubsub and natspubsub), so that its errors name them. A new broker plugs
+// in the same way: a gocloud driver registered on pubsub.DefaultURLMux, a Broker, and a run of
+// the conformance suite (package channel/channeltest) next to the driver.
 //
 // # Wire format
 //
@@ -61,9 +69,9 @@
 // "ce_subject", so brokers can filter and route without reading the body. A traced send adds the
 // trace context as "traceparent" and "tracestate" (the CloudEvents distributed-tracing extension)
 // both to the metadata and to the body, where they are extension attributes like any other
-// Metadata entry, so older consumers read such messages unchanged. On SQS and SNS, whose
-// messages take at most 10 attributes, tracestate is in the body only, so that a dead-lettered
-// message stays within the limit.
+// Metadata entry, so older consumers read such messages unchanged. On a broker that limits the
+// metadata entries of a message (Broker.MaxMetadata, as SQS and SNS do), tracestate is in the
+// body only, so that a dead-lettered message stays within the limit.
 //
 // # Observability
 //
@@ -83,16 +91,16 @@
 //     call is an INTERNAL child span "handle" with hookline.attempt (1, 2, ...). Dead-lettering
 //     adds the event "dead-lettered" with hookline.dead_letter.reason and hookline.dead_letter.kind.
 //
-// Attributes: messaging.system (servicebus, aws_sqs, aws.sns, gcp_pubsub, rabbitmq; none for
-// mem://, which the conventions do not name), messaging.destination.name,
-// messaging.operation.type and messaging.operation.name ("send" or "process"),
-// messaging.message.id (the event id), the broker's delivery count when it reports one
-// (messaging.servicebus.message.delivery_count, messaging.gcp_pubsub.message.delivery_attempt,
-// else hookline.message.delivery_count), and error.type: on a failed send or handler call the
-// error's hookline code ("transient", "permanent", ...) or context.DeadlineExceeded, on a
-// delivery returned to the broker its last failure's, on one dead-lettered (or that could not
-// be) the kind: "permanent", "undecodable" or "max-deliveries". gocloud's own span of each
-// broker send is a child of the send span.
+// Attributes: messaging.system (the System of the endpoint's [Broker], such as aws_sqs; none
+// where the conventions name none, as for mem:// and inproc://, nor for a scheme whose package
+// is not linked), messaging.destination.name, messaging.operation.type and
+// messaging.operation.name ("send" or "process"), messaging.message.id (the event id), the
+// broker's delivery count when it reports one (under the Broker's DeliveryCountAttribute, such
+// as messaging.servicebus.message.delivery_count, else hookline.message.delivery_count), and
+// error.type: on a failed send or handler call the error's hookline code ("transient",
+// "permanent", ...) or context.DeadlineExceeded, on a delivery returned to the broker its last
+// failure's, on one dead-lettered (or that could not be) the kind: "permanent", "undecodable" or
+// "max-deliveries". gocloud's own span of each broker send is a child of the send span.
 //
 // Metrics go to the MeterProvider field of the same options, or else the global provider.
 // Every attribute value comes from a small fixed set (never an event id):
@@ -182,9 +190,9 @@ type Sender struct {
 // OpenSender opens the topic at urlstr. A nil opts means the defaults: no broker-native features
 // and reopening at most once per [DefaultReconnectInterval]. The registered [Broker] that claims
 // the topic, if any, adapts every message sent. OpenSender fails when opts asks for a
-// broker-native feature and no registered broker claims the topic, and for a rabbit:// URL
-// without package channel/rabbitmq (see the package doc, # URLs): import the package that
-// supports the broker.
+// broker-native feature and no registered broker claims the topic, and for a rabbit://,
+// awssqs:// or awssns:// URL without the package that supports the broker (see the package doc,
+// # URLs): import it.
 func OpenSender(ctx context.Context, urlstr string, opts *SenderOptions) (*Sender, error) {
 	var o SenderOptions
 	if opts != nil {
@@ -194,12 +202,13 @@ func OpenSender(ctx context.Context, urlstr string, opts *SenderOptions) (*Sende
 	if err != nil {
 		return nil, err
 	}
-	s := &Sender{trace: newTracing(o.TracerProvider, urlstr, "")}
-	s.meters = newMeters(o.MeterProvider, s.trace, "")
+	s := &Sender{}
 	if err := s.useBroker(t, urlstr, o); err != nil {
 		t.Shutdown(ctx)
 		return nil, fmt.Errorf("channel: open sender %s: %w", redact.String(urlstr), err)
 	}
+	s.trace = newTracing(o.TracerProvider, urlstr, s.broker)
+	s.meters = newMeters(o.MeterProvider, s.trace, "")
 	s.link.init(t, urlstr, openTopic, shutdownTopic(urlstr), o.ReconnectInterval)
 	return s, nil
 }
@@ -219,11 +228,7 @@ func openTopic(ctx context.Context, urlstr string) (*pubsub.Topic, error) {
 // unless package channel/rabbitmq is imported.
 func NewSender(t *pubsub.Topic) *Sender {
 	s := &Sender{broker: brokerFor(t, "")}
-	name := ""
-	if s.broker != nil {
-		name = s.broker.Name
-	}
-	s.trace = newTracing(nil, "", name)
+	s.trace = newTracing(nil, "", s.broker)
 	s.meters = newMeters(nil, s.trace, "")
 	s.link.init(t, "", nil, (*pubsub.Topic).Shutdown, 0)
 	return s
@@ -444,28 +449,4 @@ func scrub(err error, urlstr string) error {
 		return err
 	}
 	return redact.Error(err, redact.Secrets(u))
-}
-
-var driverPackages = map[string]string{
-	"rabbit":       "github.com/hookline/hookline/channel/rabbitmq",
-	"rabbitmq":     "github.com/hookline/hookline/channel/rabbitmq",
-	"awssqs":       "github.com/hookline/hookline/channel/amazonsqs",
-	"awssns":       "github.com/hookline/hookline/channel/amazonsqs",
-	"azuresb":      "github.com/hookline/hookline/channel/azureservicebus",
-	"azuresbqueue": "github.com/hookline/hookline/channel/azureservicebus",
-	"gcppubsub":    "github.com/hookline/hookline/channel/googlepubsub",
-	"kafka":        "gocloud.dev/pubsub/kafkapubsub",
-	"nats":         "gocloud.dev/pubsub/natspubsub",
-}
-
-// driverHint tells which package to import when gocloud has no driver for the URL's scheme.
-func driverHint(urlstr string, err error) string {
-	if !strings.Contains(err.Error(), "no driver registered") {
-		return ""
-	}
-	scheme, _, _ := strings.Cut(urlstr, "://")
-	if pkg, ok := driverPackages[scheme]; ok {
-		return fmt.Sprintf(` (import _ %q in your main package to enable %s://)`, pkg, scheme)
-	}
-	return " (supported schemes: mem, rabbitmq, rabbit, awssqs, awssns, azuresb, azuresbqueue, gcppubsub)"
 }

@@ -13,10 +13,10 @@ import (
 
 // CheckTopicURL reports, without connecting to anything, whether [OpenSender] could ever open
 // urlstr: it must be a URL with a scheme that a driver linked into this program serves, and
-// whose broker package is linked where OpenSender requires it (rabbit://). A
-// program calls it when it starts, so that a configuration that can never work is said at once,
-// and not as a broker outage on the first event. The error says what to fix (for a scheme whose
-// driver is not linked, which package to import).
+// whose broker package is linked where OpenSender requires it (rabbit://, awssqs://, awssns://).
+// A program calls it when it starts, so that a configuration that can never work is said at
+// once, and not as a broker outage on the first event. The error says what to fix (for a scheme
+// whose driver is not linked, which package to import).
 func CheckTopicURL(urlstr string) error {
 	if err := checkURL(urlstr, "topic", pubsub.DefaultURLMux().ValidTopicScheme); err != nil {
 		return err

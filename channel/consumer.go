@@ -159,7 +159,7 @@ func NewConsumer(recv *Receiver, h Handler, opts *ConsumerOptions) (*Consumer, e
 		return nil, errors.New("channel: NewConsumer needs a receiver and a handler")
 	}
 	c := &Consumer{recv: recv, handle: h, opts: opts.withDefaults(), counts: newDeliveryCounter()}
-	c.trace = newTracing(c.opts.TracerProvider, recv.link.rawURL, "")
+	c.trace = newTracing(c.opts.TracerProvider, recv.link.rawURL, nil)
 	c.meters = newMeters(c.opts.MeterProvider, c.trace, c.opts.Sink)
 	recv.link.setLogger(c.opts.Logger)
 	return c, nil

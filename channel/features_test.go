@@ -3,6 +3,7 @@ package channel
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -14,11 +15,12 @@ import (
 
 func TestSenderOptionsNeedRegisteredFeatures(t *testing.T) {
 	ctx := context.Background()
-	_, err := OpenSender(ctx, "mem://features-none", &SenderOptions{Deduplicate: true})
+	aliasMem("test-nobroker") // a scheme that no registered broker claims
+	_, err := OpenSender(ctx, "test-nobroker://features-none", &SenderOptions{Deduplicate: true})
 	if err == nil || !strings.Contains(err.Error(), "no broker features registered") {
 		t.Fatalf("err = %v", err)
 	}
-	s, err := OpenSender(ctx, "mem://features-off", &SenderOptions{})
+	s, err := OpenSender(ctx, "test-nobroker://features-off", &SenderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,9 +28,10 @@ func TestSenderOptionsNeedRegisteredFeatures(t *testing.T) {
 }
 
 func TestSenderAppliesRegisteredFeatures(t *testing.T) {
+	aliasMem("test-features")
 	RegisterBroker(Broker{
-		Name:   "testmem",
-		Detect: func(_ *pubsub.Topic, scheme string) bool { return scheme == "mem" },
+		Name:    "testmem",
+		Schemes: []string{"test-features"},
 		Prepare: func(ev hookline.Event, o SenderOptions, m *pubsub.Message) error {
 			if o.OrderBySubject {
 				m.Metadata["orderingkey"] = ev.Subject
@@ -38,12 +41,13 @@ func TestSenderAppliesRegisteredFeatures(t *testing.T) {
 	})
 	t.Cleanup(func() { unregisterBroker("testmem") })
 	ctx := context.Background()
-	s, err := OpenSender(ctx, "mem://features-on", &SenderOptions{OrderBySubject: true})
+	name := fmt.Sprintf("features-on-%d", topicSeq.Add(1)) // the sender closes its topic
+	s, err := OpenSender(ctx, "test-features://"+name, &SenderOptions{OrderBySubject: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Shutdown(ctx)
-	r, err := OpenReceiver(ctx, "mem://features-on", nil)
+	r, err := OpenReceiver(ctx, "mem://"+name, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

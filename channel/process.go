@@ -59,8 +59,9 @@ type ProcessorOptions struct {
 	// Subscription is the URL of the subscription or queue the runtime delivers from, as
 	// [OpenReceiver] would take it ("awssqs://sqs.us-east-2.amazonaws.com/123456789012/q"): it
 	// names the process spans ("process q") and gives their messaging.system and
-	// messaging.destination.name, and the metrics' too. A bare scheme ("azuresb://") gives
-	// messaging.system alone. Nothing is opened. Default: none ("process").
+	// messaging.destination.name (the registered [Broker] of its scheme gives messaging.system),
+	// and the metrics' too. A bare scheme ("azuresb://") gives messaging.system alone. Nothing is
+	// opened. Default: none ("process").
 	Subscription string
 }
 
@@ -86,7 +87,7 @@ func NewProcessor(h Handler, opts *ProcessorOptions) (*Processor, error) {
 	if opts != nil {
 		sub = opts.Subscription
 	}
-	c.trace = newTracing(c.opts.TracerProvider, sub, "")
+	c.trace = newTracing(c.opts.TracerProvider, sub, nil)
 	c.meters = newMeters(c.opts.MeterProvider, c.trace, c.opts.Sink)
 	return &Processor{c: c}, nil
 }

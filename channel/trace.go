@@ -37,23 +37,6 @@ const (
 
 var traceContext propagation.TraceContext
 
-// messagingSystems maps URL schemes, and the names of brokers registered without a URL, to the
-// messaging.system of the conventions. mem:// has none: its spans carry no messaging.system.
-var messagingSystems = map[string]attribute.KeyValue{
-	"azuresb": semconv.MessagingSystemServiceBus, "azuresbqueue": semconv.MessagingSystemServiceBus,
-	"awssqs": semconv.MessagingSystemAWSSQS, "awssns": semconv.MessagingSystemAWSSNS,
-	"gcppubsub": semconv.MessagingSystemGCPPubSub,
-	"rabbit":    semconv.MessagingSystemRabbitMQ, "rabbitmq": semconv.MessagingSystemRabbitMQ,
-	"rabbitpubsub": semconv.MessagingSystemRabbitMQ,
-}
-
-// deliveryCountKeys is the delivery count attribute per messaging.system, where the conventions
-// name one.
-var deliveryCountKeys = map[string]attribute.Key{
-	"servicebus": semconv.MessagingServiceBusMessageDeliveryCountKey,
-	"gcp_pubsub": semconv.MessagingGCPPubSubMessageDeliveryAttemptKey,
-}
-
 // tracing starts the spans of one Sender, Consumer or Processor.
 type tracing struct {
 	tracer trace.Tracer
@@ -62,41 +45,41 @@ type tracing struct {
 	name  string
 	attrs []attribute.KeyValue // messaging.system and messaging.destination.name, when known
 	count attribute.Key        // the delivery count attribute
-	// bodyState keeps tracestate out of the message metadata (it stays in the body): SQS and SNS
-	// take at most 10 message attributes, which a dead-lettered message would pass.
+	// bodyState keeps tracestate out of the message metadata (it stays in the body): the broker
+	// limits the metadata entries of a message (Broker.MaxMetadata).
 	bodyState bool
 	// sendName and processName are the span names, built once.
 	sendName, processName string
 }
 
-// tracestateInBodyOnly lists the schemes and broker names of SQS and SNS.
-var tracestateInBodyOnly = map[string]bool{"awssqs": true, "awssns": true, "awssnssqs": true}
-
-// newTracing returns the tracing of an endpoint opened from urlstr ("" when opened otherwise, in
-// which case broker, when not "", names it).
-func newTracing(tp trace.TracerProvider, urlstr, broker string) tracing {
+// newTracing returns the tracing of an endpoint opened from urlstr ("" when opened otherwise) of
+// broker b; a nil b means, for a URL, the broker registered for its scheme, if any.
+func newTracing(tp trace.TracerProvider, urlstr string, b *Broker) tracing {
 	if tp == nil {
 		tp = otel.GetTracerProvider()
 	}
 	tr := tracing{tracer: tp.Tracer(tracerName), count: attrDeliveryCount}
-	key := broker
 	if urlstr != "" {
-		key = schemeOf(urlstr)
+		if b == nil {
+			b = brokerOf(schemeOf(urlstr))
+		}
 		tr.name = destinationOf(urlstr)
 		if tr.name != "" {
 			tr.attrs = append(tr.attrs, semconv.MessagingDestinationName(tr.name))
 		}
-	} else {
-		tr.name = broker
+	} else if b != nil {
+		tr.name = b.Name
 	}
-	tr.bodyState = tracestateInBodyOnly[key]
-	tr.sendName, tr.processName = tr.spanName("send"), tr.spanName("process")
-	if sys, ok := messagingSystems[key]; ok {
-		tr.attrs = append(tr.attrs, sys)
-		if k, ok := deliveryCountKeys[sys.Value.AsString()]; ok {
-			tr.count = k
+	if b != nil {
+		tr.bodyState = b.MaxMetadata > 0
+		if b.System != "" {
+			tr.attrs = append(tr.attrs, semconv.MessagingSystemKey.String(b.System))
+		}
+		if b.DeliveryCountAttribute != "" {
+			tr.count = attribute.Key(b.DeliveryCountAttribute)
 		}
 	}
+	tr.sendName, tr.processName = tr.spanName("send"), tr.spanName("process")
 	return tr
 }
 

@@ -311,31 +311,48 @@ func TestSendSpanErrorType(t *testing.T) {
 	wantAttrs(t, send[0], map[attribute.Key]string{"error.type": "permanent", "messaging.message.id": "evt_6"})
 }
 
+// registerTestBroker registers b for the rest of the test.
+func registerTestBroker(t *testing.T, b Broker) {
+	t.Helper()
+	RegisterBroker(b)
+	t.Cleanup(func() { unregisterBroker(b.Name) })
+}
+
+// A URL's spans take messaging.system and the delivery count attribute from the broker
+// registered for its scheme; mem://, inproc:// and an unknown scheme have neither. The values of
+// this module's brokers are checked in package channeltest, which links them.
 func TestDestinationAndSystemFromURL(t *testing.T) {
-	for _, c := range []struct{ url, dest, system string }{
-		{"mem://stripe-events", "stripe-events", ""},
-		{"rabbitmq://hookline-events", "hookline-events", "rabbitmq"},
-		{"awssqs://sqs.us-east-2.amazonaws.com/123456789012/events?region=us-east-2", "events", "aws_sqs"},
-		{"awssns:///arn:aws:sns:us-east-2:123456789012:events?region=us-east-2", "events", "aws.sns"},
-		{"azuresb://events?subscription=sink", "events", "servicebus"},
-		{"gcppubsub://projects/p/topics/events", "events", "gcp_pubsub"},
+	registerTestBroker(t, Broker{Name: "test-system", Schemes: []string{"test-system"},
+		System: "test_system", DeliveryCountAttribute: "messaging.test.delivery_count"})
+	for _, c := range []struct{ url, dest, system, count string }{
+		{"mem://stripe-events", "stripe-events", "", "hookline.message.delivery_count"},
+		{"inproc://stripe-events", "stripe-events", "", "hookline.message.delivery_count"},
+		{"test-system://host/queues/events?x=1", "events", "test_system", "messaging.test.delivery_count"},
+		{"TEST-SYSTEM://events", "events", "test_system", "messaging.test.delivery_count"},
+		{"test-other:///arn:aws:sns:us-east-2:123456789012:events", "events", "", "hookline.message.delivery_count"},
 	} {
-		tr := newTracing(nil, c.url, "")
+		tr := newTracing(nil, c.url, nil)
 		var system string
 		for _, kv := range tr.attrs {
 			if kv.Key == "messaging.system" {
 				system = kv.Value.AsString()
 			}
 		}
-		if tr.name != c.dest || system != c.system {
-			t.Errorf("%s: destination %q, system %q; want %q, %q", c.url, tr.name, system, c.dest, c.system)
+		if tr.name != c.dest || system != c.system || string(tr.count) != c.count {
+			t.Errorf("%s: destination %q, system %q, count %q; want %q, %q, %q", c.url, tr.name, system, tr.count, c.dest, c.system, c.count)
 		}
+	}
+	// A topic opened without a URL: its broker names the spans.
+	tr := newTracing(nil, "", brokerOf("test-system"))
+	if tr.sendName != "send test-system" || len(tr.attrs) != 1 || tr.attrs[0].Value.AsString() != "test_system" {
+		t.Errorf("without a URL: span %q, attributes %v", tr.sendName, tr.attrs)
 	}
 }
 
-// On SQS and SNS, tracestate travels in the body only: a dead-lettered message keeps within the
-// 10 message attributes they allow.
-func TestTracestateInBodyOnlyOnSQS(t *testing.T) {
+// On a broker that limits a message's metadata entries (SQS and SNS: 10 message attributes),
+// tracestate travels in the body only, so that a dead-lettered message keeps within the limit.
+func TestTracestateInBodyOnlyWhereMetadataIsLimited(t *testing.T) {
+	registerTestBroker(t, Broker{Name: "test-limited", Schemes: []string{"test-limited"}, MaxMetadata: 10})
 	ts, err := trace.ParseTraceState("vendor=1")
 	if err != nil {
 		t.Fatal(err)
@@ -346,8 +363,8 @@ func TestTracestateInBodyOnlyOnSQS(t *testing.T) {
 	for _, c := range []struct {
 		url        string
 		mdHasState bool
-	}{{"awssqs://sqs.us-east-2.amazonaws.com/123456789012/events?region=us-east-2", false}, {"mem://events", true}} {
-		tr := newTracing(nil, c.url, "")
+	}{{"test-limited://sqs.us-east-2.amazonaws.com/123456789012/events?region=us-east-2", false}, {"mem://events", true}} {
+		tr := newTracing(nil, c.url, nil)
 		md := map[string]string{}
 		ev := tr.inject(ctx, md, testEvent(7))
 		if ev.Metadata[MetaTracestate] != "vendor=1" || ev.Metadata[MetaTraceparent] == "" || md[MetaTraceparent] != ev.Metadata[MetaTraceparent] {
@@ -365,13 +382,16 @@ func TestTracestateInBodyOnlyOnSQS(t *testing.T) {
 // A Processor told its subscription names its process spans and sets messaging.system and
 // messaging.destination.name, as a Consumer does; a bare scheme gives the system alone.
 func TestProcessorSpansNameTheSubscription(t *testing.T) {
+	registerTestBroker(t, Broker{Name: "test-queue", Schemes: []string{"test-queue"}, System: "test_queue"})
+	registerTestBroker(t, Broker{Name: "test-counting", Schemes: []string{"test-counting"}, System: "test_counting",
+		DeliveryCountAttribute: "messaging.test_counting.delivery_count"})
 	for _, c := range []struct {
 		sub, span string
 		want      map[attribute.Key]string
 	}{
-		{"awssqs://sqs.us-east-2.amazonaws.com/123456789012/stripe-events?region=us-east-2", "process stripe-events",
-			map[attribute.Key]string{"messaging.system": "aws_sqs", "messaging.destination.name": "stripe-events"}},
-		{"azuresb://", "process", map[attribute.Key]string{"messaging.system": "servicebus", "messaging.servicebus.message.delivery_count": "2"}},
+		{"test-queue://sqs.us-east-2.amazonaws.com/123456789012/stripe-events?region=us-east-2", "process stripe-events",
+			map[attribute.Key]string{"messaging.system": "test_queue", "messaging.destination.name": "stripe-events"}},
+		{"test-counting://", "process", map[attribute.Key]string{"messaging.system": "test_counting", "messaging.test_counting.delivery_count": "2"}},
 		{"", "process", map[attribute.Key]string{"messaging.system": "", "hookline.message.delivery_count": "2"}},
 	} {
 		tp, rec := traced(t)

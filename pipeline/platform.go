@@ -144,9 +144,7 @@ func IsMem(u string) bool { return strings.HasPrefix(strings.ToLower(u), "mem://
 // (gocloud's mempubsub) or inproc:// (channel/inprocpubsub). The pipeline gives such a channel
 // what a broker would (a bound on pending events, a default dead-letter topic, the shutdown
 // wait), and the function halves refuse it.
-func IsInProcess(u string) bool {
-	return IsMem(u) || strings.HasPrefix(strings.ToLower(u), "inproc://")
-}
+func IsInProcess(u string) bool { return channel.IsInProcess(u) }
 
 // schemeOf returns the lower-case scheme of a URL ("" when it has none).
 func schemeOf(u string) string {

@@ -4,9 +4,11 @@
 //	import _ "github.com/hookline/hookline/channel/amazonsqs"
 //
 // It enables awssqs:// and awssns:// URLs (it imports gocloud.dev/pubsub/awssnssqs) and registers
-// a [channel.Broker] that reports SQS's ApproximateReceiveCount as [channel.DeliveryCount] and
-// sets the SQS/SNS FIFO message group and deduplication ids when a sender is opened with
-// [channel.SenderOptions]. It lives apart from package channel because the AWS SDK is large;
+// a [channel.Broker] for each of SQS and SNS, which reports SQS's ApproximateReceiveCount as
+// [channel.DeliveryCount] and sets the SQS/SNS FIFO message group and deduplication ids when a
+// sender is opened with [channel.SenderOptions]. An awssqs:// or awssns:// sender refuses to open
+// without this package, even when gocloud's driver is linked: its brokers tell package channel
+// the attribute limit below. It lives apart from package channel because the AWS SDK is large;
 // programs that do not use AWS do not link it.
 //
 // # URLs
@@ -66,9 +68,10 @@
 // consumer could even receive properly.
 //
 // Messages carry the event's CloudEvents metadata as SQS message attributes (4 of the 10 that
-// SQS allows, 5 with a trace context's traceparent, whose tracestate travels in the body only;
-// a dead-lettered message has 5 more). Bodies are the CloudEvents JSON, which is always
-// valid UTF-8; SQS takes up to 1 MiB and SNS up to 256 KiB per message.
+// SQS and SNS allow, 5 with a trace context's traceparent, whose tracestate travels in the body
+// only, as the brokers' MaxMetadata asks; a dead-lettered message has 5 more). Bodies are the
+// CloudEvents JSON, which is always valid UTF-8; SQS takes up to 1 MiB and SNS up to 256 KiB per
+// message.
 //
 // # FIFO queues and topics
 //
@@ -166,13 +169,23 @@ import (
 	"github.com/hookline/hookline/channel"
 )
 
+// maxAttributes is the most message attributes an SQS or SNS message can carry.
+const maxAttributes = 10
+
+// SQS and SNS are two brokers to package channel: the OpenTelemetry conventions name them apart.
+// Only SQS has subscriptions, and so delivery counts.
 func init() {
 	channel.RegisterBroker(channel.Broker{
-		Name: "awssnssqs", Detect: detect, Prepare: prepare,
+		Name: "awssqs", Schemes: []string{"awssqs"}, System: "aws_sqs", MaxMetadata: maxAttributes,
+		Detect: isSQSTopic, Prepare: prepare,
 		DeliveryCount: func(msg *pubsub.Message) (int, bool, bool) {
 			n, ok := DeliveryCount(msg)
 			return n, ok, ok
 		},
+	})
+	channel.RegisterBroker(channel.Broker{
+		Name: "awssns", Schemes: []string{"awssns"}, System: "aws.sns", MaxMetadata: maxAttributes,
+		Detect: isSNSTopic, Prepare: prepare,
 	})
 }
 
@@ -195,18 +208,16 @@ func DeliveryCount(msg *pubsub.Message) (n int, ok bool) {
 	return n, true
 }
 
-// detect recognizes SQS and SNS topics by URL scheme, or by the SDK client their As exposes.
-func detect(t *pubsub.Topic, scheme string) bool {
-	switch scheme {
-	case "awssqs", "awssns":
-		return true
-	}
-	if t == nil {
-		return false
-	}
-	var q *sqs.Client
-	var n *sns.Client
-	return t.As(&q) || t.As(&n)
+// isSQSTopic and isSNSTopic recognise SQS and SNS topics opened without a URL by the SDK client
+// their As exposes.
+func isSQSTopic(t *pubsub.Topic) bool {
+	var c *sqs.Client
+	return t.As(&c)
+}
+
+func isSNSTopic(t *pubsub.Topic) bool {
+	var c *sns.Client
+	return t.As(&c)
 }
 
 // prepare sets the FIFO group and deduplication ids on the SQS or SNS request entry through

@@ -7,9 +7,12 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"gocloud.dev/pubsub"
+	"gocloud.dev/pubsub/awssnssqs"
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/channel"
@@ -154,6 +157,8 @@ func TestBeforeSendFailsForOtherDrivers(t *testing.T) {
 	}
 }
 
+// Topics opened without a URL are told apart by the SDK client their As exposes (no request is
+// made: a topic connects on its first send).
 func TestDetect(t *testing.T) {
 	ctx := context.Background()
 	mem, err := pubsub.OpenTopic(ctx, "mem://awsfeatures-detect")
@@ -161,12 +166,18 @@ func TestDetect(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer mem.Shutdown(ctx)
-	if detect(mem, "mem") {
-		t.Error("detect claims a mem:// topic")
-	}
-	for _, scheme := range []string{"awssqs", "awssns"} {
-		if !detect(nil, scheme) {
-			t.Errorf("detect does not claim scheme %s", scheme)
+	q := awssnssqs.OpenSQSTopic(ctx, sqs.New(sqs.Options{Region: "us-east-2"}), "https://sqs.us-east-2.amazonaws.com/1/q", nil)
+	defer q.Shutdown(ctx)
+	n := awssnssqs.OpenSNSTopic(ctx, sns.New(sns.Options{Region: "us-east-2"}), "arn:aws:sns:us-east-2:1:t", nil)
+	defer n.Shutdown(ctx)
+	for _, c := range []struct {
+		name     string
+		topic    *pubsub.Topic
+		sqs, sns bool
+	}{{"mem", mem, false, false}, {"SQS", q, true, false}, {"SNS", n, false, true}} {
+		if isSQSTopic(c.topic) != c.sqs || isSNSTopic(c.topic) != c.sns {
+			t.Errorf("%s topic: isSQSTopic %t, isSNSTopic %t; want %t, %t", c.name,
+				isSQSTopic(c.topic), isSNSTopic(c.topic), c.sqs, c.sns)
 		}
 	}
 }

@@ -10,7 +10,9 @@ import (
 
 func init() {
 	channel.RegisterBroker(channel.Broker{
-		Name: "azuresb", Detect: detect, Prepare: prepare,
+		Name: "azuresb", Schemes: []string{azuresbScheme, QueueScheme},
+		System: "servicebus", DeliveryCountAttribute: "messaging.servicebus.message.delivery_count",
+		Detect: detect, Prepare: prepare,
 		DeliveryCount: func(msg *pubsub.Message) (int, bool, bool) {
 			n, ok := DeliveryCount(msg)
 			return n, ok, ok
@@ -18,14 +20,11 @@ func init() {
 	})
 }
 
-// detect reports whether t sends to Service Bus: by URL scheme, or, for topics opened by other
-// means, because gocloud's azuresb topic exposes an *azservicebus.Sender through As.
-func detect(t *pubsub.Topic, scheme string) bool {
-	if scheme == QueueScheme || scheme == azuresbScheme {
-		return true
-	}
+// detect reports whether t, opened without a URL, sends to Service Bus: gocloud's azuresb topic
+// exposes an *azservicebus.Sender through As.
+func detect(t *pubsub.Topic) bool {
 	var s *azservicebus.Sender
-	return t != nil && t.As(&s)
+	return t.As(&s)
 }
 
 const azuresbScheme = "azuresb"

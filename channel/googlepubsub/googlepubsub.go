@@ -125,7 +125,9 @@ import (
 
 func init() {
 	channel.RegisterBroker(channel.Broker{
-		Name: gcppubsub.Scheme, Detect: detect, Prepare: prepare,
+		Name: gcppubsub.Scheme, Schemes: []string{gcppubsub.Scheme},
+		System: "gcp_pubsub", DeliveryCountAttribute: "messaging.gcp_pubsub.message.delivery_attempt",
+		Detect: detect, Prepare: prepare,
 		DeliveryCount: func(msg *pubsub.Message) (int, bool, bool) {
 			n, ok := deliveryAttempt(msg)
 			return n, ok, ok
@@ -133,14 +135,11 @@ func init() {
 	})
 }
 
-// detect reports whether t is a gocloud gcppubsub topic: only that driver's As accepts a
-// **raw.PublisherClient.
-func detect(t *pubsub.Topic, scheme string) bool {
-	if scheme == gcppubsub.Scheme {
-		return true
-	}
+// detect reports whether t, opened without a URL, is a gocloud gcppubsub topic: only that
+// driver's As accepts a **raw.PublisherClient.
+func detect(t *pubsub.Topic) bool {
 	var pc *raw.PublisherClient
-	return t != nil && t.As(&pc)
+	return t.As(&pc)
 }
 
 // maxOrderingKey is Pub/Sub's limit on the size of an ordering key, in bytes.

@@ -8,10 +8,15 @@ import (
 	"github.com/hookline/hookline/channel"
 )
 
+// system is RabbitMQ's messaging.system in the OpenTelemetry conventions.
+const system = "rabbitmq"
+
 func init() {
 	// gocloud's driver: every message needs persistence, its id and a clean header set.
 	channel.RegisterBroker(channel.Broker{
 		Name:          "rabbitpubsub",
+		Schemes:       []string{rabbitpubsub.Scheme},
+		System:        system,
 		Detect:        isRabbitPubSubTopic,
 		OnSend:        persistent,
 		DeliveryCount: deliveries,
@@ -19,19 +24,17 @@ func init() {
 	// This package's driver does all that itself; it is registered so that channel knows the
 	// broker (SenderOptions' features, which RabbitMQ does not have, are then ignored).
 	channel.RegisterBroker(channel.Broker{
-		Name:   Scheme,
-		Detect: func(_ *pubsub.Topic, scheme string) bool { return scheme == Scheme },
+		Name:    Scheme,
+		Schemes: []string{Scheme},
+		System:  system,
 	})
 }
 
-// isRabbitPubSubTopic reports whether t is a gocloud rabbitpubsub topic: by its URL scheme, or
-// because only that driver's As accepts an **amqp.Connection (this package's topics do not).
-func isRabbitPubSubTopic(t *pubsub.Topic, scheme string) bool {
-	if scheme == rabbitpubsub.Scheme {
-		return true
-	}
+// isRabbitPubSubTopic reports whether t, opened without a URL, is a gocloud rabbitpubsub topic:
+// only that driver's As accepts an **amqp.Connection (this package's topics do not).
+func isRabbitPubSubTopic(t *pubsub.Topic) bool {
 	var conn *amqp.Connection
-	return t != nil && t.As(&conn)
+	return t.As(&conn)
 }
 
 // persistent sets up m's BeforeSend to mark the AMQP publishing persistent (so a durable queue

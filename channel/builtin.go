@@ -6,24 +6,30 @@ import (
 	"github.com/hookline/hookline/channel/inprocpubsub"
 )
 
-// inproc:// (package channel/inprocpubsub) is linked with package channel, like mem://; its
-// Broker reports its exact delivery counts.
+// mem:// (gocloud's mempubsub) and inproc:// (package channel/inprocpubsub) are linked with
+// package channel, which registers their brokers itself: both live in the process only, and the
+// conventions name no messaging.system for them. inproc:// reports its exact delivery counts;
+// mem:// reports none, and its topics have no As to recognise them by.
 func init() {
 	RegisterBroker(Broker{
+		Name:      "mem",
+		Schemes:   []string{"mem"},
+		InProcess: true,
+	})
+	RegisterBroker(Broker{
 		Name:          "inproc",
+		Schemes:       []string{inprocpubsub.Scheme},
+		InProcess:     true,
 		Detect:        isInprocTopic,
 		DeliveryCount: inprocDeliveries,
 	})
 }
 
-// isInprocTopic recognises an inproc:// topic by its scheme, or by its As, which only that
+// isInprocTopic recognises an inproc topic opened without a URL by its As, which only that
 // driver's topics fill for an *inprocpubsub.TopicInfo.
-func isInprocTopic(t *pubsub.Topic, scheme string) bool {
-	if scheme == inprocpubsub.Scheme {
-		return true
-	}
+func isInprocTopic(t *pubsub.Topic) bool {
 	var info inprocpubsub.TopicInfo
-	return t != nil && t.As(&info)
+	return t.As(&info)
 }
 
 // inprocDeliveries reads the exact delivery count of a message received from inproc://. A
