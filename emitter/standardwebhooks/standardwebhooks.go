@@ -23,8 +23,8 @@
 // exactly as sent, or the whole body when it has no "data" member. Metadata is empty.
 //
 // The verifier is written here rather than taken from the specification's Go library
-// (github.com/standard-webhooks/standard-webhooks/libraries/go), which the module proxy serves:
-// that library reads only the webhook-* header
+// (github.com/standard-webhooks/standard-webhooks/libraries/go), which the module proxy serves
+// and agree_test.go checks this package against: that library reads only the webhook-* header
 // names, checks the timestamp against the wall clock with a fixed five-minute window, accepts a
 // secret without its whsec_ prefix, and says "no matching signature" for a header with no v1
 // entry at all. Wrapping it would have meant doing each of those here and leaving it only the
