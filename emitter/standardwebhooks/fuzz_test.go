@@ -2,7 +2,12 @@ package standardwebhooks
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -126,6 +131,42 @@ func FuzzDecode(f *testing.F) {
 		if got.typ != want.typ || !got.at.Equal(want.at) || got.subject != want.subject || !bytes.Equal(got.data, want.data) {
 			t.Fatalf("body %q, pointer %q:\n ours          %q %v %q %s\n encoding/json %q %v %q %s",
 				body, ptrText, got.typ, got.at, got.subject, got.data, want.typ, want.at, want.subject, want.data)
+		}
+	})
+}
+
+// FuzzVerify holds the verifier to its contract on arbitrary headers and bodies: it never
+// panics, and whatever passes it carries, among its signature entries, "v1," and the base64
+// HMAC-SHA256 of "<id>.<timestamp>.<body>" under the key (computed here with crypto/hmac
+// alone), with a timestamp inside the window.
+func FuzzVerify(f *testing.F) {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	now := time.Unix(1709294400, 0)
+	src, err := New([]string{secret}, &Options{Now: func() time.Time { return now }})
+	if err != nil {
+		f.Fatal(err)
+	}
+	body := SampleEvent("user.created", "user_1", now)
+	valid := Sign("msg_1", now, body, secret)
+	f.Add("msg_1", valid.Get(HeaderTimestamp), valid.Get(HeaderSignature), body)
+	f.Add("msg_1", valid.Get(HeaderTimestamp), "v1a,x "+valid.Get(HeaderSignature)+" v1,", body)
+	f.Add("msg.1", "01709294400", "v1,"+strings.Repeat("A", 44), []byte("{}"))
+	f.Add("", "", "", []byte(nil))
+	f.Fuzz(func(t *testing.T, id, ts, sig string, body []byte) {
+		h := http.Header{"Webhook-Id": {id}, "Webhook-Timestamp": {ts}, "Webhook-Signature": {sig}}
+		gotID, err := src.verify(h, body)
+		if err != nil {
+			return
+		}
+		key, _ := base64.StdEncoding.DecodeString(secret[len("whsec_"):])
+		mac := hmac.New(sha256.New, key)
+		mac.Write([]byte(id + "." + ts + "."))
+		mac.Write(body)
+		want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+		n, perr := strconv.ParseInt(ts, 10, 64)
+		if gotID != id || !slices.Contains(strings.Fields(sig), want) || perr != nil ||
+			time.Unix(n, 0).Sub(now).Abs() > DefaultTolerance {
+			t.Fatalf("verified id %q, timestamp %q, signature %q", id, ts, sig)
 		}
 	})
 }
