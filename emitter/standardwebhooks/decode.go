@@ -27,7 +27,7 @@ func (s *Source) Decode(header http.Header, body []byte) (hookline.Event, error)
 	if err != nil {
 		return hookline.Event{}, reject(reasonMalformed, err)
 	}
-	if !s.types.allows(p.typ) {
+	if !s.types.Allows(p.typ) {
 		return hookline.Event{}, fmt.Errorf("standardwebhooks: event type not selected: %w", emitter.ErrSkip)
 	}
 	return hookline.Event{

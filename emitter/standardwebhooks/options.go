@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/hookline/hookline/emitter"
 )
 
 // URL query parameters that [OptionsFromURL] reads.
@@ -56,49 +58,8 @@ func OptionsFromURL(u *url.URL) (Options, error) {
 			return Options{}, err
 		}
 	}
-	if _, err := newTypeFilter(o.Types); err != nil {
-		return Options{}, err
+	if _, err := emitter.NewTypes(o.Types); err != nil {
+		return Options{}, fmt.Errorf("standardwebhooks: URL parameter types (Options.Types): %w", err)
 	}
 	return o, nil
-}
-
-// typeFilter selects event types: exact names, "prefix.*" wildcards, or everything.
-type typeFilter struct {
-	all      bool
-	exact    map[string]bool
-	prefixes []string // each ends with "."
-}
-
-func newTypeFilter(types []string) (typeFilter, error) {
-	f := typeFilter{all: len(types) == 0}
-	for _, t := range types {
-		t = strings.TrimSpace(t)
-		switch {
-		case t == "*":
-			f.all = true
-		case len(t) > 2 && strings.HasSuffix(t, ".*") && !strings.Contains(t[:len(t)-2], "*"):
-			f.prefixes = append(f.prefixes, t[:len(t)-1])
-		case t != "" && !strings.Contains(t, "*"):
-			if f.exact == nil {
-				f.exact = make(map[string]bool)
-			}
-			f.exact[t] = true
-		default:
-			return f, fmt.Errorf("standardwebhooks: Options.Types: %q is neither an event type, a prefix wildcard "+
-				"like \"user.*\", nor \"*\"", t)
-		}
-	}
-	return f, nil
-}
-
-func (f typeFilter) allows(typ string) bool {
-	if f.all || f.exact[typ] {
-		return true
-	}
-	for _, p := range f.prefixes {
-		if strings.HasPrefix(typ, p) {
-			return true
-		}
-	}
-	return false
 }

@@ -32,7 +32,9 @@
 //
 // # URLs
 //
-// [OptionsFromURL] reads Options from the query of a source URL such as
+// Importing the package registers the source standardwebhooks:// with package emitter, so that
+// package pipeline opens it from HOOKLINE_SOURCE=standardwebhooks:// (with the secrets of
+// HOOKLINE_WEBHOOK_SECRET). [OptionsFromURL] reads Options from the query of a source URL such as
 //
 //	standardwebhooks://?subject=/data/object/id&tolerance=10m&types=user.*,session.created
 //
@@ -154,7 +156,7 @@ type Source struct {
 	keys      [][]byte
 	tolerance time.Duration
 	subject   pointer
-	types     typeFilter
+	types     emitter.Types
 	now       func() time.Time
 }
 
@@ -199,8 +201,8 @@ func New(secrets []string, opts *Options) (*Source, error) {
 	if s.subject, err = parsePointer(o.Subject); err != nil {
 		return nil, err
 	}
-	if s.types, err = newTypeFilter(o.Types); err != nil {
-		return nil, err
+	if s.types, err = emitter.NewTypes(o.Types); err != nil {
+		return nil, fmt.Errorf("standardwebhooks: Options.Types: %w", err)
 	}
 	return s, nil
 }

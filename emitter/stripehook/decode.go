@@ -58,7 +58,7 @@ func (s *Source) decodeBody(body []byte) (hookline.Event, error) {
 		return hookline.Event{}, reject(reasonAPIVersion, fmt.Errorf("%w: event %s has %q, want %q",
 			ErrAPIVersionMismatch, env.ID, env.APIVersion, stripe.APIVersion))
 	}
-	if !s.types.allows(env.Type) {
+	if !s.types.Allows(env.Type) {
 		return hookline.Event{}, fmt.Errorf("stripehook: type %q not selected: %w", env.Type, emitter.ErrSkip)
 	}
 	return toEvent(&env, &obj), nil
@@ -239,50 +239,9 @@ func toEvent(env *envelope, obj *objectHead) hookline.Event {
 	}
 }
 
-// typeFilter selects event types: exact names, "prefix.*" wildcards, or everything.
-type typeFilter struct {
-	all      bool
-	exact    map[string]bool
-	prefixes []string // each ends with "."
-}
-
-func newTypeFilter(types []string) (typeFilter, error) {
-	f := typeFilter{all: len(types) == 0}
-	for _, t := range types {
-		t = strings.TrimSpace(t)
-		switch {
-		case t == "*":
-			f.all = true
-		case strings.HasSuffix(t, ".*") && len(t) > 2 && !strings.Contains(t[:len(t)-2], "*"):
-			f.prefixes = append(f.prefixes, t[:len(t)-1])
-		case t != "" && !strings.Contains(t, "*"):
-			if f.exact == nil {
-				f.exact = make(map[string]bool)
-			}
-			f.exact[t] = true
-		default:
-			return f, fmt.Errorf("stripehook: Options.Types: %q is neither an event type, a prefix wildcard "+
-				"like \"customer.*\", nor \"*\"", t)
-		}
-	}
-	return f, nil
-}
-
 // CheckTypes reports whether types is a valid [Options].Types: exact event types, prefix
 // wildcards like "customer.*", or "*".
 func CheckTypes(types []string) error {
-	_, err := newTypeFilter(types)
+	_, err := emitter.NewTypes(types)
 	return err
-}
-
-func (f typeFilter) allows(typ string) bool {
-	if f.all || f.exact[typ] {
-		return true
-	}
-	for _, p := range f.prefixes {
-		if strings.HasPrefix(typ, p) {
-			return true
-		}
-	}
-	return false
 }

@@ -24,6 +24,14 @@
 // needs from it. This takes about a third of the time of stripe-go's webhook.ConstructEvent, which
 // decodes the whole object into Go structs (see BenchmarkDecode and BenchmarkStripeGoConstructEvent).
 //
+// # URLs
+//
+// Importing the package registers the source stripe:// with package emitter, so that package
+// pipeline opens it from HOOKLINE_SOURCE (stripe:// is its default), with the secrets of
+// STRIPE_WEBHOOK_SECRET ([EnvSecret]). Query parameters set [Options] ([OptionsFromURL]):
+//
+//	stripe://?types=customer.*,invoice.paid&testmode=refuse&apiversion=strict&tolerance=5m
+//
 // # Delivery semantics
 //
 // Stripe delivers each event at least once, retries any answer other than 2xx for up to three
@@ -140,7 +148,7 @@ type Source struct {
 	tolerance  time.Duration
 	strict     bool
 	refuseTest bool
-	types      typeFilter
+	types      emitter.Types
 	now        func() time.Time
 }
 
@@ -180,8 +188,8 @@ func New(secrets []string, opts *Options) (*Source, error) {
 		s.now = time.Now
 	}
 	var err error
-	if s.types, err = newTypeFilter(o.Types); err != nil {
-		return nil, err
+	if s.types, err = emitter.NewTypes(o.Types); err != nil {
+		return nil, fmt.Errorf("stripehook: Options.Types: %w", err)
 	}
 	return s, nil
 }

@@ -1,6 +1,9 @@
 package stripehook
 
-import "github.com/hookline/hookline"
+import (
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/emitter"
+)
 
 // DecodeUnverified decodes a Stripe event WITHOUT VERIFYING ANY SIGNATURE: it returns the same
 // [hookline.Event] that [Source.Decode] returns for a signed delivery of the same event, and the
@@ -25,7 +28,7 @@ func DecodeUnverified(body []byte, opts *Options) (hookline.Event, error) {
 	}
 	s := &Source{strict: o.StrictAPIVersion, refuseTest: o.RefuseTestMode}
 	var err error
-	if s.types, err = newTypeFilter(o.Types); err != nil {
+	if s.types, err = emitter.NewTypes(o.Types); err != nil {
 		return hookline.Event{}, err
 	}
 	return s.decodeBody(body)

@@ -9,8 +9,9 @@ import (
 
 	"github.com/hookline/hookline/adapters/awslambda"
 	"github.com/hookline/hookline/channel"
-	_ "github.com/hookline/hookline/channel/amazonsqs"  // awssqs://, awssns://, SQS receive counts
-	_ "github.com/hookline/hookline/emitter/stripehook" // HOOKLINE_SOURCE=stripe:// (the default)
+	_ "github.com/hookline/hookline/channel/amazonsqs"        // awssqs://, awssns://, SQS receive counts
+	_ "github.com/hookline/hookline/emitter/standardwebhooks" // HOOKLINE_SOURCE=standardwebhooks://
+	_ "github.com/hookline/hookline/emitter/stripehook"       // HOOKLINE_SOURCE=stripe:// (the default)
 	"github.com/hookline/hookline/pipeline"
 	"github.com/hookline/hookline/recovery"
 	_ "github.com/hookline/hookline/sink/dataverse" // dataverse://

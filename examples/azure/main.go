@@ -48,8 +48,9 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/adapters/azurefunctions"
-	_ "github.com/hookline/hookline/channel/azureservicebus" // azuresbqueue://, azuresb://, Service Bus delivery counts
-	_ "github.com/hookline/hookline/emitter/stripehook"      // HOOKLINE_SOURCE=stripe:// (the default)
+	_ "github.com/hookline/hookline/channel/azureservicebus"  // azuresbqueue://, azuresb://, Service Bus delivery counts
+	_ "github.com/hookline/hookline/emitter/standardwebhooks" // HOOKLINE_SOURCE=standardwebhooks://
+	_ "github.com/hookline/hookline/emitter/stripehook"       // HOOKLINE_SOURCE=stripe:// (the default)
 	"github.com/hookline/hookline/pipeline"
 	_ "github.com/hookline/hookline/sink/dataverse" // dataverse://
 	_ "github.com/hookline/hookline/sink/sqlsink"   // sqlite:// and postgres://

@@ -29,7 +29,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/hookline/hookline/adapters/gcpfunctions"
-	_ "github.com/hookline/hookline/emitter/stripehook" // HOOKLINE_SOURCE=stripe:// (the default)
+	_ "github.com/hookline/hookline/emitter/standardwebhooks" // HOOKLINE_SOURCE=standardwebhooks://
+	_ "github.com/hookline/hookline/emitter/stripehook"       // HOOKLINE_SOURCE=stripe:// (the default)
 	"github.com/hookline/hookline/pipeline"
 	_ "github.com/hookline/hookline/sink/dataverse" // dataverse:// sinks
 	_ "github.com/hookline/hookline/sink/sqlsink"   // postgres:// (Cloud SQL) and sqlite:// sinks
