@@ -18,6 +18,7 @@ import (
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/hookline/hookline/internal/testsupport/fauxqs"
+	"github.com/hookline/hookline/internal/testsupport/swsign"
 	"github.com/hookline/hookline/internal/testsupport/testenv"
 )
 
@@ -78,10 +79,53 @@ func TestLambdaUnderRIE(t *testing.T) {
 			"HOOKLINE_DEADLETTER="+srv.QueueURL(dlq))
 		checkDeadLetter(t, fn, srv, q.ARN, dlq)
 	})
-	_ = ok && t.Run("eventbridge", func(t *testing.T) {
+	ok = ok && t.Run("eventbridge", func(t *testing.T) {
 		fn := startRIE(t, rieBin, bin, "HOOKLINE_ROLE=eventbridge", "HOOKLINE_CHANNEL="+srv.QueueURL(q))
 		checkEventBridge(t, fn, srv, q)
 	})
+	_ = ok && t.Run("standard webhooks", func(t *testing.T) {
+		checkStandardWebhooks(t, rieBin, bin, srv, q, db)
+	})
+}
+
+// checkStandardWebhooks carries a Standard Webhooks delivery, signed per the specification by
+// the test's own signer, through the webhook role (HOOKLINE_SOURCE=standardwebhooks://) to the
+// queue and through the processor role to the sink's standardwebhooks_objects.
+func checkStandardWebhooks(t *testing.T, rieBin, bin string, srv *fauxqs.Server, q fauxqs.Queue, db string) {
+	swSecret := swsign.Secret()
+	webhook := startRIE(t, rieBin, bin, "HOOKLINE_ROLE=webhook", "HOOKLINE_CHANNEL="+srv.QueueURL(q),
+		"HOOKLINE_SOURCE=standardwebhooks://", "HOOKLINE_WEBHOOK_SECRET="+swSecret)
+	body := swsign.Payload("user.updated", "user_RIE1", "Ada", time.Now().Add(-time.Second))
+	var resp events.LambdaFunctionURLResponse
+	for _, c := range []struct {
+		secret string
+		want   int
+	}{{swsign.Secret(), 400}, {swSecret, 200}} {
+		req := events.LambdaFunctionURLRequest{Version: "2.0", RawPath: "/", Headers: map[string]string{"content-type": "application/json"},
+			Body: string(body), RequestContext: events.LambdaFunctionURLRequestContext{HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: "POST", Path: "/"}}}
+		for k, v := range swsign.Headers(c.secret, "msg_RIE1", time.Now(), body) {
+			req.Headers[strings.ToLower(k)] = v[0]
+		}
+		decode(t, webhook.invokeOK(t, mustJSON(t, req)), &resp)
+		if resp.StatusCode != c.want {
+			t.Fatalf("delivery signed with the %s secret: %d %s, want %d", map[int]string{400: "wrong", 200: "right"}[c.want], resp.StatusCode, resp.Body, c.want)
+		}
+	}
+	m := receiveOne(t, srv, q)
+	processor := startRIE(t, rieBin, bin, "HOOKLINE_ROLE=processor", "HOOKLINE_SINK=sqlite://"+filepath.ToSlash(db))
+	if out := processor.invokeOK(t, mustJSON(t, events.SQSEvent{Records: []events.SQSMessage{sqsRecord(m, q.ARN)}})); string(out) != `{"batchItemFailures":[]}` {
+		t.Fatalf("processor answered %s", out)
+	}
+	conn, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var id, object string
+	if err := conn.QueryRow(`SELECT event_id, object FROM standardwebhooks_objects WHERE id = 'user_RIE1'`).Scan(&id, &object); err != nil ||
+		id != "msg_RIE1" || object != "user" {
+		t.Errorf("standardwebhooks_objects has %q %q for user_RIE1, %v; want msg_RIE1 user", id, object, err)
+	}
 }
 
 func checkWebhook(t *testing.T, fn *rie, srv *fauxqs.Server, q fauxqs.Queue) sqstypes.Message {

@@ -56,6 +56,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	}
 	client := &http.Client{Timeout: 30 * time.Second}
 	if *send != "" {
+		if cfg.SecretGenerated {
+			return fmt.Errorf("-send needs the source's secret: set it to the secret the server printed (%s)", secretEnv(cfg))
+		}
 		return sendSamples(ctx, client, cfg, *send, out)
 	}
 	if cfg.SecretGenerated {
@@ -91,10 +94,16 @@ func sendSamples(ctx context.Context, client *http.Client, cfg pipeline.Config, 
 	switch {
 	case err != nil:
 		return err
-	case cfg.SecretGenerated:
-		return fmt.Errorf("-send needs %s: set it to the secret the server printed", src.SecretEnv)
 	case src.SendSamples == nil:
 		return fmt.Errorf("the %s:// source has no sample events", src.Scheme)
 	}
 	return src.SendSamples(ctx, client, webhook, cfg.Secrets[0], out)
+}
+
+// secretEnv names the variable of the configured source's secrets.
+func secretEnv(cfg pipeline.Config) string {
+	if src, _, err := emitter.LookupSource(cfg.Source); err == nil {
+		return src.SecretEnv
+	}
+	return "the source's secret variable"
 }

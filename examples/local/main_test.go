@@ -14,7 +14,9 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/hookline/hookline/emitter/standardwebhooks"
 	"github.com/hookline/hookline/emitter/stripehook"
+	"github.com/hookline/hookline/internal/testsupport/swsign"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's and the test's goroutines.
@@ -156,14 +158,17 @@ type row struct {
 	deleted               bool
 }
 
-// readRows opens the database as a user inspecting it would.
-func readRows(t *testing.T, path string) map[string]row {
+// readRows reads stripe_objects.
+func readRows(t *testing.T, path string) map[string]row { return readTable(t, path, "stripe_objects") }
+
+// readTable opens the database as a user inspecting it would and reads table.
+func readTable(t *testing.T, path, table string) map[string]row {
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rs, err := db.Query(`SELECT id, object, data, event_id, event_created, deleted FROM stripe_objects`)
+	rs, err := db.Query(`SELECT id, object, data, event_id, event_created, deleted FROM ` + table)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,6 +183,90 @@ func readRows(t *testing.T, path string) map[string]row {
 		m[id] = r
 	}
 	return m
+}
+
+// With HOOKLINE_SOURCE=standardwebhooks:// and HOOKLINE_WEBHOOK_SECRET, the example takes any
+// Standard Webhooks sender's deliveries, signed here per the specification (not by the source's
+// own package), into standardwebhooks_objects: out of order and redelivered, the newest event
+// (by the payload's sub-second timestamp) wins, a deletion sticks, a forgery is refused.
+func TestLocalExampleStandardWebhooks(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "hookline.db")
+	secret := swsign.Secret()
+	env := map[string]string{"PORT": freePort(t), "HOOKLINE_SINK": "sqlite://" + db, "HOOKLINE_CHANNEL": "inproc://e2e-sw",
+		"HOOKLINE_SOURCE": "standardwebhooks://", "HOOKLINE_WEBHOOK_SECRET": secret}
+	base, out, stop := startLocal(t, env)
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	deliveries := []struct {
+		id, typ, subject, name string
+		at                     time.Time // the payload's timestamp
+		secret                 string
+		want                   int
+	}{
+		{"msg_2", "user.updated", "user_ada", "Ada Lovelace", t0.Add(750 * time.Millisecond), secret, 200},
+		{"msg_1", "user.created", "user_ada", "Ada", t0.Add(250 * time.Millisecond), secret, 200},
+		{"msg_2", "user.updated", "user_ada", "Ada Lovelace", t0.Add(750 * time.Millisecond), secret, 200}, // redelivered
+		{"msg_3", "user.created", "user_bob", "Bob", t0, secret, 200},
+		{"msg_4", "user.deleted", "user_bob", "Bob", t0.Add(time.Second), secret, 200},
+		{"msg_5", "user.updated", "user_bob", "Bob again?", t0.Add(999 * time.Millisecond), secret, 200}, // older than the deletion
+		{"msg_6", "user.created", "user_eve", "Eve", t0, swsign.Secret(), 400},                           // forged
+	}
+	for _, d := range deliveries {
+		code, err := swsign.Post(http.DefaultClient, base+"/webhook", d.secret, d.id, time.Now(), swsign.Payload(d.typ, d.subject, d.name, d.at))
+		if err != nil || code != d.want {
+			t.Fatalf("%s %s: answered %d, %v; want %d\n%s", d.id, d.typ, code, err, d.want, out.String())
+		}
+	}
+	stop()
+	rows := readTable(t, db, "standardwebhooks_objects")
+	ada, bob := rows["user_ada"], rows["user_bob"]
+	if ada.eventID != "msg_2" || ada.object != "user" || ada.deleted || !strings.Contains(ada.data, "Ada Lovelace") {
+		t.Errorf("user_ada = %+v, want msg_2 (the newer timestamp), not deleted", ada)
+	}
+	if bob.eventID != "msg_4" || !bob.deleted {
+		t.Errorf("user_bob = %+v, want deleted by msg_4", bob)
+	}
+	if _, forged := rows["user_eve"]; forged || len(rows) != 2 {
+		t.Errorf("rows = %v, want user_ada and user_bob only", rows)
+	}
+}
+
+// `go run ./examples/local -demo`, the README's first command, stores its samples with no
+// variable set (a secret generated), with either source.
+func TestLocalDemo(t *testing.T) {
+	for source, want := range map[string]struct {
+		table, secretEnv string
+		samples          int
+	}{
+		"stripe://":           {"stripe_objects", "STRIPE_WEBHOOK_SECRET", len(stripehook.Samples(time.Now()))},
+		"standardwebhooks://": {"standardwebhooks_objects", "HOOKLINE_WEBHOOK_SECRET", len(standardwebhooks.Samples(time.Now()))},
+	} {
+		t.Run(strings.TrimSuffix(source, "://"), func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "hookline.db")
+			env := map[string]string{"PORT": freePort(t), "HOOKLINE_SINK": "sqlite://" + db, "HOOKLINE_SOURCE": source}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			out := &syncBuffer{}
+			done := make(chan error, 1)
+			go func() { done <- run(ctx, []string{"-demo"}, func(k string) string { return env[k] }, out) }()
+			deadline := time.Now().Add(20 * time.Second)
+			for strings.Count(out.String(), "msg=\"event ") < want.samples {
+				if time.Now().After(deadline) {
+					t.Fatalf("the demo's %d samples were not all processed:\n%s", want.samples, out.String())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), "No "+want.secretEnv+" is set") {
+				t.Errorf("the notice does not name the source's secret variable:\n%s", out.String())
+			}
+			if rows := readTable(t, db, want.table); len(rows) == 0 {
+				t.Errorf("the demo stored nothing in %s", want.table)
+			}
+		})
+	}
 }
 
 func TestSendNeedsSecret(t *testing.T) {
