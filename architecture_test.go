@@ -51,3 +51,52 @@ func TestPortablePackagesLinkNoBrokerClient(t *testing.T) {
 		}
 	}
 }
+
+// Sources are chosen by URL: above emitter, only what is Stripe's by nature names
+// emitter/stripehook (recovery reads Stripe's Events API, the Lambda adapter takes Stripe's
+// EventBridge events), besides the programs that link it and test support (issue 19).
+func TestOnlyStripesOwnPackagesImportStripehook(t *testing.T) {
+	const stripehook = "github.com/hookline/hookline/emitter/stripehook"
+	allowed := func(pkg string) bool {
+		for _, prefix := range []string{stripehook, "github.com/hookline/hookline/cmd/", "github.com/hookline/hookline/examples/",
+			"github.com/hookline/hookline/internal/testsupport/"} {
+			if strings.HasPrefix(pkg, prefix) {
+				return true
+			}
+		}
+		return pkg == "github.com/hookline/hookline/recovery" || pkg == "github.com/hookline/hookline/adapters/awslambda"
+	}
+	for _, line := range goList(t, "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "./...") {
+		pkg, imports, _ := strings.Cut(line, " ")
+		for _, imp := range strings.Fields(imports) {
+			if imp == stripehook && !allowed(pkg) {
+				t.Errorf("%s imports %s: only Stripe's own packages and programs may; the others open sources through emitter's registry", pkg, imp)
+			}
+		}
+	}
+}
+
+// The portable floors link no source and no adapter: a program that uses them gets only the
+// sources it imports, and pipeline sits below the runtimes' adapters.
+func TestPortablePackagesLinkNoSourceOrAdapter(t *testing.T) {
+	for _, pkg := range []string{"./pipeline", "./channel/...", "./sink/...", "./emitter", "./httpserver", "./telemetry", "."} {
+		for _, dep := range goList(t, "-deps", pkg) {
+			if strings.HasPrefix(dep, "github.com/hookline/hookline/emitter/") && !strings.HasSuffix(dep, "emittertest") ||
+				strings.HasPrefix(dep, "github.com/hookline/hookline/adapters/") || dep == "github.com/hookline/hookline/recovery" {
+				t.Errorf("%s depends on %s", pkg, dep)
+			}
+		}
+	}
+}
+
+// Adapters bind the same code to different runtimes: none imports another.
+func TestAdaptersDoNotImportEachOther(t *testing.T) {
+	for _, line := range goList(t, "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "./adapters/...") {
+		pkg, imports, _ := strings.Cut(line, " ")
+		for _, imp := range strings.Fields(imports) {
+			if strings.HasPrefix(imp, "github.com/hookline/hookline/adapters/") && !strings.HasPrefix(imp, pkg) {
+				t.Errorf("%s imports %s", pkg, imp)
+			}
+		}
+	}
+}
