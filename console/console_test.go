@@ -64,6 +64,16 @@ func TestEventsAPI(t *testing.T) {
 	if got.Events[0].Subject != "cus_b" || got.Events[1].Subject != "cus_a" || got.Events[0].Type != "customer.updated" {
 		t.Errorf("events = %+v, want cus_b then cus_a, newest first", got.Events)
 	}
+	if e := got.Events[1]; e.Source != "stripe" || e.Object != "customer" || e.Action != "created" {
+		t.Errorf("event %+v: want its source stripe, object customer, action created", e)
+	}
+	for source, n := range map[string]int{"stripe": 2, "standardwebhooks": 0} {
+		var bySource eventsAnswer
+		_, body := r.api(t, "GET", "api/events?source="+source, token, nil)
+		if err := json.Unmarshal(body, &bySource); err != nil || len(bySource.Events) != n {
+			t.Errorf("GET api/events?source=%s: %d events, want %d (%v)", source, len(bySource.Events), n, err)
+		}
+	}
 	code, body := r.api(t, "GET", "api/events?type=customer.c*", token, nil)
 	if err := json.Unmarshal(body, &got); err != nil || code != 200 || len(got.Events) != 1 || got.Events[0].Subject != "cus_a" {
 		t.Errorf("filter by type prefix: %d %s", code, body)

@@ -29,9 +29,12 @@ const maxDeliveries = 10
 type Event struct {
 	Seq        uint64            `json:"seq"` // the order the console first saw events in
 	ID         string            `json:"id"`
+	Source     string            `json:"source"` // the source that verified it: "stripe", "standardwebhooks"
 	Type       string            `json:"type"`
-	Subject    string            `json:"subject"` // the Stripe object's id
-	Created    time.Time         `json:"created"` // Stripe's created time
+	Subject    string            `json:"subject"`          // the id of the object it is about
+	Object     string            `json:"object,omitempty"` // that object's type, as the source named it
+	Action     hookline.Action   `json:"action,omitempty"` // created, updated or deleted
+	Created    time.Time         `json:"created"`          // when the source created it
 	Accepted   time.Time         `json:"accepted,omitzero"`
 	Updated    time.Time         `json:"updated"`
 	Status     string            `json:"status"`
@@ -109,7 +112,8 @@ func (s *store) get(sh *shard, ev hookline.Event, now time.Time) *Event {
 	if old := sh.ring[sh.next]; old != nil {
 		delete(sh.byID, old.ID)
 	}
-	e := &Event{Seq: s.seq.Add(1), ID: ev.ID, Type: ev.Type, Subject: ev.Subject, Created: ev.Time, Updated: now}
+	e := &Event{Seq: s.seq.Add(1), ID: ev.ID, Source: ev.Source, Type: ev.Type, Subject: ev.Subject, Object: ev.Object,
+		Action: ev.Action, Created: ev.Time, Updated: now}
 	sh.ring[sh.next] = e
 	sh.byID[ev.ID] = e
 	if sh.next++; sh.next == len(sh.ring) {
@@ -163,6 +167,9 @@ func (s *store) settled(st channel.Settled) {
 	if e.Type == "" {
 		e.Type, e.Subject = st.Event.Type, st.Event.Subject
 	}
+	if e.Source == "" {
+		e.Source, e.Object, e.Action = st.Event.Source, st.Event.Object, st.Event.Action
+	}
 	if e.Created.IsZero() {
 		e.Created = st.Event.Time
 	}
@@ -185,8 +192,9 @@ func (s *store) settled(st channel.Settled) {
 
 // Filter selects events. Empty fields select all.
 type Filter struct {
+	Source  string // the source's name ("stripe")
 	Type    string // exact, or a prefix ending in "*" ("customer.*")
-	Subject string // the Stripe object's id
+	Subject string // the object's id
 	ID      string // the event's id
 	Status  string
 	Before  uint64 // only events first seen before this Seq (the next page)
@@ -201,6 +209,9 @@ func (f Filter) match(e *Event) bool {
 		return false
 	}
 	if f.Subject != "" && e.Subject != f.Subject {
+		return false
+	}
+	if f.Source != "" && e.Source != f.Source {
 		return false
 	}
 	if f.Status != "" && e.Status != f.Status {

@@ -74,9 +74,12 @@ type Overview struct {
 	// Lag is how long stored events took from Stripe's created time to the sink, over the last
 	// 5 minutes.
 	Lag Lag `json:"lag"`
-	// Attached is false while the console serves no pipeline: Backlog, Channel and Sink then
-	// say nothing.
+	// Attached is false while the console serves no pipeline: Source, Backlog, Channel and Sink
+	// then say nothing.
 	Attached bool `json:"attached"`
+	// Source is the URL of the source the pipeline's webhook verifies deliveries with
+	// (HOOKLINE_SOURCE), its secrets masked.
+	Source string `json:"source,omitempty"`
 	// Backlog is the in-process channel's backlog.
 	Backlog Backlog `json:"backlog"`
 	// Channel is the pipeline's readiness, as GET /readyz answers it.
@@ -148,12 +151,14 @@ type SinkReadiness struct {
 	Reason  string `json:"reason,omitempty"`
 	// LastStored is when the most recent event was stored or ignored (both mean the sink
 	// answered), and LastStoredID that event.
-	LastStored   time.Time `json:"last_stored,omitzero"`
-	LastStoredID string    `json:"last_stored_id,omitempty"`
+	LastStored       time.Time `json:"last_stored,omitzero"`
+	LastStoredID     string    `json:"last_stored_id,omitempty"`
+	LastStoredSource string    `json:"last_stored_source,omitempty"`
 	// LastFailed is when the most recent event was returned or dead-lettered; LastFailedID,
 	// LastFailedStatus and LastFailedReason say which, how and why.
 	LastFailed       time.Time `json:"last_failed,omitzero"`
 	LastFailedID     string    `json:"last_failed_id,omitempty"`
+	LastFailedSource string    `json:"last_failed_source,omitempty"`
 	LastFailedStatus string    `json:"last_failed_status,omitempty"`
 	LastFailedReason string    `json:"last_failed_reason,omitempty"`
 }
@@ -513,7 +518,7 @@ func (c *Console) overview(now time.Time) Overview {
 	if p == nil {
 		return ov
 	}
-	ov.Attached = true
+	ov.Attached, ov.Source = true, c.redactText(p.Config().Source)
 	ov.Backlog.Events, ov.Backlog.Known = p.Backlog()
 	reason, err := p.Readiness()
 	ov.Channel = ChannelReadiness{Ready: reason == "" && err == nil, Reason: reason}
@@ -538,12 +543,12 @@ func (c *Console) sinkReadiness() SinkReadiness {
 	}
 	for _, status := range []string{StatusStored, StatusIgnored} {
 		if e, ok := latest(status); ok && e.Updated.After(s.LastStored) {
-			s.LastStored, s.LastStoredID = e.Updated, e.ID
+			s.LastStored, s.LastStoredID, s.LastStoredSource = e.Updated, e.ID, e.Source
 		}
 	}
 	for _, status := range []string{StatusReturned, StatusDeadLettered} {
 		if e, ok := latest(status); ok && e.Updated.After(s.LastFailed) {
-			s.LastFailed, s.LastFailedID, s.LastFailedStatus = e.Updated, e.ID, e.Status
+			s.LastFailed, s.LastFailedID, s.LastFailedStatus, s.LastFailedSource = e.Updated, e.ID, e.Status, e.Source
 			s.LastFailedReason = c.redactText(e.Reason)
 		}
 	}

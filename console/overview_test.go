@@ -129,8 +129,8 @@ func TestOverviewCounts(t *testing.T) {
 	if ov.Lag.Events != 5 || ov.Lag.P50Seconds <= 0 || ov.Lag.P99Seconds < ov.Lag.P50Seconds || ov.Lag.MeanSeconds <= 0 {
 		t.Errorf("Lag = %+v, want an estimate over 5 stored events", ov.Lag)
 	}
-	if !ov.Attached || !ov.Channel.Ready || ov.Channel.Reason != "" || ov.Channel.Error != "" {
-		t.Errorf("Attached %v, Channel = %+v, want ready", ov.Attached, ov.Channel)
+	if !ov.Attached || ov.Source != "stripe://" || ov.Sink.LastStoredSource != "stripe" || !ov.Channel.Ready || ov.Channel.Reason != "" || ov.Channel.Error != "" {
+		t.Errorf("Attached %v, Source %q (last stored from %q), Channel = %+v, want stripe:// and ready", ov.Attached, ov.Source, ov.Sink.LastStoredSource, ov.Channel)
 	}
 	if ov.Sink.Failing || ov.Sink.LastStoredID == "" || ov.Sink.LastFailedID == "" || !ov.Sink.LastStored.After(ov.Sink.LastFailed) {
 		t.Errorf("Sink = %+v, want working: the last event settled was stored", ov.Sink)

@@ -130,7 +130,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 
 // filterOf reads the Events filter from a query.
 func filterOf(q url.Values) Filter {
-	f := Filter{Type: strings.TrimSpace(q.Get("type")), Subject: strings.TrimSpace(q.Get("object")),
+	f := Filter{Source: strings.TrimSpace(q.Get("source")), Type: strings.TrimSpace(q.Get("type")), Subject: strings.TrimSpace(q.Get("object")),
 		ID: strings.TrimSpace(q.Get("id")), Status: q.Get("status")}
 	f.Limit, _ = strconv.Atoi(q.Get("limit"))
 	f.Before, _ = strconv.ParseUint(q.Get("before"), 10, 64)
