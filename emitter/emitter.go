@@ -11,6 +11,22 @@
 //
 // [Handler.Accept] is the same logic without net/http, for adapters (AWS Lambda, Azure Functions).
 //
+// # Sources
+//
+// A source is chosen by URL, as a channel or a sink is: the package that verifies a sender's
+// deliveries registers a [SourceDriver] for its scheme from its init function, and a program
+// links the sources it accepts by importing their packages. [OpenSource] opens one from its URL
+// and secrets (HOOKLINE_SOURCE and the variable the driver names, in package pipeline):
+//
+//	stripe://            emitter/stripehook        STRIPE_WEBHOOK_SECRET
+//	standardwebhooks://  emitter/standardwebhooks  HOOKLINE_WEBHOOK_SECRET (OpenAI, Twilio, Supabase,
+//	                                               Clerk, Resend, any Svix customer)
+//
+// A URL whose scheme no linked package serves is an error that names the import to add. Every
+// source stamps its events with what the sinks' ordering rule needs (hookline.Event's Time at
+// its precision, Object and Action), so nothing after the emitter knows which sender it was. A
+// source of your own passes emitter/emittertest, the suite both of these pass.
+//
 // # Delivery semantics
 //
 // At least once: a 2xx means the broker has the event; any other answer makes the source deliver

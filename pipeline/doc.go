@@ -1,9 +1,9 @@
-// Package pipeline assembles the whole hookline flow — Stripe webhook → channel → consumer →
+// Package pipeline assembles the whole hookline flow — webhook (a source) → channel → consumer →
 // sink — from a [Config] of URLs and webhook secrets. It is what every example, adapter and
 // command of this module builds on, so whatever they do an importer can do too: a main of about
-// twenty lines ([Example]), a unit test of a Stripe flow on the in-process channel
-// ([Example_unitTest]), or the two halves a serverless runtime runs ([NewWebhook],
-// [NewProcessor]).
+// twenty lines ([Example]), a unit test of a flow on the in-process channel ([Example_unitTest]),
+// or the two halves a serverless runtime runs ([NewWebhook], [NewProcessor]). It knows no source
+// by name: it opens the one HOOKLINE_SOURCE names through package emitter's registry.
 //
 // # Configuration
 //
@@ -12,17 +12,21 @@
 // defaults):
 //
 //	PORT                   8080                      listen on 127.0.0.1:$PORT
+//	HOOKLINE_SOURCE        stripe://                 the source's URL (emitter: stripe://, standardwebhooks://)
 //	HOOKLINE_CHANNEL       mem://stripe-events       topic URL the webhook sends to
 //	HOOKLINE_SUBSCRIPTION  the channel URL           subscription URL the consumer receives from
 //	HOOKLINE_SINK          sqlite://hookline.db      sink URL (sqlite://, postgres://, dataverse://, stdout://, discard://)
 //	HOOKLINE_DEADLETTER    <channel>-deadletter for an in-process channel, else none
 //	                                                 topic URL for events that cannot be processed
-//	STRIPE_WEBHOOK_SECRET  generated for the run     the endpoint's whsec_... secret; comma-separated while rolling one
+//	<the source's SecretEnv> generated for the run   the endpoint's whsec_... secret; comma-separated while
+//	                                                 rolling one: STRIPE_WEBHOOK_SECRET for stripe://,
+//	                                                 HOOKLINE_WEBHOOK_SECRET for standardwebhooks://
 //
-// A URL scheme works when the program links its driver: inproc:// and mem:// always; a broker or a
-// sink by a blank import of its package (channel/rabbitmq, channel/amazonsqs,
-// channel/googlepubsub, channel/azureservicebus, sink/sqlsink, sink/dataverse). A configuration
-// that can never work — a malformed URL, a scheme no linked driver serves, no secret — is found
+// A URL scheme works when the program links its driver: inproc:// and mem:// always; a source, a
+// broker or a sink by a blank import of its package (emitter/stripehook, emitter/standardwebhooks,
+// channel/rabbitmq, channel/amazonsqs, channel/googlepubsub, channel/azureservicebus,
+// sink/sqlsink, sink/dataverse). A configuration that can never work — a malformed URL, a scheme
+// no linked driver serves, a source option it does not know, no secret — is found
 // before anything connects ([Config.Check], [Webhook.Check], [Processor.Check]) and said once,
 // with what to fix, when the program starts.
 //
@@ -37,7 +41,7 @@
 // On an in-process channel ([IsInProcess]: mem://, or inproc:// of channel/inprocpubsub, whose
 // receives wait for a send instead of polling every 250 ms) the pipeline also does what a
 // broker would: it bounds the events accepted but not yet processed (Config.MaxPending,
-// default 10,000; past it the webhook answers 503 and Stripe retries), it gives the dead
+// default 10,000; past it the webhook answers 503 and the sender retries), it gives the dead
 // letters a default in-memory topic whose messages are logged at ERROR (with a console too,
 // which keeps them for replay), and [Pipeline.Serve], once its context ends, stops accepting,
 // waits until every accepted event was processed (within Options.DrainTimeout), then stops the
@@ -76,11 +80,12 @@
 // Errors start with "pipeline: " (or the platform's name for the function halves) and name the
 // variable at fault. A function half answers 500 "function not configured" while its
 // configuration cannot work ([IsConfigError]) and 503 with Retry-After while its broker or sink
-// cannot be reached, so Stripe and the broker retry until it is fixed.
+// cannot be reached, so the sender and the broker retry until it is fixed.
 //
 // # Security
 //
-// The webhook always verifies Stripe's signature ([stripehook]); there is no option to skip it.
+// The webhook always verifies the source's signature (emitter/stripehook,
+// emitter/standardwebhooks); there is no option to skip it.
 // URLs are logged and quoted in errors with their passwords and token-like query values masked,
 // those of URLs nested in a query parameter too (a Dataverse endpoint=). Everything the
 // pipeline logs through Options.Logger, and every error [Open] returns, passes through one mask

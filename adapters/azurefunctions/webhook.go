@@ -16,7 +16,7 @@ const (
 	ReasonUnavailable   = emitter.ReasonUnavailable
 )
 
-// Webhook is the Stripe webhook as an HTTP-triggered function, in either of the host's modes:
+// Webhook is the webhook (of the source HOOKLINE_SOURCE names) as an HTTP-triggered function, in either of the host's modes:
 //
 //   - [Webhook.ServeHTTP] takes the original request that the host forwards at its own path
 //     (enableForwardingHttpRequest or enableProxyingHttpRequest in host.json) and answers it
@@ -33,7 +33,8 @@ const (
 //	503 {"error":"temporarily unavailable"}  the channel could not be opened (logged; retried
 //	                                          on the next request), with Retry-After
 //
-// Stripe retries both for up to three days, so no event is lost while the configuration is fixed.
+// The sender retries both (Stripe for up to three days), so no event is lost while the
+// configuration is fixed.
 type Webhook struct {
 	opts Options
 	pipe *pipeline.Webhook

@@ -19,7 +19,9 @@
 // variables that examples/local reads: HOOKLINE_CHANNEL (the topic URL the webhook and the
 // recover function publish to, gcppubsub://projects/P/topics/T), HOOKLINE_SINK (the processor's
 // sink URL), HOOKLINE_DEADLETTER (optional: the processor's dead-letter topic URL),
-// STRIPE_WEBHOOK_SECRET (the webhook's signing secret; comma-separated to roll it), and for the
+// HOOKLINE_SOURCE (the webhook's source, stripe:// by default, standardwebhooks://) with its
+// signing secret (STRIPE_WEBHOOK_SECRET, HOOKLINE_WEBHOOK_SECRET; comma-separated to roll it;
+// the program links the sources by importing their packages), and for the
 // recover function STRIPE_API_KEY (a restricted key that can read events),
 // HOOKLINE_RECOVER_LOOKBACK (default 72h) and STRIPE_API_BASE (optional). mem:// URLs are
 // refused: an in-memory topic does not leave the instance. The package imports channel/googlepubsub, so

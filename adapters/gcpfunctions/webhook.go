@@ -14,7 +14,7 @@ const (
 	ReasonUnavailable   = emitter.ReasonUnavailable
 )
 
-// Webhook is the Stripe webhook as an HTTP function: register its ServeHTTP with
+// Webhook is the webhook (of the source HOOKLINE_SOURCE names) as an HTTP function: register its ServeHTTP with
 // functions.HTTP. On the first request of an instance it reads the configuration, opens the
 // channel and builds the [emitter.Handler]; later requests reuse them. It answers like the
 // emitter.Handler once built (2xx only after the channel accepted the event), and otherwise:
@@ -23,7 +23,8 @@ const (
 //	503 {"error":"temporarily unavailable"}  the channel could not be opened (logged; retried
 //	                                          on the next request), with Retry-After
 //
-// Stripe retries both for up to three days, so no event is lost while the configuration is fixed.
+// The sender retries both (Stripe for up to three days), so no event is lost while the
+// configuration is fixed.
 type Webhook struct {
 	pipe *pipeline.Webhook
 }
