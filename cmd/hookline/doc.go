@@ -4,8 +4,9 @@
 //	go install github.com/hookline/hookline/cmd/hookline@latest
 //	hookline <command> [flags]        (hookline <command> -h for its flags)
 //
-// It is configured by the environment variables of package pipeline (HOOKLINE_CHANNEL,
-// HOOKLINE_SINK, HOOKLINE_DEADLETTER, STRIPE_WEBHOOK_SECRET, PORT, ...) and, for the commands that
+// It is configured by the environment variables of package pipeline (HOOKLINE_SOURCE and its
+// secret, STRIPE_WEBHOOK_SECRET or HOOKLINE_WEBHOOK_SECRET, HOOKLINE_CHANNEL, HOOKLINE_SINK,
+// HOOKLINE_DEADLETTER, PORT, ...) and, for the commands that
 // read Stripe's API, STRIPE_API_KEY (a secret key, or a restricted key with read access to events
 // and to the objects a backfill lists) and STRIPE_API_BASE (Stripe's API by default; set it for a
 // proxy or a test double). Flags override the environment. Results go to standard output,
@@ -15,7 +16,7 @@
 // # serve
 //
 // Runs the pipeline from the environment, as examples/local does without -demo, so that a
-// container image can run this one binary. It links every broker and sink of this module.
+// container image can run this one binary. It links every source, broker and sink of this module.
 //
 //	HOOKLINE_CHANNEL=rabbitmq://stripe-events HOOKLINE_SINK=postgres://... \
 //	STRIPE_WEBHOOK_SECRET=whsec_... hookline serve -addr :8080

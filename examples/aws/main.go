@@ -15,7 +15,9 @@
 //
 //	HOOKLINE_ROLE              webhook | processor | eventbridge | recover
 //	HOOKLINE_CHANNEL           webhook, eventbridge, recover: awssqs://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE?region=REGION
-//	STRIPE_WEBHOOK_SECRET      webhook: the endpoint's whsec_... signing secret (comma-separated while rolling)
+//	HOOKLINE_SOURCE            webhook, optional: stripe:// (default) or standardwebhooks://
+//	STRIPE_WEBHOOK_SECRET      webhook: the endpoint's whsec_... signing secret (comma-separated while rolling);
+//	                           HOOKLINE_WEBHOOK_SECRET instead for standardwebhooks://
 //	HOOKLINE_SINK              processor: dataverse://..., postgres://..., stdout://
 //	HOOKLINE_DEADLETTER        processor, optional: awssqs://... of the dead-letter queue
 //	STRIPE_EVENT_SOURCE        eventbridge, optional: the exact partner event source name to accept

@@ -1,16 +1,18 @@
-// Command local runs the whole hookline flow on one machine, with no cloud account: a Stripe
-// webhook receiver on http://127.0.0.1:$PORT/webhook, an in-process channel (or any broker URL) and
-// a SQLite database (or Postgres, Dataverse, stdout, discard).
+// Command local runs the whole hookline flow on one machine, with no cloud account: a webhook
+// receiver (Stripe's, or any Standard Webhooks sender's) on http://127.0.0.1:$PORT/webhook, an
+// in-process channel (or any broker URL) and a SQLite database (or Postgres, Dataverse, stdout,
+// discard).
 //
 //	go run ./examples/local                 serve; generates a webhook secret if none is set
 //	go run ./examples/local -demo           serve, and post signed sample events to itself
 //	go run ./examples/local -send URL       post signed sample events to a running server
 //
-// Environment: PORT (8080), HOOKLINE_CHANNEL (mem://stripe-events; inproc://stripe-events is
+// Environment: PORT (8080), HOOKLINE_SOURCE (stripe://, or standardwebhooks://),
+// HOOKLINE_CHANNEL (mem://stripe-events; inproc://stripe-events is
 // the faster in-process channel), HOOKLINE_SUBSCRIPTION (the channel URL), HOOKLINE_SINK
 // (sqlite://hookline.db; postgres://..., dataverse://...?key=...&eventtime=..., stdout://,
-// discard://), HOOKLINE_DEADLETTER, STRIPE_WEBHOOK_SECRET
-// (comma-separated to roll a secret), and OpenTelemetry's OTEL_* variables (package telemetry:
+// discard://), HOOKLINE_DEADLETTER, STRIPE_WEBHOOK_SECRET or, for standardwebhooks://,
+// HOOKLINE_WEBHOOK_SECRET (comma-separated to roll a secret), and OpenTelemetry's OTEL_* variables (package telemetry:
 // OTEL_METRICS_EXPORTER=prometheus serves metrics on localhost:9464/metrics and on this port's
 // /metrics). SIGINT or SIGTERM stop it after everything accepted has been processed.
 package main
