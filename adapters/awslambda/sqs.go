@@ -12,6 +12,10 @@ import (
 	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	// The SQS processor's spans and metrics name SQS (messaging.system) through its
+	// channel.Broker, which this package registers.
+	_ "github.com/hookline/hookline/channel/amazonsqs"
 )
 
 // MessageProcessor handles one message pushed by a runtime; [*channel.Processor] implements it.

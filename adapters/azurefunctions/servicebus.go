@@ -8,6 +8,10 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	// The processor's spans and metrics name Service Bus (messaging.system) through its
+	// channel.Broker, which this package registers.
+	_ "github.com/hookline/hookline/channel/azureservicebus"
 )
 
 // ServiceBusMessage is a message delivered by a serviceBusTrigger binding, decoded from an
