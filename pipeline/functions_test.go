@@ -50,6 +50,11 @@ func TestChecksReturnThePlatformsConfigError(t *testing.T) {
 		"mem channel":    {platform.CheckChannel(pipeline.Config{Channel: "MEM://x"}), "does not leave the test process"},
 		"inproc channel": {platform.CheckChannel(pipeline.Config{Channel: "inproc://x"}), "in-process inproc:// URL"},
 		"no sink":        {platform.CheckProcessor(pipeline.Config{}, false, false), pipeline.EnvSink + " is not set"},
+		// This test binary links stripehook only: a source it does not link names its import.
+		"source not linked": {platform.CheckWebhook(pipeline.Config{Source: "standardwebhooks://", Secrets: []string{secret}}, false),
+			`import _ "github.com/hookline/hookline/emitter/standardwebhooks"`},
+		"unknown source": {platform.CheckWebhook(pipeline.Config{Source: "github://", Secrets: []string{secret}}, false),
+			"no source serves github:// URLs; linked: stripe://"},
 	} {
 		var ce *pipeline.ConfigError
 		if !pipeline.IsConfigError(tc.err) || !errors.As(tc.err, &ce) || ce.Component != "test" || !strings.Contains(tc.err.Error(), tc.want) {

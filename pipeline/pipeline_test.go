@@ -316,6 +316,9 @@ func TestCheckFindsWhatCanNeverWork(t *testing.T) {
 		"dead letter":     {func(c *Config) { c.DeadLetter = "kafka://dl" }, []string{EnvDeadLetter, "kafka://"}},
 		"unlinked sink":   {func(c *Config) { c.Sink = "mongodb://db" }, []string{EnvSink, "mongodb://", "discard://"}},
 		"secret in URL":   {func(c *Config) { c.Sink = "nosuch://u:hunter2@db" }, []string{EnvSink}},
+		"unlinked source": {func(c *Config) { c.Source = "standardwebhooks://" }, []string{EnvSource, `import _ "github.com/hookline/hookline/emitter/standardwebhooks"`}},
+		"source option":   {func(c *Config) { c.Source = "stripe://?types=a*b" }, []string{EnvSource, "a*b"}},
+		"source host":     {func(c *Config) { c.Source = "stripe://api.stripe.com" }, []string{EnvSource, "takes no host"}},
 	} {
 		c := good
 		tc.mutate(&c)
