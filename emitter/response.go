@@ -14,6 +14,16 @@ const (
 	ReasonUnavailable      = "temporarily unavailable"
 )
 
+// Reasons the sources of this module give a refused delivery (400, through [Reject]), the same
+// for every sender, so that the refusal metrics and alerts need one list.
+const (
+	ReasonMissingSignature = "missing signature header"
+	ReasonInvalidHeader    = "invalid signature header"
+	ReasonInvalidSignature = "invalid signature"
+	ReasonTimestamp        = "timestamp outside tolerance"
+	ReasonMalformed        = "malformed event"
+)
+
 // Response is how to answer one delivery: the result of [Handler.Accept].
 //
 // Its body ([Response.AppendBody]) is a tiny JSON object: {"received":true,"id":"evt_..."} when

@@ -145,21 +145,30 @@ func (c *clock) now() time.Time          { return time.Unix(0, c.nanos.Load()).U
 func (c *clock) set(t time.Time)         { c.nanos.Store(t.UnixNano()) }
 func (c *clock) advance(d time.Duration) { c.nanos.Add(int64(d)) }
 
-// recorder is the Sender: it keeps a deep copy of every event it is given.
-type recorder struct {
+// Recorder is a Sender that keeps a deep copy of every event it is given: the Sender the suite
+// runs sources with, and one for a source's own tests.
+type Recorder struct {
 	mu     sync.Mutex
 	events []hookline.Event
 }
 
-func (r *recorder) Send(_ context.Context, ev hookline.Event) error {
+// Send keeps a copy of ev.
+func (r *Recorder) Send(_ context.Context, ev hookline.Event) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, ev.Clone())
 	return nil
 }
 
+// Sent returns the events sent so far.
+func (r *Recorder) Sent() []hookline.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]hookline.Event(nil), r.events...)
+}
+
 // take returns the events sent since the last take.
-func (r *recorder) take() []hookline.Event {
+func (r *Recorder) take() []hookline.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	evs := r.events

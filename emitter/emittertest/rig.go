@@ -20,7 +20,7 @@ type rig struct {
 	h       *Harness
 	src     emitter.Source
 	clock   *clock
-	rec     *recorder
+	rec     *Recorder
 	url     string
 	secrets []string // for the leak checks
 }
@@ -29,7 +29,7 @@ type rig struct {
 // hopts (nil: the defaults).
 func newRig(t *testing.T, h *Harness, secrets []string, hopts *emitter.HandlerOptions) *rig {
 	t.Helper()
-	r := &rig{h: h, clock: newClock(), rec: &recorder{}, secrets: secrets}
+	r := &rig{h: h, clock: newClock(), rec: &Recorder{}, secrets: secrets}
 	var err error
 	if r.src, err = h.New(secrets, r.clock.now); err != nil {
 		t.Fatalf("%s: New: %v", h.Name, err)

@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookline/hookline/emitter/standardwebhooks"
 	reference "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/hookline/hookline/emitter/standardwebhooks"
 )
 
 // TestAgreesWithReferenceLibrary holds this package to the specification's own Go library on

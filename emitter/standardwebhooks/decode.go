@@ -25,7 +25,7 @@ func (s *Source) Decode(header http.Header, body []byte) (hookline.Event, error)
 	}
 	p, err := decodePayload(body, s.subject)
 	if err != nil {
-		return hookline.Event{}, reject(reasonMalformed, err)
+		return hookline.Event{}, emitter.Reject(emitter.ReasonMalformed, err)
 	}
 	if !s.types.Allows(p.typ) {
 		return hookline.Event{}, fmt.Errorf("standardwebhooks: event type not selected: %w", emitter.ErrSkip)

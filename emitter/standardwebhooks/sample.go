@@ -3,7 +3,6 @@ package standardwebhooks
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hookline/hookline/internal/sampleid"
 )
 
 // Sign returns the headers of a delivery of body with id, signed with secret at time at (zero:
@@ -50,11 +51,11 @@ func SampleEvent(typ, subject string, at time.Time) []byte {
 	if strings.HasSuffix(typ, ".deleted") {
 		data.Deleted = true
 	} else {
-		data.Email = "jenny.rosen+" + strings.ToLower(token(key, "email", 8)) + "@example.com"
+		data.Email = "jenny.rosen+" + strings.ToLower(sampleid.Token(key, "email", 8)) + "@example.com"
 		data.FirstName, data.LastName = "Jenny", "Rosen"
-		data.CreatedAt = at.Add(-time.Duration(sum(key)[0]) * time.Hour).Format(time.RFC3339Nano)
+		data.CreatedAt = at.Add(-time.Duration(sampleid.Sum(key)[0]) * time.Hour).Format(time.RFC3339Nano)
 		data.UpdatedAt = at.Format(time.RFC3339Nano)
-		data.Metadata = map[string]string{"plan": "growth", "crm_id": "CRM-" + token(key, "crm", 10)}
+		data.Metadata = map[string]string{"plan": "growth", "crm_id": "CRM-" + sampleid.Token(key, "crm", 10)}
 		if strings.HasSuffix(typ, ".created") {
 			data.CreatedAt = data.UpdatedAt
 		}
@@ -86,25 +87,11 @@ type sampleUser struct {
 
 // sampleID returns the webhook-id of the sample delivery of an event: the same for every attempt.
 func sampleID(typ, subject string, at time.Time) string {
-	return "msg_" + token(sampleKey(typ, subject, at.UTC()), "id", 27)
+	return "msg_" + sampleid.Token(sampleKey(typ, subject, at.UTC()), "id", 27)
 }
 
 func sampleKey(typ, subject string, at time.Time) string {
 	return typ + "\x00" + subject + "\x00" + strconv.FormatInt(at.UnixNano(), 10)
-}
-
-func sum(s string) [32]byte { return sha256.Sum256([]byte(s)) }
-
-const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-// token derives n base62 characters (n <= 32) from key and purpose.
-func token(key, purpose string, n int) string {
-	h := sum(purpose + "\x00" + key)
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = base62[int(h[i])%len(base62)]
-	}
-	return string(b)
 }
 
 // Sample is one signed delivery that [SendSamples] posts, and what a pipeline should make of it.

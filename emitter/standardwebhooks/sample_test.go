@@ -19,7 +19,7 @@ func TestSendSamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	sent := rec.sent()
+	sent := rec.Sent()
 	if len(lines) != 6 || len(sent) != 6 || !strings.Contains(lines[0], "11:50:00.250 user.created") ||
 		!strings.Contains(lines[0], "-> 200") {
 		t.Fatalf("printed\n%s\nsent %d events", out.String(), len(sent))

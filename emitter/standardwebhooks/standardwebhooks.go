@@ -100,7 +100,6 @@ package standardwebhooks
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -238,16 +237,3 @@ var (
 	ErrTooNew           = errors.New("standardwebhooks: signature timestamp is too far in the future")
 	ErrMalformedEvent   = errors.New("standardwebhooks: malformed event")
 )
-
-// Reasons sent to the caller (fixed phrases; see emitter.RejectError).
-const (
-	reasonMissingHeader = "missing signature header"
-	reasonInvalidHeader = "invalid signature header"
-	reasonBadSignature  = "invalid signature"
-	reasonTimestamp     = "timestamp outside tolerance"
-	reasonMalformed     = "malformed event"
-)
-
-func reject(reason string, err error) error {
-	return &emitter.RejectError{Status: http.StatusBadRequest, Reason: reason, Err: err}
-}

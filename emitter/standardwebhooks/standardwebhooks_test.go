@@ -123,7 +123,7 @@ func TestAccepted(t *testing.T) {
 		id := "msg_" + strings.ReplaceAll(typ, ".", "_")
 		expect(t, deliver(t, url, body, standardwebhooks.Sign(id, time.Now(), body, secret)), 200, accepted(id))
 
-		sent := rec.sent()
+		sent := rec.Sent()
 		got := sent[len(sent)-1]
 		var p struct {
 			Data json.RawMessage `json:"data"`
@@ -157,7 +157,7 @@ func TestSvixHeaders(t *testing.T) {
 	mixed := http.Header{"Webhook-Signature": h["Webhook-Signature"], "Svix-Id": h["Webhook-Id"],
 		"Svix-Timestamp": h["Webhook-Timestamp"]}
 	expect(t, deliver(t, url, body, mixed), 400, rejected("missing signature header"))
-	if n := len(rec.sent()); n != 1 {
+	if n := len(rec.Sent()); n != 1 {
 		t.Errorf("sent %d events, want 1", n)
 	}
 }
@@ -316,7 +316,7 @@ func TestTypes(t *testing.T) {
 		}
 		expect(t, deliver(t, url, body, standardwebhooks.Sign(msgID, time.Now(), body, secret)), 200, want)
 	}
-	if n := len(rec.sent()); n != 3 {
+	if n := len(rec.Sent()); n != 3 {
 		t.Errorf("sent %d events, want 3", n)
 	}
 	src, err := standardwebhooks.New([]string{secret}, &standardwebhooks.Options{Types: []string{"user.created"}})

@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/hookline/hookline/emitter"
 )
 
 // headerSet names the three headers of one naming scheme, as http.Header keys them.
@@ -45,10 +47,10 @@ func (s *Source) verify(header http.Header, body []byte) (string, error) {
 	age := s.now().Sub(sh.at)
 	switch {
 	case age > s.tolerance:
-		return "", reject(reasonTimestamp, fmt.Errorf("%w (signed %v ago, tolerance %v)",
+		return "", emitter.Reject(emitter.ReasonTimestamp, fmt.Errorf("%w (signed %v ago, tolerance %v)",
 			ErrTooOld, age.Truncate(time.Second), s.tolerance))
 	case age < -s.tolerance: // not -age > tolerance: -age overflows for a far-future timestamp
-		return "", reject(reasonTimestamp, fmt.Errorf("%w (signed %v ahead, tolerance %v)",
+		return "", emitter.Reject(emitter.ReasonTimestamp, fmt.Errorf("%w (signed %v ahead, tolerance %v)",
 			ErrTooNew, (-age).Truncate(time.Second), s.tolerance))
 	}
 	return sh.id, nil
@@ -65,11 +67,11 @@ func readHeaders(header http.Header) (signedHeaders, error) {
 	sigs, ids, stamps := header[set.signature], header[set.id], header[set.timestamp]
 	switch {
 	case len(sigs) == 0:
-		return sh, reject(reasonMissingHeader, fmt.Errorf("%w: no %s or %s header", ErrNotSigned, HeaderSignature, SvixHeaderSignature))
+		return sh, emitter.Reject(emitter.ReasonMissingSignature, fmt.Errorf("%w: no %s or %s header", ErrNotSigned, HeaderSignature, SvixHeaderSignature))
 	case len(ids) == 0 || ids[0] == "":
-		return sh, reject(reasonMissingHeader, fmt.Errorf("%w: a signature without its %s header", ErrNotSigned, strings.ToLower(set.id)))
+		return sh, emitter.Reject(emitter.ReasonMissingSignature, fmt.Errorf("%w: a signature without its %s header", ErrNotSigned, strings.ToLower(set.id)))
 	case len(stamps) == 0 || stamps[0] == "":
-		return sh, reject(reasonMissingHeader, fmt.Errorf("%w: a signature without its %s header", ErrNotSigned, strings.ToLower(set.timestamp)))
+		return sh, emitter.Reject(emitter.ReasonMissingSignature, fmt.Errorf("%w: a signature without its %s header", ErrNotSigned, strings.ToLower(set.timestamp)))
 	case len(ids) > 1 || len(stamps) > 1:
 		return sh, invalidHeader("the id or the timestamp is given twice")
 	}
@@ -140,7 +142,7 @@ func v1Signatures(values []string) ([][]byte, error) {
 }
 
 func invalidHeader(why string) error {
-	return reject(reasonInvalidHeader, fmt.Errorf("%w: %s", ErrInvalidHeader, why))
+	return emitter.Reject(emitter.ReasonInvalidHeader, fmt.Errorf("%w: %s", ErrInvalidHeader, why))
 }
 
 // checkSignature reports whether any v1 signature matches the body under any key.
@@ -158,7 +160,7 @@ func (s *Source) checkSignature(sh *signedHeaders, body []byte) error {
 			}
 		}
 	}
-	return reject(reasonBadSignature, fmt.Errorf("%w (tried %d secrets against %d v1 signatures)",
+	return emitter.Reject(emitter.ReasonInvalidSignature, fmt.Errorf("%w (tried %d secrets against %d v1 signatures)",
 		ErrNoValidSignature, len(s.keys), len(sh.v1)))
 }
 

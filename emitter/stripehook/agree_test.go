@@ -36,7 +36,7 @@ func TestEscapedMemberNamesAreRead(t *testing.T) {
 		if err := json.Unmarshal(body, &std); err != nil {
 			t.Fatal(err)
 		}
-		sent := rec.sent()
+		sent := rec.Sent()
 		got := sent[len(sent)-1]
 		if got.ID != c.id || got.ID != std.ID || got.Subject != c.subject || !bytes.Equal(got.Data, std.Data.Object) {
 			t.Errorf("%s: sent id %q subject %q data %s; want %q %q %s", c.name, got.ID, got.Subject, got.Data, c.id, c.subject, std.Data.Object)

@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/hookline/hookline/emitter/stripehook"
 )
 
 // benchPayload is a signed ~2 KB customer.updated event.

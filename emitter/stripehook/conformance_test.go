@@ -9,11 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stripe/stripe-go/v76/webhook"
+
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/emitter/emittertest"
 	"github.com/hookline/hookline/emitter/stripehook"
-	"github.com/stripe/stripe-go/v76/webhook"
 )
 
 // TestConformance runs the emitter conformance suite on the Stripe source.

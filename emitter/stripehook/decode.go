@@ -11,10 +11,11 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/stripe/stripe-go/v76"
+
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/internal/jsonscan"
-	"github.com/stripe/stripe-go/v76"
 )
 
 // envelope holds the fields of a Stripe event that the pipeline needs; data.object stays raw.
@@ -49,13 +50,13 @@ func (s *Source) Decode(header http.Header, body []byte) (hookline.Event, error)
 func (s *Source) decodeBody(body []byte) (hookline.Event, error) {
 	env, obj, err := decodeEnvelope(body)
 	if err != nil {
-		return hookline.Event{}, reject(reasonMalformed, err)
+		return hookline.Event{}, emitter.Reject(emitter.ReasonMalformed, err)
 	}
 	if s.refuseTest && !env.Livemode {
-		return hookline.Event{}, reject(reasonTestMode, fmt.Errorf("%w: %s", ErrTestMode, env.ID))
+		return hookline.Event{}, emitter.Reject(reasonTestMode, fmt.Errorf("%w: %s", ErrTestMode, env.ID))
 	}
 	if s.strict && env.APIVersion != stripe.APIVersion {
-		return hookline.Event{}, reject(reasonAPIVersion, fmt.Errorf("%w: event %s has %q, want %q",
+		return hookline.Event{}, emitter.Reject(reasonAPIVersion, fmt.Errorf("%w: event %s has %q, want %q",
 			ErrAPIVersionMismatch, env.ID, env.APIVersion, stripe.APIVersion))
 	}
 	if !s.types.Allows(env.Type) {

@@ -9,14 +9,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/stripe/stripe-go/v76/webhook"
+
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/emitter"
+	"github.com/hookline/hookline/emitter/emittertest"
 	"github.com/hookline/hookline/emitter/stripehook"
-	"github.com/stripe/stripe-go/v76/webhook"
 )
 
 const (
@@ -28,23 +29,7 @@ const (
 var created = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // recorder is a Sender that keeps a deep copy of every event it accepts.
-type recorder struct {
-	mu     sync.Mutex
-	events []hookline.Event
-}
-
-func (r *recorder) Send(_ context.Context, ev hookline.Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, ev.Clone())
-	return nil
-}
-
-func (r *recorder) sent() []hookline.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]hookline.Event(nil), r.events...)
-}
+type recorder = emittertest.Recorder
 
 // failingSender fails every send, like a broker that refuses messages.
 type failingSender struct{}
@@ -123,7 +108,7 @@ func rejected(reason string) string { return `{"error":"` + reason + `"}` }
 
 func nothingSent(t *testing.T, rec *recorder) {
 	t.Helper()
-	if n := len(rec.sent()); n != 0 {
+	if n := len(rec.Sent()); n != 0 {
 		t.Errorf("sent %d events, want none", n)
 	}
 }

@@ -9,10 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookline/hookline/emitter"
-	"github.com/hookline/hookline/emitter/stripehook"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/hookline/hookline/emitter"
+	"github.com/hookline/hookline/emitter/stripehook"
 )
 
 func olderVersion(t *testing.T) []byte {
@@ -28,7 +29,7 @@ func TestAPIVersionAcceptedByDefault(t *testing.T) {
 	if got := deliver(t, url, p, stripehook.Sign(p, secret, time.Now())); got.status != 200 {
 		t.Fatalf("got %d %s", got.status, got.body)
 	}
-	if v := rec.sent()[0].Meta(stripehook.MetaAPIVersion); v != "2022-11-15" {
+	if v := rec.Sent()[0].Meta(stripehook.MetaAPIVersion); v != "2022-11-15" {
 		t.Errorf("apiversion = %q, want 2022-11-15", v)
 	}
 }
@@ -87,7 +88,7 @@ func TestTypeFilter(t *testing.T) {
 		if got.status != 200 {
 			t.Errorf("%q with %q: %d %s", c.typ, c.types, got.status, got.body)
 		}
-		if n := len(rec.sent()); (n == 1) != c.sent {
+		if n := len(rec.Sent()); (n == 1) != c.sent {
 			t.Errorf("%q with %q: sent %d events, want sent=%v", c.typ, c.types, n, c.sent)
 		}
 		if !c.sent && got.body != `{"received":true,"skipped":true}` {
@@ -126,7 +127,7 @@ func TestSecretRotation(t *testing.T) {
 		}
 	}
 	expect(t, deliver(t, url, p, sig(p, now, third)), 400, rejected("invalid signature"))
-	if n := len(rec.sent()); n != 4 {
+	if n := len(rec.Sent()); n != 4 {
 		t.Errorf("sent %d events, want 4", n)
 	}
 }

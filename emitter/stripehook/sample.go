@@ -1,7 +1,6 @@
 package stripehook
 
 import (
-	"crypto/sha256"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -9,6 +8,8 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/hookline/hookline/internal/sampleid"
 )
 
 // Sign returns a Stripe-Signature header value for payload signed with secret at time t, as Stripe
@@ -30,9 +31,9 @@ func Sign(payload []byte, secret string, t time.Time) string {
 func SampleEvent(typ, objectID string, created time.Time) []byte {
 	key := typ + "\x00" + objectID + "\x00" + strconv.FormatInt(created.UnixNano(), 10)
 	n := created.Unix()
-	seq := int64(sum(key)[0]) + 1
+	seq := int64(sampleid.Sum(key)[0]) + 1
 	ev := sampleEvent{
-		ID:         "evt_" + token(key, "event", 24),
+		ID:         "evt_" + sampleid.Token(key, "event", 24),
 		Object:     "event",
 		APIVersion: stripe.APIVersion,
 		Created:    n,
@@ -46,14 +47,14 @@ func SampleEvent(typ, objectID string, created time.Time) []byte {
 			Created:       n,
 			Currency:      "usd",
 			Description:   "Customer created by the hookline sample sender",
-			Email:         "jenny.rosen+" + strings.ToLower(token(key, "email", 8)) + "@example.com",
-			InvoicePrefix: strings.ToUpper(token(key, "prefix", 8)),
+			Email:         "jenny.rosen+" + strings.ToLower(sampleid.Token(key, "email", 8)) + "@example.com",
+			InvoicePrefix: strings.ToUpper(sampleid.Token(key, "prefix", 8)),
 			InvoiceSettings: sampleInvoiceSettings{
 				CustomFields: nil, DefaultPaymentMethod: nil, Footer: nil, RenderingOptions: nil,
 			},
 			Metadata: map[string]string{
 				"account_manager": "alex.morgan@example.com",
-				"crm_id":          "CRM-" + token(key, "crm", 10),
+				"crm_id":          "CRM-" + sampleid.Token(key, "crm", 10),
 				"order_id":        strconv.FormatInt(6700+seq, 10),
 				"plan":            "growth",
 				"region":          "us-west",
@@ -75,7 +76,7 @@ func SampleEvent(typ, objectID string, created time.Time) []byte {
 		}},
 		PendingWebhooks: 1,
 		Request: sampleRequest{
-			ID:             "req_" + token(key, "request", 14),
+			ID:             "req_" + sampleid.Token(key, "request", 14),
 			IdempotencyKey: uuidLike(key),
 		},
 		Type: typ,
@@ -165,26 +166,11 @@ type sampleShipping struct {
 	Phone   string        `json:"phone"`
 }
 
-func sum(s string) [32]byte { return sha256.Sum256([]byte(s)) }
-
-const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-// token derives n base62 characters (n <= 32) from key and purpose, like the random part of a
-// Stripe id.
-func token(key, purpose string, n int) string {
-	h := sum(purpose + "\x00" + key)
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = base62[int(h[i])%len(base62)]
-	}
-	return string(b)
-}
-
 // uuidLike derives a version-4-shaped UUID string from key, as Stripe's dashboard and SDKs send
 // for idempotency keys.
 func uuidLike(key string) string {
 	const hexdigits = "0123456789abcdef"
-	h := sum("idempotency\x00" + key)
+	h := sampleid.Sum("idempotency\x00" + key)
 	var b strings.Builder
 	for i := range 16 {
 		if i == 4 || i == 6 || i == 8 || i == 10 {

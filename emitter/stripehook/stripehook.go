@@ -97,12 +97,12 @@ package stripehook
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
-	"github.com/hookline/hookline/emitter"
 	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/hookline/hookline/emitter"
 )
 
 // SourceName is the Source of every event this package produces.
@@ -217,17 +217,9 @@ var (
 	ErrTestMode           = errors.New("stripehook: test-mode event refused")
 )
 
-// Reasons sent to the caller (fixed phrases; see emitter.RejectError).
+// Reasons of Stripe's own refusals, besides those of package emitter (fixed phrases; see
+// emitter.RejectError).
 const (
-	reasonMissingHeader = "missing signature header"
-	reasonInvalidHeader = "invalid signature header"
-	reasonBadSignature  = "invalid signature"
-	reasonTimestamp     = "timestamp outside tolerance"
-	reasonMalformed     = "malformed event"
-	reasonAPIVersion    = "unsupported api version"
-	reasonTestMode      = "test-mode event refused"
+	reasonAPIVersion = "unsupported api version"
+	reasonTestMode   = "test-mode event refused"
 )
-
-func reject(reason string, err error) error {
-	return &emitter.RejectError{Status: http.StatusBadRequest, Reason: reason, Err: err}
-}

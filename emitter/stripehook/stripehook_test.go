@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stripe/stripe-go/v76/webhook"
+
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/emitter/stripehook"
-	"github.com/stripe/stripe-go/v76/webhook"
 )
 
 func TestNewRefusesEmptySecrets(t *testing.T) {
@@ -78,7 +79,7 @@ func TestSuccess(t *testing.T) {
 	if ct := got.header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q", ct)
 	}
-	sent := rec.sent()
+	sent := rec.Sent()
 	if len(sent) != 1 {
 		t.Fatalf("sent %d events, want 1", len(sent))
 	}
@@ -114,7 +115,7 @@ func TestConnectLivemode(t *testing.T) {
 	if got.status != 200 {
 		t.Fatalf("got %d %s", got.status, got.body)
 	}
-	ev := rec.sent()[0]
+	ev := rec.Sent()[0]
 	if ev.Meta(stripehook.MetaAccount) != "acct_1Nv0FGQ9RKHgCVdK" || ev.Meta(stripehook.MetaLivemode) != "true" {
 		t.Errorf("Metadata = %v", ev.Metadata)
 	}
@@ -234,7 +235,7 @@ func TestToleranceWindow(t *testing.T) {
 		got := deliver(t, url, payload, stripehook.Sign(payload, secret, now.Add(d)))
 		expect(t, got, 400, rejected("timestamp outside tolerance"))
 	}
-	if n := len(rec.sent()); n != 5 {
+	if n := len(rec.Sent()); n != 5 {
 		t.Errorf("sent %d events, want 5", n)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/hookline/hookline/emitter"
 )
 
 // verify checks the Stripe-Signature header sig against body: a v1 signature made with one of the
@@ -19,11 +21,11 @@ import (
 // without a secret learns nothing but "invalid signature".
 func (s *Source) verify(sig string, body []byte) error {
 	if sig == "" {
-		return reject(reasonMissingHeader, fmt.Errorf("stripehook: %w", webhook.ErrNotSigned))
+		return emitter.Reject(emitter.ReasonMissingSignature, fmt.Errorf("stripehook: %w", webhook.ErrNotSigned))
 	}
 	signed, err := signedAt(sig)
 	if err != nil {
-		return reject(reasonInvalidHeader, err)
+		return emitter.Reject(emitter.ReasonInvalidHeader, err)
 	}
 	if err := s.checkSignature(sig, body); err != nil {
 		return err
@@ -31,10 +33,10 @@ func (s *Source) verify(sig string, body []byte) error {
 	age := s.now().Sub(signed)
 	switch {
 	case age > s.tolerance:
-		return reject(reasonTimestamp, fmt.Errorf("stripehook: %w (signed %v ago, tolerance %v)",
+		return emitter.Reject(emitter.ReasonTimestamp, fmt.Errorf("stripehook: %w (signed %v ago, tolerance %v)",
 			webhook.ErrTooOld, age.Truncate(time.Second), s.tolerance))
 	case age < -s.tolerance: // not -age > tolerance: -age overflows for a far-future timestamp
-		return reject(reasonTimestamp, fmt.Errorf("%w (signed %v ahead, tolerance %v)",
+		return emitter.Reject(emitter.ReasonTimestamp, fmt.Errorf("%w (signed %v ahead, tolerance %v)",
 			ErrTooNew, (-age).Truncate(time.Second), s.tolerance))
 	}
 	return nil
@@ -49,10 +51,10 @@ func (s *Source) checkSignature(sig string, body []byte) error {
 			return nil
 		}
 		if errors.Is(err, webhook.ErrInvalidHeader) {
-			return reject(reasonInvalidHeader, fmt.Errorf("stripehook: %w", err))
+			return emitter.Reject(emitter.ReasonInvalidHeader, fmt.Errorf("stripehook: %w", err))
 		}
 	}
-	return reject(reasonBadSignature, fmt.Errorf("stripehook: %w (tried %d secrets)", err, len(s.secrets)))
+	return emitter.Reject(emitter.ReasonInvalidSignature, fmt.Errorf("stripehook: %w (tried %d secrets)", err, len(s.secrets)))
 }
 
 // signedAt returns the t= timestamp of a Stripe-Signature header ("t=1495999758,v1=ab12,...").
