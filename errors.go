@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -117,4 +118,29 @@ func RetryAfter(err error) time.Duration {
 		err = errors.Unwrap(err)
 	}
 	return d
+}
+
+// RouteError is the failure of one route of a configuration (package route): which route, and
+// why. Its message, which a dead letter keeps as its reason, is `route "<name>": <cause>`, and
+// [RouteOf] reads the route back from such a reason. It unwraps to the cause, so [Code] reads
+// the cause's code.
+type RouteError struct {
+	Route string
+	Err   error
+}
+
+func (e *RouteError) Error() string { return fmt.Sprintf("route %q: %v", e.Route, e.Err) }
+func (e *RouteError) Unwrap() error { return e.Err }
+
+// RouteOf returns the route a reason names when it is a [RouteError]'s message, else "".
+func RouteOf(reason string) string {
+	rest, ok := strings.CutPrefix(reason, `route "`)
+	if !ok {
+		return ""
+	}
+	name, _, ok := strings.Cut(rest, `": `)
+	if !ok || strings.ContainsAny(name, `"\`) {
+		return ""
+	}
+	return name
 }

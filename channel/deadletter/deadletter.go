@@ -56,6 +56,7 @@ import (
 
 	"gocloud.dev/pubsub"
 
+	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter"
 )
@@ -71,8 +72,9 @@ type Options struct {
 	// Limit bounds the messages received (0: no bound).
 	Limit int
 	// IDs and Types select messages by event id and by type (exact, or a prefix wildcard like
-	// "customer.*"); empty selects all. Replay, ReplayTo and Discard only.
-	IDs, Types []string
+	// "customer.*"), and Routes by the route whose failure dead-lettered them (Message.Route);
+	// empty selects all. Replay, ReplayTo and Discard only.
+	IDs, Types, Routes []string
 	// DryRun makes Replay, ReplayTo and Discard count what they would do and return every message.
 	DryRun bool
 	// Progress, when set, is called after each message received with the number so far.
@@ -88,6 +90,9 @@ type Message struct {
 	// channel.MetaDeadLetterReason and the keys beside it); empty on a broker's native
 	// dead-letter queue.
 	Reason, Kind, Attempts, Delivery string
+	// Route is the route of a configuration whose failure dead-lettered the event, read from
+	// its reason (hookline.RouteOf); empty when the failure was no route's.
+	Route string
 	// When is when hookline dead-lettered it; zero when unknown.
 	When time.Time
 	// Body and Metadata are the message as received.
@@ -104,6 +109,7 @@ func newMessage(m *pubsub.Message) Message {
 		Attempts: md[channel.MetaDeadLetterAttempts], Delivery: md[channel.MetaDeadLetterDelivery],
 		Body: m.Body, Metadata: md, msg: m}
 	out.When, _ = time.Parse(time.RFC3339Nano, md[channel.MetaDeadLetterTime])
+	out.Route = hookline.RouteOf(out.Reason)
 	if out.EventID == "" || out.Type == "" {
 		if ev, err := channel.Decode(m.Body); err == nil {
 			out.EventID, out.Type, out.Subject = ev.ID, ev.Type, ev.Subject
@@ -284,19 +290,24 @@ func giveBack(m *pubsub.Message) {
 	}
 }
 
+// Selects reports whether o's IDs, Types and Routes select m (List returns every message; a
+// caller that shows only some filters with it).
+func Selects(m Message, o *Options) bool {
+	if o == nil {
+		return true
+	}
+	return selected(m, *o)
+}
+
 func selected(m Message, o Options) bool {
 	if len(o.IDs) > 0 && !slices.Contains(o.IDs, m.EventID) {
 		return false
 	}
-	if len(o.Types) == 0 {
-		return true
+	if len(o.Routes) > 0 && !slices.Contains(o.Routes, m.Route) {
+		return false
 	}
-	for _, t := range o.Types {
-		if t == "*" || t == m.Type || strings.HasSuffix(t, ".*") && strings.HasPrefix(m.Type, strings.TrimSuffix(t, "*")) {
-			return true
-		}
-	}
-	return false
+	types, err := emitter.NewTypes(o.Types)
+	return err == nil && types.Allows(m.Type)
 }
 
 // brokerDeadLetterKeys and brokerDeadLetterPrefixes name the metadata that brokers add to the

@@ -37,6 +37,8 @@ var dlEvents = []hookline.Event{
 
 func dlHandler(_ context.Context, ev hookline.Event) error {
 	switch {
+	case ev.ID == "evt_perm_2": // a route of a configuration file failed
+		return &hookline.RouteError{Route: "invoices", Err: hookline.MarkPermanent(fmt.Errorf("sink: refused %s", ev.ID))}
 	case strings.HasPrefix(ev.ID, "evt_perm_"):
 		return hookline.MarkPermanent(fmt.Errorf("sink: refused %s", ev.ID))
 	case strings.HasPrefix(ev.ID, "evt_fail_"):
@@ -112,14 +114,14 @@ func dlRows(t *testing.T, env map[string]string, args ...string) [][]string {
 		t.Fatalf("deadletters list %v: %v\n%s", args, err, log)
 	}
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
-	if got := columns(lines[0]); !slices.Equal(got, []string{"EVENT ID", "TYPE", "SUBJECT", "REASON", "ATTEMPTS", "WHEN"}) {
+	if got := columns(lines[0]); !slices.Equal(got, []string{"EVENT ID", "TYPE", "SUBJECT", "ROUTE", "REASON", "ATTEMPTS", "WHEN"}) {
 		t.Fatalf("header %q", lines[0])
 	}
 	var rows [][]string
 	for _, l := range lines[1:] {
 		rows = append(rows, columns(l))
 	}
-	if want := fmt.Sprintf("%d messages (all returned to the channel)\n", len(rows)); !strings.HasSuffix(log, want) {
+	if want := fmt.Sprintf(" %d shown (all returned to the channel)\n", len(rows)); !strings.HasSuffix(log, want) {
 		t.Errorf("stderr %q does not end with %q", log, want)
 	}
 	slices.SortFunc(rows, func(a, b []string) int { return strings.Compare(a[0], b[0]) })
@@ -162,13 +164,20 @@ func TestDeadLettersRabbitMQ(t *testing.T) {
 	}
 	for _, r := range rows {
 		ev := dlFind(t, r[0])
-		if len(r) != 6 || r[1] != ev.Type || r[2] != ev.Subject || r[3] != "sink: refused "+ev.ID || r[4] != "1" {
+		route, reason := "-", "sink: refused "+ev.ID
+		if ev.ID == "evt_perm_2" {
+			route, reason = "invoices", `route "invoices": `+reason
+		}
+		if len(r) != 7 || r[1] != ev.Type || r[2] != ev.Subject || r[3] != route || r[4] != reason || r[5] != "1" {
 			t.Errorf("row %q", r)
 			continue
 		}
-		if when, err := time.Parse(time.RFC3339, r[5]); err != nil || time.Since(when) > time.Minute {
-			t.Errorf("%s: WHEN %q: %v", ev.ID, r[5], err)
+		if when, err := time.Parse(time.RFC3339, r[6]); err != nil || time.Since(when) > time.Minute {
+			t.Errorf("%s: WHEN %q: %v", ev.ID, r[6], err)
 		}
+	}
+	if got := dlRowIDs(dlRows(t, env, "--route", "invoices", "--wait", "1s")); !slices.Equal(got, []string{"evt_perm_2"}) {
+		t.Errorf("--route invoices lists %v", got)
 	}
 	// RabbitMQ's own: no reason, attempts or time.
 	rows = dlRows(t, env, "--from", "rabbitmq://"+native, "--wait", "1s")
@@ -177,7 +186,7 @@ func TestDeadLettersRabbitMQ(t *testing.T) {
 	}
 	for _, r := range rows {
 		ev := dlFind(t, r[0])
-		if !slices.Equal(r, []string{ev.ID, ev.Type, ev.Subject, "-", "-", "-"}) {
+		if !slices.Equal(r, []string{ev.ID, ev.Type, ev.Subject, "-", "-", "-", "-"}) {
 			t.Errorf("native row %q", r)
 		}
 	}
@@ -196,6 +205,23 @@ func TestDeadLettersRabbitMQ(t *testing.T) {
 	}
 	if got := dlRowIDs(dlRows(t, env, "--wait", "1s")); !slices.Equal(got, []string{"evt_perm_2"}) {
 		t.Errorf("left on hookline's dead-letter queue: %v", got)
+	}
+	// discard needs a selection; --route selects what one route's failure dead-lettered.
+	if _, _, err := runCmd(t, env, "deadletters", "discard", "--wait", "1s"); !errors.Is(err, errUsage) {
+		t.Errorf("discard without a selection: %v, want a usage error", err)
+	}
+	for _, c := range []struct{ args, want string }{
+		{"--route contacts", "1 messages received, 0 selected, 0 discarded\n"},
+		{"--route invoices --dry-run", "1 messages received, 1 selected, 0 discarded (dry run: nothing discarded)\n"},
+		{"--route invoices", "1 messages received, 1 selected, 1 discarded\n"},
+	} {
+		out, log, err := runCmd(t, env, append([]string{"deadletters", "discard", "--wait", "1s"}, strings.Fields(c.args)...)...)
+		if err != nil || out != c.want {
+			t.Errorf("discard %s: %q, %v, want %q\n%s", c.args, out, err, c.want, log)
+		}
+	}
+	if got := dlRowIDs(dlRows(t, env, "--wait", "1s")); len(got) != 0 {
+		t.Errorf("left after discarding: %v", got)
 	}
 	if got := dlRowIDs(dlRows(t, env, "--from", "rabbitmq://"+native, "--wait", "1s")); !slices.Equal(got, []string{"evt_fail_1"}) {
 		t.Errorf("left on the native dead-letter queue: %v", got)
