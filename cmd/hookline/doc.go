@@ -73,15 +73,21 @@
 //
 // # deadletters
 //
-// Lists or replays the messages on a dead-letter channel: hookline's own (HOOKLINE_DEADLETTER by
-// default) or a broker's native dead-letter queue (azuresbqueue://q?subqueue=deadletter, an SQS
-// redrive queue, a RabbitMQ dead-letter queue), whose messages may lack hookline's reason
-// metadata: the list shows what there is (package channel/deadletter).
+// Lists, replays or discards the messages on a dead-letter channel: hookline's own
+// (HOOKLINE_DEADLETTER by default) or a broker's native dead-letter queue
+// (azuresbqueue://q?subqueue=deadletter, an SQS redrive queue, a RabbitMQ dead-letter queue),
+// whose messages may lack hookline's reason metadata: the list shows what there is (package
+// channel/deadletter), with the route of a configuration file whose failure dead-lettered each.
 //
 //	hookline deadletters list --from rabbitmq://stripe-events-deadletter
 //	hookline deadletters replay --from awssqs://.../stripe-events-dlq?region=us-east-2 \
 //	    --to awssqs://.../stripe-events?region=us-east-2 --type customer.* --limit 500
+//	hookline deadletters replay --route invoices        # once the invoices route is fixed
+//	hookline deadletters discard --id evt_1NG8Du2eZvKYlo2CxqYb1234 --dry-run
 //
-// Replay acknowledges a message on the dead-letter channel only after its send to --to (default
-// HOOKLINE_CHANNEL) succeeded; the messages not selected, and those whose send failed, stay.
+// --id, --type and --route select messages on all three. Replay acknowledges a message on the
+// dead-letter channel only after its send to --to (default HOOKLINE_CHANNEL) succeeded; the
+// messages not selected, and those whose send failed, stay. Discard acknowledges the selected
+// messages without sending them anywhere, which removes them for good; it refuses to run
+// without a selection unless given --all.
 package main
