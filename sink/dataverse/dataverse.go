@@ -35,7 +35,10 @@ type Sink struct {
 	sel    string // the $select query of reads
 }
 
-var _ sink.Applier = (*Sink)(nil)
+var (
+	_ sink.Applier    = (*Sink)(nil)
+	_ sink.RecordSink = (*Sink)(nil)
+)
 
 func newSink(host, hostport string, o Options) (*Sink, error) {
 	base, err := baseURL(hostport, o.Endpoint)
@@ -92,10 +95,24 @@ func (s *Sink) Write(ctx context.Context, ev hookline.Event) error {
 // succeeded, [sink.Ignored] when it sent none that changed the row: the row was written by an
 // event not older than ev, a hard delete found no row, or in create-only mode the row existed.
 func (s *Sink) Apply(ctx context.Context, ev hookline.Event) (sink.Result, error) {
+	return s.apply(ctx, ev, nil)
+}
+
+// ApplyRecord writes columns, a route's mapping of ev (package route), instead of what
+// Options.Map gives, as Apply does otherwise. It makes the sink a [sink.RecordSink].
+func (s *Sink) ApplyRecord(ctx context.Context, ev hookline.Event, columns map[string]any) (sink.Result, error) {
+	if columns == nil {
+		columns = map[string]any{}
+	}
+	return s.apply(ctx, ev, columns)
+}
+
+// apply writes ev with the columns mapped, or with Options.Map's when mapped is nil.
+func (s *Sink) apply(ctx context.Context, ev hookline.Event, mapped map[string]any) (sink.Result, error) {
 	if err := ctx.Err(); err != nil {
 		return sink.Ignored, err
 	}
-	cols, err := s.columns(ev)
+	cols, err := s.columns(ev, mapped)
 	if err != nil {
 		return sink.Ignored, err
 	}
@@ -122,7 +139,7 @@ func (s *Sink) Apply(ctx context.Context, ev hookline.Event) (sink.Result, error
 }
 
 // columns checks ev and returns the column values it writes; its errors are Permanent.
-func (s *Sink) columns(ev hookline.Event) (map[string]any, error) {
+func (s *Sink) columns(ev hookline.Event, mapped map[string]any) (map[string]any, error) {
 	switch {
 	case ev.Subject == "":
 		return nil, hookline.Errorf(hookline.Permanent, "dataverse: event %s has no subject", ev.ID)
@@ -135,9 +152,11 @@ func (s *Sink) columns(ev hookline.Event) (map[string]any, error) {
 	if del && s.o.Delete == HardDelete {
 		return nil, nil
 	}
-	mapped, err := s.o.Map(ev)
-	if err != nil {
-		return nil, hookline.Errorf(hookline.Permanent, "dataverse: mapping event %s (%s): %w", ev.ID, ev.Type, err)
+	if mapped == nil {
+		var err error
+		if mapped, err = s.o.Map(ev); err != nil {
+			return nil, hookline.Errorf(hookline.Permanent, "dataverse: mapping event %s (%s): %w", ev.ID, ev.Type, err)
+		}
 	}
 	cols := make(map[string]any, len(mapped)+5)
 	maps.Copy(cols, mapped)

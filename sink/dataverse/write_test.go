@@ -275,3 +275,22 @@ func TestNeverExceedsMaxConcurrency(t *testing.T) {
 		t.Fatalf("%d rows, want 96", n)
 	}
 }
+
+// ApplyRecord writes the columns a route mapped, not Options.Map's, under the same ordering
+// rule: an older event's record changes nothing.
+func TestApplyRecord(t *testing.T) {
+	srv := newDouble(t)
+	s := openSink(t, srv, nil)
+	ev := customer("cus_r", "customer.updated", "evt_2", 60, fullCustomer)
+	if res, err := s.ApplyRecord(context.Background(), ev, map[string]any{"description": "from a route", keyCol: "ignored"}); err != nil || res != sink.Stored {
+		t.Fatalf("ApplyRecord = %v, %v", res, err)
+	}
+	r := row(t, srv, "cus_r")
+	if r.Columns["description"] != "from a route" || r.Columns["emailaddress1"] != nil || r.Columns[keyCol] != "cus_r" || eventOf(r) != "evt_2" {
+		t.Errorf("row %v: want the route's column only, keyed by the subject", r.Columns)
+	}
+	older := customer("cus_r", "customer.updated", "evt_1", 0, fullCustomer)
+	if res, err := s.ApplyRecord(context.Background(), older, map[string]any{"description": "older"}); err != nil || res != sink.Ignored {
+		t.Errorf("older ApplyRecord = %v, %v, want ignored", res, err)
+	}
+}
