@@ -153,6 +153,17 @@ func (c *Console) pipeline() *pipeline.Pipeline {
 // Accepted records an event the channel accepted.
 func (c *Console) Accepted(_ context.Context, ev hookline.Event) { c.events.accepted(ev, time.Now()) }
 
+// Routed records what each route of a configuration file did with an event (the console is a
+// pipeline.RouteObserver); errors are masked as the console masks every error.
+func (c *Console) Routed(_ context.Context, ev hookline.Event, outcomes []pipeline.RouteOutcome) {
+	for i := range outcomes {
+		if outcomes[i].Err != "" {
+			outcomes[i].Err = c.redactText(outcomes[i].Err)
+		}
+	}
+	c.events.routed(ev, outcomes, time.Now())
+}
+
 // Settled records how a delivery ended.
 func (c *Console) Settled(_ context.Context, s channel.Settled) {
 	c.events.settled(c.redactSettled(s))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/channel"
+	"github.com/hookline/hookline/pipeline"
 )
 
 // Statuses of an event on the Events page and in the API: where it is now.
@@ -45,6 +46,9 @@ type Event struct {
 	DataSize   int               `json:"data_size"` // the data's whole size
 	Delivered  int               `json:"delivered"` // how many deliveries ended, counting those no longer kept
 	Deliveries []Delivery        `json:"deliveries,omitempty"`
+	// Routes are what each route of a configuration file did with the event in its latest
+	// handler call; empty without a configuration file.
+	Routes []pipeline.RouteOutcome `json:"routes,omitempty"`
 }
 
 // Delivery is how one delivery of an event ended.
@@ -188,6 +192,18 @@ func (s *store) settled(st channel.Settled) {
 		e.Deliveries = append(e.Deliveries[:0:0], e.Deliveries[1:]...)
 	}
 	e.Deliveries = append(e.Deliveries, d)
+}
+
+// routed records what the routes did with ev in its latest handler call. The outcomes are the
+// pipeline's own, not reused: they are kept as they are.
+func (s *store) routed(ev hookline.Event, outcomes []pipeline.RouteOutcome, now time.Time) {
+	if ev.ID == "" {
+		return
+	}
+	sh := s.shard(ev.ID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	s.get(sh, ev, now).Routes = outcomes
 }
 
 // Filter selects events. Empty fields select all.

@@ -155,6 +155,7 @@ type DeadLetter struct {
 	ID       string     `json:"id"`       // the event id
 	Type     string     `json:"type"`     // the event type
 	Object   string     `json:"object"`   // the object the event is about (its Subject)
+	Route    string     `json:"route,omitempty"` // the route whose failure dead-lettered it (a configuration file's)
 	Reason   string     `json:"reason"`   // why it was dead-lettered (hookline's channels only)
 	Kind     string     `json:"kind"`     // the kind of failure: permanent, transient, ...
 	Attempts string     `json:"attempts"` // the attempts made before it was dead-lettered
@@ -200,7 +201,7 @@ func (c *Console) listDeadLetters(ctx context.Context) deadLettersView {
 	}
 	v.More = len(msgs) >= listLimit
 	for _, m := range msgs {
-		d := DeadLetter{ID: m.EventID, Type: m.Type, Object: m.Subject, Reason: m.Reason, Kind: m.Kind, Attempts: m.Attempts}
+		d := DeadLetter{ID: m.EventID, Type: m.Type, Object: m.Subject, Route: m.Route, Reason: m.Reason, Kind: m.Kind, Attempts: m.Attempts}
 		if !m.When.IsZero() {
 			w := m.When
 			d.When = &w

@@ -465,3 +465,19 @@ func (a *Pipeline) logDeadLetter(ctx context.Context, id, typ, subject, kind, re
 	}
 	a.log.LogAttrs(ctx, slog.LevelError, "event dead-lettered", attrs...)
 }
+
+// RouteOutcome is what one route of a configuration did with an event in one handler call:
+// Outcome is "stored", "ignored" (the sink already held it or a newer event), "failed" (with
+// Err) or "skipped" (the route does not match the event).
+type RouteOutcome struct {
+	Route   string `json:"route"`
+	Outcome string `json:"outcome"`
+	Err     string `json:"error,omitempty"`
+}
+
+// RouteObserver is a Console that is also told what each route did with each event (the
+// console's event page shows it). The pipeline calls Routed after each handler call of an
+// event that a configuration file's routes handled.
+type RouteObserver interface {
+	Routed(ctx context.Context, ev hookline.Event, outcomes []RouteOutcome)
+}
