@@ -118,7 +118,7 @@
 //
 //   - Permanent: an event without subject, id or time; a mapping error; 400 and other 4xx not
 //     listed below (Dataverse validation errors, a missing table or column, 404 with
-//     0x80060888, 405, 413, 422). The error text has Dataverse's error code and message
+//     0x8006088a, 405, 413, 422). The error text has Dataverse's error code and message
 //     ({"error":{"code":"0x80040203","message":"..."}}), so the dead-letter reason says what
 //     to fix.
 //   - Transient: 408, 409, 429 (with RetryAfter), 5xx (503 with Retry-After carries it), network

@@ -112,3 +112,17 @@ func TestTokenCachedUntilShortlyBeforeExpiry(t *testing.T) {
 		t.Fatalf("token %s after invalidating, want t3", tok)
 	}
 }
+
+func TestConfigNotFound(t *testing.T) {
+	for body, want := range map[string]bool{
+		`{"error":{"code":"0x8006088a","message":"Resource not found for the segment 'x'."}}`:               true,
+		`{"error":{"code":"0x8006088A","message":"Resource not found for the segment 'x'."}}`:               true,
+		`{"error":{"code":"0x80060888","message":"Not Found"}}`:                                             true,
+		`{"error":{"code":"0x80040217","message":"A record with the specified key values does not exist"}}`: false,
+		`not json`: false,
+	} {
+		if got := configNotFound([]byte(body)); got != want {
+			t.Errorf("configNotFound(%s) = %v, want %v", body, got, want)
+		}
+	}
+}

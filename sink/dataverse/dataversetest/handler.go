@@ -17,7 +17,8 @@ const (
 	CodeDuplicate          = "0x80040237" // DuplicateRecord: a row with the key values exists
 	CodeVersionMismatch    = "0x80060882" // ConcurrencyVersionMismatch: If-Match failed
 	CodeValidation         = "0x80040203" // InvalidArgument
-	CodeSegmentNotFound    = "0x80060888" // Resource not found for the segment
+	CodeSegmentNotFound    = "0x8006088a" // Resource not found for the segment
+	CodeODataError         = "0x80060888" // the payload or query does not fit the definitions
 	CodeTooManyRequests    = "0x80072322" // service protection: number of requests
 	CodeTooManyConcurrent  = "0x80072326" // service protection: concurrent requests
 	CodeMalformedPayload   = "0x80048d19" // Error identified in payload
