@@ -95,6 +95,11 @@ func statusError(what string, r *response, now time.Time) error {
 		if configNotFound(r.body) {
 			detail.WriteString(" (check the entity set name and the column names)")
 		}
+	case http.StatusBadRequest:
+		if strings.Contains(e.Message, "does not exist on type") || strings.Contains(e.Message, "Could not find a property") {
+			detail.WriteString(" (the table has no such column: `hookline check` lists what the configuration " +
+				"needs, and `hookline dataverse setup` creates it)")
+		}
 	}
 	code := classify(r.status)
 	err := hookline.Errorf(code, "%s", detail.String())
