@@ -129,7 +129,9 @@ type Row struct {
 	ETag string
 	// Columns are its column values as the client sent them, decoded from JSON (strings,
 	// float64, bool, nil, maps and slices). The primary key column is <entity>id and the
-	// alternate key column holds the key value.
+	// alternate key column holds the key value; a lookup bound with
+	// "<navigation property>@odata.bind" is "_<column>_value", holding what the URL's
+	// parentheses held (the id).
 	Columns map[string]any
 }
 
