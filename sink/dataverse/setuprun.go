@@ -46,7 +46,7 @@ func (s *Sink) Setup(ctx context.Context, mapped []Want, dryRun bool, progress f
 		return changes, problemsError(left)
 	}
 	for i, c := range changes {
-		if err := s.apply(ctx, t.logical, c, fs, progress); err != nil {
+		if err := s.makeChange(ctx, t.logical, c, fs, progress); err != nil {
 			return changes[:i], err
 		}
 	}
@@ -88,8 +88,8 @@ func problemsError(left []Problem) error {
 	return &ProblemsError{Problems: left}
 }
 
-// apply makes one change.
-func (s *Sink) apply(ctx context.Context, logical string, c Change, fs []finding, progress func(string)) error {
+// makeChange makes one change.
+func (s *Sink) makeChange(ctx context.Context, logical string, c Change, fs []finding, progress func(string)) error {
 	if c.Key != "" {
 		progress(fmt.Sprintf("creating alternate key %s on %s.%s", c.Key, logical, c.Column))
 		schema, display := schemaAndLabel(c.Key)
