@@ -189,7 +189,7 @@ func (s *Sink) read(ctx context.Context, ev hookline.Event) (current, error) {
 		return current{}, err
 	}
 	switch {
-	case resp.status == http.StatusNotFound && parseAPIError(resp.body).Code != codeSegmentNotFound:
+	case resp.status == http.StatusNotFound && !configNotFound(resp.body):
 		return current{}, nil
 	case resp.status != http.StatusOK:
 		return current{}, statusError(what, resp, s.o.Now())
@@ -283,7 +283,7 @@ func (s *Sink) patch(ctx context.Context, ev hookline.Event, cols map[string]any
 		}
 		return sink.Ignored, exists, nil
 	case resp.status == http.StatusNotFound && cond == "If-Match" &&
-		parseAPIError(resp.body).Code != codeSegmentNotFound:
+		!configNotFound(resp.body):
 		return sink.Ignored, false, nil
 	}
 	return sink.Ignored, false, statusError(what, resp, s.o.Now())
@@ -301,7 +301,7 @@ func (s *Sink) remove(ctx context.Context, ev hookline.Event, etag string) (res 
 	switch {
 	case resp.status >= 200 && resp.status <= 299:
 		return sink.Stored, true, nil
-	case resp.status == http.StatusNotFound && parseAPIError(resp.body).Code != codeSegmentNotFound:
+	case resp.status == http.StatusNotFound && !configNotFound(resp.body):
 		return sink.Ignored, true, nil
 	case resp.status == http.StatusPreconditionFailed:
 		return sink.Ignored, false, nil

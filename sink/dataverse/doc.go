@@ -31,32 +31,75 @@
 //
 // # Setup
 //
-// Once per environment, in the Power Apps maker portal (make.powerapps.com, your environment):
+// Once per environment, `hookline dataverse setup` (it calls [Sink.Setup]) creates through the
+// metadata Web API what the sink and the routes' mappings need on the table:
 //
-//  1. Tables, Contact, Columns, New column: "Stripe customer id", data type Text (single line,
-//     100 characters); note its logical name, e.g. new_stripecustomerid (the prefix is your
-//     publisher's). This is key=.
-//  2. New column: "Stripe event created", data type Date and Time (format Date and time), behavior
-//     Time zone independent: eventtime=. The sink writes UTC, e.g. 2024-03-01T12:00:00Z.
-//  3. Optional, recommended: New column "Stripe event id", Text, 100 characters: eventid=.
-//  4. Tables, Contact, Keys, New key: display name "Stripe customer id", column Stripe customer
-//     id; save and wait until its status is Active (Dataverse builds an index).
+//   - the key column (key=): Text, 100 characters, with an alternate key on it; setup waits
+//     until Dataverse has built the key's index (status Active), which takes from seconds to
+//     minutes on a large table;
+//   - the event-time column (eventtime=): Date and time, format Date and time, behavior Time
+//     zone independent (the sink writes UTC, e.g. 2024-03-01T12:00:00Z);
+//   - the event-id column (eventid=, recommended): Text, 100 characters;
+//   - mapped columns the table lacks whose logical name has your publisher's prefix (that of
+//     key=, eventtime= or eventid=, or of the table's custom columns, e.g. new_), typed from
+//     what the mapping writes: text is Text (4000 characters), integer Whole number, decimal
+//     Decimal number (2 decimal places), bool Yes/no, time Date and time.
 //
-// Then, once per app:
+// It never creates tables, standard columns, lookups or choices, never changes a column that
+// exists, and a second run creates nothing; its dry run lists what it would create. What it
+// cannot fix it reports as `hookline check` does (below). The columns get the logical names
+// of the URL and the mapping (e.g. new_stripecustomerid, new_stripeeventcreated,
+// new_stripeeventid), so choose them before the first run. A Whole number holds up to
+// 2,147,483,647: for larger integers create a Big integer or Decimal column yourself. Setup
+// needs credentials with customization privileges (System Customizer or System Administrator,
+// e.g. your own account through the Azure CLI); the columns go into the default solution.
 //
-//  5. Microsoft Entra admin center, App registrations, New registration; under Certificates &
+// By hand instead, in the Power Apps maker portal (make.powerapps.com, your environment):
+// Tables, the table, Columns, New column for each column above (note the logical names); then
+// Keys, New key on the key column, and wait until its status is Active.
+//
+// Then, once per app (this stays manual: it grants access, which hookline does not do):
+//
+//  1. Microsoft Entra admin center, App registrations, New registration; under Certificates &
 //     secrets add a client secret. Note the tenant id, the application (client) id and the secret.
-//  6. Power Platform admin center, Environments, your environment, Settings, Users + permissions,
+//  2. Power Platform admin center, Environments, your environment, Settings, Users + permissions,
 //     Application users, New app user: pick the app, the business unit, and a security role
-//     that can read, create and write contacts (and delete them for delete=hard): a custom role
-//     with just those privileges on Contact, or for a trial "Basic User" plus contact write.
-//     Without this step every request answers 401 or 403, and the sink's error says so.
-//  7. Run with AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and
+//     that can read, create and write rows of the table (and delete them for delete=hard): a
+//     custom role with just those privileges on it, or for a trial "Basic User" plus contact
+//     write. Without this step every request answers 401 or 403, and the sink's error says so.
+//  3. Run with AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and
 //     HOOKLINE_SINK=dataverse://<org>.crm.dynamics.com?key=...&eventtime=...&eventid=...
 //     On Azure, use a managed identity or workload identity instead of the secret.
 //
-// For another table (entityset=), create the same columns and key on it and give the sink a
-// mapping ([Options.Map]); see the payment intent example.
+// For another table (entityset=), create the table in the maker portal, give the sink a
+// mapping ([Options.Map]; see the payment intent example), and run the setup for it.
+//
+// # Checks
+//
+// `hookline check`, and every start, read the table's definition before the first event
+// ([Sink.Check], given the columns the routes map as [Want] values, whose [Kind] comes from
+// each CEL expression's output type through [KindOfCEL]). A configuration that can never work
+// is refused with every [Problem] at once, each naming the column, the line of the mapping,
+// what is wrong and what to change:
+//
+//   - no table has the entity set name (and the right one when a table's logical name was
+//     given);
+//   - a mapped column is missing, or its type does not fit what is mapped: text goes into Text
+//     or Multiple lines of text; an integer into Whole number, Big integer, Decimal, Floating
+//     point, Currency, Choice, Status or Status reason; a decimal into Decimal, Floating point
+//     or Currency; true or false into Yes/no; a time into Date and time; null and values typed
+//     only at run time (dyn) into any column but a lookup; a lookup only through
+//     "<navigation property>@odata.bind" with text such as "/accounts(<id>)", whose navigation
+//     property must exist;
+//   - the key column is missing or not Text, has no alternate key of its own, or the key's
+//     index is not Active (Pending or InProgress: wait; Failed: usually rows share a value:
+//     remove the duplicates, delete the key and run the setup again);
+//   - the event-time column is missing, not Date and time, or keeps the date only; the
+//     event-id column is missing, not text, or shorter than 100 characters; statecode or
+//     statuscode is missing while delete=deactivate.
+//
+// Text longer than a column's maximum length, numbers out of a column's range and unknown
+// choice values can only fail at run time, as Permanent errors naming the column.
 //
 // # Delivery semantics
 //
@@ -114,11 +157,13 @@
 //
 // # Errors
 //
-// Errors start with "dataverse: ", name the request and the event, and carry a hookline code:
+// Errors start with "dataverse: ", name the request and the event, and carry a hookline code
+// (those of Check and Setup name the request; Setup's leftover problems are a [ProblemsError]):
 //
 //   - Permanent: an event without subject, id or time; a mapping error; 400 and other 4xx not
-//     listed below (Dataverse validation errors, a missing table or column, 404 with
-//     0x80060888, 405, 413, 422). The error text has Dataverse's error code and message
+//     listed below (Dataverse validation errors, a column the table lacks (400, 0x80060888,
+//     "The property 'x' does not exist on type ..."), a missing table (404 with
+//     0x8006088a), 405, 413, 422). The error text has Dataverse's error code and message
 //     ({"error":{"code":"0x80040203","message":"..."}}), so the dead-letter reason says what
 //     to fix.
 //   - Transient: 408, 409, 429 (with RetryAfter), 5xx (503 with Retry-After carries it), network
@@ -139,12 +184,15 @@
 // put into URLs as OData string literals (quotes doubled, percent-encoded), and column and
 // entity set names must be logical names (letters, digits, underscore), so events cannot
 // change which row or table a request addresses. Give the application user a role with the
-// least privileges it needs (step 6).
+// least privileges it needs (step 2 of the application's setup); only the setup needs
+// customization privileges.
 //
 // # Testing
 //
 // No Dataverse emulator exists. The tests of this package, and of the examples that write to
 // Dataverse, run against package dataversetest, an in-repo double of the documented Web API
 // (alternate keys, upsert, If-Match and If-None-Match, ETags, error bodies, 429 with
-// Retry-After, bearer tokens, added latency); use it for tests of your own mappings too.
+// Retry-After, bearer tokens, added latency, and table definitions: columns, keys and their
+// index jobs, the metadata reads and creations Check and Setup use); use it for tests of your
+// own mappings too.
 package dataverse

@@ -13,10 +13,21 @@ import (
 
 // Dataverse error codes the sink treats specially.
 const (
-	// codeSegmentNotFound: the entity set (or another URL segment) does not exist. A 404 with it
-	// is a configuration error, not an absent row.
-	codeSegmentNotFound = "0x80060888"
+	// codeSegmentNotFound: the entity set (or another URL segment) does not exist ("Resource not
+	// found for the segment 'x'", Learn: Troubleshoot Dataverse Web API client errors). A 404
+	// with it is a configuration error, not an absent row.
+	codeSegmentNotFound = "0x8006088a"
+	// codeODataError: the request does not fit the table's definition, e.g. a property that does
+	// not exist. Dataverse answers it with 400, and with 404 for some missing metadata.
+	codeODataError = "0x80060888"
 )
+
+// configNotFound reports whether a 404 body says that the URL names no table or column (a
+// configuration error) rather than no row.
+func configNotFound(body []byte) bool {
+	code := parseAPIError(body).Code
+	return strings.EqualFold(code, codeSegmentNotFound) || code == codeODataError
+}
 
 // defaultRetryAfter is the wait asked for after a 429 that has no usable Retry-After.
 const defaultRetryAfter = 5 * time.Second
@@ -81,8 +92,13 @@ func statusError(what string, r *response, now time.Time) error {
 	case http.StatusForbidden:
 		detail.WriteString(" (the application user's security role lacks a privilege on this table)")
 	case http.StatusNotFound:
-		if e.Code == codeSegmentNotFound {
+		if configNotFound(r.body) {
 			detail.WriteString(" (check the entity set name and the column names)")
+		}
+	case http.StatusBadRequest:
+		if strings.Contains(e.Message, "does not exist on type") || strings.Contains(e.Message, "Could not find a property") {
+			detail.WriteString(" (the table has no such column: `hookline check` lists what the configuration " +
+				"needs, and `hookline dataverse setup` creates it)")
 		}
 	}
 	code := classify(r.status)

@@ -105,8 +105,8 @@ func TestMissingEntitySetIsPermanent(t *testing.T) {
 	srv := newDouble(t)
 	s := openSink(t, srv, func(o *dataverse.Options) { o.EntitySet = "nosuchthings" })
 	err := s.Write(context.Background(), customer("cus_x", "customer.created", "evt_1", 0, `{}`))
-	if hookline.Code(err) != hookline.Permanent || !strings.Contains(err.Error(), "0x80060888") {
-		t.Fatalf("Write = %v (code %v), want Permanent naming 0x80060888", err, hookline.Code(err))
+	if hookline.Code(err) != hookline.Permanent || !strings.Contains(err.Error(), "0x8006088a") {
+		t.Fatalf("Write = %v (code %v), want Permanent naming 0x8006088a", err, hookline.Code(err))
 	}
 }
 

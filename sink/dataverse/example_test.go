@@ -48,10 +48,15 @@ func Example() {
 
 // Any Stripe object can go to any table with a mapping of your own: here successful payment
 // intents become rows of a custom table "new_payment" (entity set new_payments) keyed by the
-// payment intent id.
+// payment intent id. The table has the mapped columns ([Sink.Setup] creates those it lacks).
 func Example_paymentIntents() {
 	srv := dataversetest.New(&dataversetest.Options{
 		EntitySets: map[string]string{"new_payments": "new_stripepaymentintentid"},
+		Tables: []dataversetest.Table{{LogicalName: "new_payment", Columns: []dataversetest.Column{
+			{LogicalName: "new_amount", Type: dataversetest.TypeDecimal},
+			{LogicalName: "new_currency", Type: dataversetest.TypeString, MaxLength: 3},
+			{LogicalName: "new_stripecustomer", Type: dataversetest.TypeString},
+		}}},
 	})
 	defer srv.Close()
 

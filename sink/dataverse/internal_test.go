@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,5 +111,37 @@ func TestTokenCachedUntilShortlyBeforeExpiry(t *testing.T) {
 	ts.invalidate(ctx, "t2")
 	if tok := get(); tok != "t3" {
 		t.Fatalf("token %s after invalidating, want t3", tok)
+	}
+}
+
+func TestConfigNotFound(t *testing.T) {
+	for body, want := range map[string]bool{
+		`{"error":{"code":"0x8006088a","message":"Resource not found for the segment 'x'."}}`:               true,
+		`{"error":{"code":"0x8006088A","message":"Resource not found for the segment 'x'."}}`:               true,
+		`{"error":{"code":"0x80060888","message":"Not Found"}}`:                                             true,
+		`{"error":{"code":"0x80040217","message":"A record with the specified key values does not exist"}}`: false,
+		`not json`: false,
+	} {
+		if got := configNotFound([]byte(body)); got != want {
+			t.Errorf("configNotFound(%s) = %v, want %v", body, got, want)
+		}
+	}
+}
+
+func TestSchemaAndLabel(t *testing.T) {
+	for logical, want := range map[string][2]string{
+		"new_stripecustomerid":      {"new_StripeCustomerId", "Stripe customer id"},
+		"new_stripeeventcreated":    {"new_StripeEventCreated", "Stripe event created"},
+		"new_stripepaymentintentid": {"new_StripePaymentIntentId", "Stripe payment intent id"},
+		"cr5f2_amount_due":          {"cr5f2_Amount_Due", "Amount due"},
+		"new_identity":              {"new_Identity", "Identity"},
+		"new_x__y":                  {"new_X__Y", "X y"},
+		"new_lifetimevalue":         {"new_Lifetimevalue", "Lifetimevalue"},
+		"new_stripecustomeridkey":   {"new_StripeCustomerIdKey", "Stripe customer id key"},
+	} {
+		schema, label := schemaAndLabel(logical)
+		if schema != want[0] || label != want[1] || strings.ToLower(schema) != logical {
+			t.Errorf("schemaAndLabel(%q) = %q, %q; want %q, %q", logical, schema, label, want[0], want[1])
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -241,7 +242,10 @@ func TestKeyWithQuotes(t *testing.T) {
 }
 
 func TestCustomEntitySetAndMapping(t *testing.T) {
-	srv := newDouble(t)
+	srv := dataversetest.New(&dataversetest.Options{Tokens: []string{testTok}, RequireHeaders: true,
+		Tables: []dataversetest.Table{{LogicalName: "contact", EntitySet: contacts,
+			Columns: []dataversetest.Column{{LogicalName: "new_x", Type: dataversetest.TypeInteger}}}}})
+	t.Cleanup(srv.Close)
 	s := openSink(t, srv, func(o *dataverse.Options) {
 		o.Map = func(hookline.Event) (map[string]any, error) {
 			return map[string]any{"new_x": 1, keyCol: "ignored"}, nil
@@ -250,6 +254,20 @@ func TestCustomEntitySetAndMapping(t *testing.T) {
 	mustWrite(t, s, customer("cus_m", "customer.created", "evt_1", 0, `{}`))
 	if r := row(t, srv, "cus_m"); r.Columns["new_x"] != float64(1) || r.Columns[keyCol] != "cus_m" {
 		t.Fatalf("columns %v", r.Columns)
+	}
+}
+
+// TestUnknownColumnIsPermanent: a mapping that writes a column the table does not have is
+// refused by Dataverse with 400; the event is dead-lettered with Dataverse's message and a hint.
+func TestUnknownColumnIsPermanent(t *testing.T) {
+	srv := newDouble(t)
+	s := openSink(t, srv, func(o *dataverse.Options) {
+		o.Map = func(hookline.Event) (map[string]any, error) { return map[string]any{"new_nosuch": "x"}, nil }
+	})
+	err := s.Write(context.Background(), customer("cus_u", "customer.created", "evt_1", 0, `{}`))
+	if hookline.Code(err) != hookline.Permanent || !strings.Contains(err.Error(), "'new_nosuch' does not exist") ||
+		!strings.Contains(err.Error(), "hookline check") {
+		t.Fatalf("Write = %v (code %v), want Permanent naming the column and hookline check", err, hookline.Code(err))
 	}
 }
 

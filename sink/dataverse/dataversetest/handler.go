@@ -17,7 +17,8 @@ const (
 	CodeDuplicate          = "0x80040237" // DuplicateRecord: a row with the key values exists
 	CodeVersionMismatch    = "0x80060882" // ConcurrencyVersionMismatch: If-Match failed
 	CodeValidation         = "0x80040203" // InvalidArgument
-	CodeSegmentNotFound    = "0x80060888" // Resource not found for the segment
+	CodeSegmentNotFound    = "0x8006088a" // Resource not found for the segment
+	CodeODataError         = "0x80060888" // the payload or query does not fit the definitions
 	CodeTooManyRequests    = "0x80072322" // service protection: number of requests
 	CodeTooManyConcurrent  = "0x80072326" // service protection: concurrent requests
 	CodeMalformedPayload   = "0x80048d19" // Error identified in payload
@@ -142,17 +143,15 @@ func (s *Server) checkHeaders(r *http.Request) *apiError {
 
 // target is what a request path addresses: an entity set, and maybe one row of it.
 type target struct {
-	set      *entitySet
+	set      *table
 	hasKey   bool
 	id       string // primary key, when the path gives one
+	keyCol   string // alternate key column, when the path gives one
 	keyValue string // alternate key value, when the path gives one
 }
 
-func (s *Server) parsePath(path string) (target, *apiError) {
-	rest, ok := strings.CutPrefix(path, BasePath)
-	if !ok {
-		return target{}, fail(http.StatusNotFound, CodeSegmentNotFound, "Resource not found for the segment '%s'.", path)
-	}
+// parsePath reads the path of a request for rows: rest is the path after BasePath.
+func (s *Server) parsePath(rest string) (target, *apiError) {
 	name, inner, hasKey := strings.Cut(rest, "(")
 	s.mu.Lock()
 	set := s.sets[name]
@@ -164,7 +163,7 @@ func (s *Server) parsePath(path string) (target, *apiError) {
 	if !hasKey {
 		return t, nil
 	}
-	inner, ok = strings.CutSuffix(inner, ")")
+	inner, ok := strings.CutSuffix(inner, ")")
 	if !ok {
 		return target{}, fail(http.StatusBadRequest, CodeValidation, "Bad Request - Error in query syntax.")
 	}
@@ -173,15 +172,18 @@ func (s *Server) parsePath(path string) (target, *apiError) {
 		t.id = inner
 		return t, nil
 	}
-	if col != set.key {
+	s.mu.Lock()
+	k := set.activeKeyOn(col)
+	s.mu.Unlock()
+	if k == nil {
 		return target{}, fail(http.StatusBadRequest, CodeValidation,
-			"The key attribute '%s' is not defined as an alternate key for the entity set '%s'.", col, set.name)
+			"The key attribute '%s' is not defined as an alternate key for the entity set '%s'.", col, set.set)
 	}
 	v, err := unquote(lit)
 	if err != nil {
 		return target{}, fail(http.StatusBadRequest, CodeValidation, "Bad Request - Error in query syntax.")
 	}
-	t.keyValue = v
+	t.keyCol, t.keyValue = col, v
 	return t, nil
 }
 
@@ -198,7 +200,14 @@ func unquote(lit string) (string, error) {
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request) *apiError {
-	t, err := s.parsePath(r.URL.Path)
+	rest, ok := strings.CutPrefix(r.URL.Path, BasePath)
+	if !ok {
+		return fail(http.StatusNotFound, CodeSegmentNotFound, "Resource not found for the segment '%s'.", r.URL.Path)
+	}
+	if rest == "EntityDefinitions" || strings.HasPrefix(rest, "EntityDefinitions(") {
+		return s.routeMetadata(w, r, rest)
+	}
+	t, err := s.parsePath(rest)
 	if err != nil {
 		return err
 	}

@@ -6,49 +6,122 @@ import (
 	"strings"
 )
 
-// entity returns the logical name of the table behind an entity set ("contacts" -> "contact").
-func (set *entitySet) entity() string { return strings.TrimSuffix(set.name, "s") }
-
-// primaryKey returns the logical name of the table's primary key column ("contactid").
-func (set *entitySet) primaryKey() string { return set.entity() + "id" }
-
 // find returns the row t addresses, or nil; s.mu is held.
 func (t target) find() *Row {
 	if t.id != "" {
 		return t.set.rows[t.id]
 	}
-	return t.set.byKey[t.keyValue]
+	if k := t.set.activeKeyOn(t.keyCol); k != nil {
+		return k.index[t.keyValue]
+	}
+	return nil
 }
 
-func (s *Server) entityID(r *http.Request, set *entitySet, row *Row) string {
-	return "http://" + r.Host + BasePath + set.name + "(" + row.ID + ")"
+func (s *Server) entityID(r *http.Request, set *table, row *Row) string {
+	return "http://" + r.Host + BasePath + set.set + "(" + row.ID + ")"
 }
 
 func notFound(t target) *apiError {
 	if t.id != "" {
-		return fail(http.StatusNotFound, CodeNotFound, "%s With Id = %s Does Not Exist", t.set.entity(), t.id)
+		return fail(http.StatusNotFound, CodeNotFound, "%s With Id = %s Does Not Exist", t.set.logical, t.id)
 	}
 	return fail(http.StatusNotFound, CodeNotFound,
-		"A record with the specified key values does not exist in %s entity", t.set.entity())
+		"A record with the specified key values does not exist in %s entity", t.set.logical)
+}
+
+// noProperty is the Web API's answer to a payload property the table does not define.
+func noProperty(t *table, name string) *apiError {
+	return fail(http.StatusBadRequest, CodeODataError, "The property '%s' does not exist on type "+
+		"'Microsoft.Dynamics.CRM.%s'. Make sure to only use property names that are defined by the type or "+
+		"mark the type as open type.", name, t.logical)
+}
+
+// checkColumns refuses a payload with a property the table does not define and turns each
+// "<navigation property>@odata.bind" into the lookup's "_<column>_value"; s.mu is held.
+func checkColumns(t *table, cols map[string]any) *apiError {
+	for name, v := range cols {
+		prop, annotation, annotated := strings.Cut(name, "@")
+		switch {
+		case prop == "": // an instance annotation such as @odata.type
+		case annotated && annotation == "odata.bind":
+			col := t.navigation(prop)
+			if col == nil {
+				return fail(http.StatusBadRequest, CodeODataError, "An undeclared property '%s' which only has "+
+					"property annotations in the payload but no property value was found in the payload. In OData, "+
+					"only declared navigation properties and declared named streams can be represented as "+
+					"properties without values.", prop)
+			}
+			ref, ok := v.(string)
+			if !ok || !strings.Contains(ref, "(") || !strings.HasSuffix(ref, ")") {
+				return fail(http.StatusBadRequest, CodeODataError, "The value of '%s' must be a URL of a row, "+
+					"such as /accounts(00000000-0000-0000-0000-000000000001).", name)
+			}
+			delete(cols, name)
+			cols["_"+col.LogicalName+"_value"] = ref[strings.Index(ref, "(")+1 : len(ref)-1]
+		case annotated: // a property annotation
+		default:
+			c := t.cols[prop]
+			if c == nil || isLookup(c.Type) {
+				return noProperty(t, prop)
+			}
+		}
+	}
+	return nil
+}
+
+func isLookup(typ string) bool {
+	return typ == TypeLookup || typ == TypeCustomer || typ == TypeOwner
+}
+
+// unique refuses values of cols that another row than row (nil for a new one) already holds
+// in a column with an Active key; s.mu is held.
+func (t *table) unique(row *Row, cols map[string]any) *apiError {
+	for _, k := range t.keys {
+		if k.status != KeyActive || len(k.columns) != 1 {
+			continue
+		}
+		v, ok := keyValue(cols[k.columns[0]])
+		if !ok {
+			continue
+		}
+		if other, dup := k.index[v]; dup && other != row {
+			return fail(http.StatusPreconditionFailed, CodeDuplicate, "A record with matching key values already exists.")
+		}
+	}
+	return nil
+}
+
+// reindex moves row in the indexes of the Active keys after its columns changed from old;
+// s.mu is held.
+func (t *table) reindex(row *Row, old map[string]any) {
+	for _, k := range t.keys {
+		if k.status != KeyActive || len(k.columns) != 1 {
+			continue
+		}
+		if v, ok := keyValue(old[k.columns[0]]); ok && k.index[v] == row {
+			delete(k.index, v)
+		}
+		if v, ok := keyValue(row.Columns[k.columns[0]]); ok {
+			k.index[v] = row
+		}
+	}
 }
 
 // insert stores a new row with cols; s.mu is held.
-func (s *Server) insert(set *entitySet, keyValue string, cols map[string]any) (*Row, *apiError) {
-	if keyValue != "" {
-		if _, dup := set.byKey[keyValue]; dup {
-			return nil, fail(http.StatusPreconditionFailed, CodeDuplicate, "A record with matching key values already exists.")
-		}
-		cols[set.key] = keyValue
+func (s *Server) insert(t target, cols map[string]any) (*Row, *apiError) {
+	if t.keyValue != "" {
+		cols[t.keyCol] = t.keyValue
+	}
+	if err := t.set.unique(nil, cols); err != nil {
+		return nil, err
 	}
 	row := &Row{ID: s.nextID(), ETag: s.nextETag(), Columns: map[string]any{"statecode": float64(0), "statuscode": float64(1)}}
 	for k, v := range cols {
 		row.Columns[k] = v
 	}
-	row.Columns[set.primaryKey()] = row.ID
-	set.rows[row.ID] = row
-	if keyValue != "" {
-		set.byKey[keyValue] = row
-	}
+	row.Columns[t.set.primaryID] = row.ID
+	t.set.rows[row.ID] = row
+	t.set.reindex(row, nil)
 	return row, nil
 }
 
@@ -57,9 +130,12 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, t target) *apiEr
 	if err != nil {
 		return err
 	}
-	key, _ := cols[t.set.key].(string)
 	s.mu.Lock()
-	row, err := s.insert(t.set, key, cols)
+	err = checkColumns(t.set, cols)
+	var row *Row
+	if err == nil {
+		row, err = s.insert(t, cols)
+	}
 	var snapshot Row
 	if err == nil {
 		snapshot = copyRow(row)
@@ -74,7 +150,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, t target) *apiEr
 
 // answerWrite answers a successful create or update: 204 with OData-EntityId, or the row when
 // the client asked for it with Prefer: return=representation.
-func (s *Server) answerWrite(w http.ResponseWriter, r *http.Request, set *entitySet, row Row, withBody int) {
+func (s *Server) answerWrite(w http.ResponseWriter, r *http.Request, set *table, row Row, withBody int) {
 	w.Header().Set("OData-Version", "4.0")
 	w.Header().Set("OData-EntityId", s.entityID(r, set, &row))
 	if !strings.Contains(r.Header.Get("Prefer"), "return=representation") {
@@ -84,9 +160,9 @@ func (s *Server) answerWrite(w http.ResponseWriter, r *http.Request, set *entity
 	writeRow(w, r, set, row, nil, withBody)
 }
 
-func writeRow(w http.ResponseWriter, r *http.Request, set *entitySet, row Row, selected []string, status int) {
+func writeRow(w http.ResponseWriter, r *http.Request, set *table, row Row, selected []string, status int) {
 	out := map[string]any{
-		"@odata.context": "http://" + r.Host + BasePath + "$metadata#" + set.name + "/$entity",
+		"@odata.context": "http://" + r.Host + BasePath + "$metadata#" + set.set + "/$entity",
 		"@odata.etag":    row.ETag,
 	}
 	if selected == nil {
@@ -97,7 +173,7 @@ func writeRow(w http.ResponseWriter, r *http.Request, set *entitySet, row Row, s
 		for _, c := range selected {
 			out[c] = row.Columns[c] // null when absent, as Dataverse answers for an empty column
 		}
-		out[set.primaryKey()] = row.ID
+		out[set.primaryID] = row.ID
 	}
 	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; charset=utf-8")
 	w.Header().Set("OData-Version", "4.0")
@@ -107,19 +183,41 @@ func writeRow(w http.ResponseWriter, r *http.Request, set *entitySet, row Row, s
 	w.Write(body)
 }
 
+// checkSelect refuses a $select of a property the table does not define; s.mu is held.
+func checkSelect(t *table, selected []string) *apiError {
+	for _, c := range selected {
+		name := c
+		if inner, ok := strings.CutPrefix(c, "_"); ok && strings.HasSuffix(inner, "_value") {
+			name = strings.TrimSuffix(inner, "_value")
+			if col := t.cols[name]; col != nil && isLookup(col.Type) {
+				continue
+			}
+		} else if col := t.cols[name]; col != nil && !isLookup(col.Type) {
+			continue
+		}
+		return fail(http.StatusBadRequest, CodeODataError, "Could not find a property named '%s' on type "+
+			"'Microsoft.Dynamics.CRM.%s'.", c, t.logical)
+	}
+	return nil
+}
+
 func (s *Server) get(w http.ResponseWriter, r *http.Request, t target) *apiError {
 	var selected []string
 	if sel := r.URL.Query().Get("$select"); sel != "" {
 		selected = strings.Split(sel, ",")
 	}
 	s.mu.Lock()
+	err := checkSelect(t.set, selected)
 	row := t.find()
 	var snapshot Row
 	if row != nil {
 		snapshot = copyRow(row)
 	}
 	s.mu.Unlock()
-	if row == nil {
+	switch {
+	case err != nil:
+		return err
+	case row == nil:
 		return notFound(t)
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && inm == snapshot.ETag {
@@ -150,12 +248,15 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t target) *apiErr
 	if err != nil {
 		return err
 	}
-	if v, ok := cols[t.set.key]; ok && t.keyValue != "" && v != t.keyValue {
+	if v, ok := cols[t.keyCol]; ok && t.keyValue != "" && v != t.keyValue {
 		return fail(http.StatusBadRequest, CodeValidation,
-			"The value of '%s' in the payload differs from the key in the URL.", t.set.key)
+			"The value of '%s' in the payload differs from the key in the URL.", t.keyCol)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := checkColumns(t.set, cols); err != nil {
+		return err
+	}
 	row := t.find()
 	if err := precondition(r, t, row); err != nil {
 		return err
@@ -165,42 +266,23 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t target) *apiErr
 		if t.id != "" {
 			return notFound(t) // upsert by primary key needs the id in a create; not modelled
 		}
-		if row, err = s.insert(t.set, t.keyValue, cols); err != nil {
+		if row, err = s.insert(t, cols); err != nil {
 			return err
 		}
 		status = http.StatusCreated
 	} else {
-		if err := s.rekey(t.set, row, cols); err != nil {
+		if err := t.set.unique(row, cols); err != nil {
 			return err
 		}
+		old := copyRow(row).Columns
 		for k, v := range cols {
 			row.Columns[k] = v
 		}
-		row.Columns[t.set.primaryKey()] = row.ID
+		row.Columns[t.set.primaryID] = row.ID
 		row.ETag = s.nextETag()
+		t.set.reindex(row, old)
 	}
 	s.answerWrite(w, r, t.set, copyRow(row), status)
-	return nil
-}
-
-// rekey moves row to a new alternate key value when an update changes it; s.mu is held.
-func (s *Server) rekey(set *entitySet, row *Row, cols map[string]any) *apiError {
-	v, ok := cols[set.key]
-	if !ok {
-		return nil
-	}
-	old, _ := row.Columns[set.key].(string)
-	nv, _ := v.(string)
-	if nv == old {
-		return nil
-	}
-	if nv != "" {
-		if _, dup := set.byKey[nv]; dup {
-			return fail(http.StatusPreconditionFailed, CodeDuplicate, "A record with matching key values already exists.")
-		}
-		set.byKey[nv] = row
-	}
-	delete(set.byKey, old)
 	return nil
 }
 
@@ -215,10 +297,19 @@ func (s *Server) remove(w http.ResponseWriter, r *http.Request, t target) *apiEr
 		return err
 	}
 	delete(t.set.rows, row.ID)
-	if k, _ := row.Columns[t.set.key].(string); k != "" {
-		delete(t.set.byKey, k)
+	for _, k := range t.set.keys {
+		if v, ok := keyValue(row.Columns[firstColumn(k)]); ok && k.index[v] == row {
+			delete(k.index, v)
+		}
 	}
 	w.Header().Set("OData-Version", "4.0")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+func firstColumn(k *key) string {
+	if len(k.columns) == 0 {
+		return ""
+	}
+	return k.columns[0]
 }

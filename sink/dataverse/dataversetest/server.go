@@ -19,14 +19,53 @@
 //     {"error":{"code":"0x...","message":"..."}}.
 //   - "Service protection API limits": 429 Too Many Requests with Retry-After (seconds) and the
 //     documented error codes, including the limit of 52 concurrent requests per user.
+//   - "Troubleshoot Dataverse Web API client errors": 404 "Resource not found for the segment"
+//     (0x8006088a) for an unknown entity set; 400 "Could not find a property named 'x' on type
+//     'Microsoft.Dynamics.CRM.contact'" for a $select of a column the table lacks. A payload
+//     with such a column is refused with 400, 0x80060888 and OData's "The property 'x' does not
+//     exist on type ..." (0x80060888 is the code Dataverse gives such OData errors in practice;
+//     the page's own example shows 0x0).
+//   - "Query table definitions using the Web API", "Use the Web API with table definitions":
+//     GET EntityDefinitions (with $filter on EntitySetName or LogicalName),
+//     EntityDefinitions(LogicalName='contact') or (<MetadataId>), with $select and
+//     $expand=Attributes(...),Keys(...),ManyToOneRelationships(...); the collections
+//     .../Attributes (cast to a derived type, e.g. /Microsoft.Dynamics.CRM.StringAttributeMetadata,
+//     to read MaxLength; $filter on AttributeType), .../Attributes(LogicalName='x'), .../Keys,
+//     .../ManyToOneRelationships. MetadataId is always returned, and $select of a property the
+//     (cast) type lacks is refused as Dataverse does.
+//   - "Web API EntityMetadata / AttributeMetadata / EntityKeyMetadata" types: LogicalName,
+//     SchemaName, EntitySetName, PrimaryIdAttribute, PrimaryNameAttribute; AttributeType,
+//     AttributeTypeName, @odata.type (#Microsoft.Dynamics.CRM.StringAttributeMetadata, ...),
+//     MaxLength, Format, DateTimeBehavior, Targets, Precision; KeyAttributes and
+//     EntityKeyIndexStatus (Pending, InProgress, Active, Failed).
+//   - "Create and update column definitions using the Web API": POST .../Attributes creates
+//     String, Memo, Integer, BigInt, Decimal, Double, Money, Boolean and DateTime columns (204
+//     with OData-EntityId; SchemaName with a customization prefix, lower-cased into the
+//     LogicalName; a DisplayName label). Choice (Picklist) and lookup columns are refused with
+//     a message saying so: declare them with [Options.Tables]; reading them works.
+//   - "Work with alternate keys" (Define alternate keys): POST .../Keys with SchemaName and
+//     KeyAttributes creates a key whose index an asynchronous job builds: Pending, InProgress,
+//     then Active, or Failed when rows share a value (see [Options.KeyActivation]). Only an
+//     Active key addresses rows; keys on Memo, Boolean and other types, an eleventh key and a
+//     second key on the same column are refused. DELETE .../Keys(LogicalName='x') removes one.
 //
-// What it does not model: table metadata (any column name is accepted and stored as sent), lookups,
-// $filter, $expand, batches, and the difference between a column's type and its JSON value.
+// Tables: contacts has a realistic selection of contact's standard columns (firstname,
+// lastname, fullname, emailaddress1, telephone1, address1_*, description, statecode,
+// statuscode, createdon, parentcustomerid, ...), each entity set of [Options.EntitySets] has
+// hookline's columns and key unless [Options.Fresh], and [Options.Tables] adds tables, columns
+// and keys. Writes refuse columns a table does not have, and bind lookups with
+// "<navigation property>@odata.bind" (stored as "_<column>_value").
+//
+// What it does not model: $filter, $expand and paging of rows, batches, composite alternate
+// keys, the values a column accepts (its type, MaxLength, ranges and choices), read-only
+// columns, solutions (MSCRM.SolutionUniqueName is ignored), publishing, and the exact wording of
+// metadata validation errors (the double answers 400 with 0x80040203 and its own message).
 //
 // Besides the API, a [Server] offers what tests need: bearer-token checks with tokens it accepts
 // ([Server.SetTokens]), injected throttling ([Server.Throttle]), errors ([Server.FailNext]) and
-// latency ([Server.SetLatency]), request counters ([Server.Requests]) and access to stored rows
-// ([Server.Row]). It is safe for concurrent use.
+// latency ([Server.SetLatency]), request counters ([Server.Requests]), access to stored rows
+// ([Server.Row]) and table definitions ([Server.Table]), and key states ([Server.SetKeyStatus]).
+// It is safe for concurrent use.
 package dataversetest
 
 import (
@@ -44,9 +83,29 @@ const BasePath = "/api/data/v9.2/"
 
 // Options configure a Server. A nil *Options means the defaults.
 type Options struct {
-	// EntitySets maps each entity set the server has to the logical name of the column its
-	// alternate key is defined on. Nil means {"contacts": "new_stripecustomerid"}.
+	// EntitySets maps each entity set the server has to the logical name of the text column
+	// its alternate key is defined on. Nil means {"contacts": "new_stripecustomerid"}. The
+	// table's logical name is the entity set's without its final "s". A table has its standard
+	// columns (contact's for contacts, a custom table's otherwise: see [Table]) and, unless
+	// Fresh is set, what hookline's setup creates: the key column (Text, 100 characters) with
+	// an Active alternate key, new_stripeeventcreated (Date and Time, time zone independent)
+	// and new_stripeeventid (Text, 100 characters).
 	EntitySets map[string]string
+	// Fresh makes the tables of EntitySets start as in an environment hookline was never set
+	// up in: without the key column, the event columns and the alternate key.
+	Fresh bool
+	// Tables declares more tables, or more columns and keys for a table of EntitySets (same
+	// entity set). Every table has a primary key column <logical name>id, statecode,
+	// statuscode, createdon, modifiedon, ownerid and a few more system columns; a table other
+	// than contact has the primary name column <prefix>_name (Text, 100 characters).
+	Tables []Table
+	// KeyActivation is how long the index job of a key created through the Web API takes at
+	// least. Such a key is Pending; each metadata read that returns it then moves its job one
+	// step: to InProgress, then (once KeyActivation has passed) to Active, or to Failed if
+	// two rows share a value of its column.
+	KeyActivation time.Duration
+	// FailKeyJobs makes the index jobs of keys created through the Web API end Failed.
+	FailKeyJobs bool
 	// Tokens are the bearer tokens the server accepts. Empty means any non-empty bearer token.
 	Tokens []string
 	// Latency is added to every request before it is handled.
@@ -70,7 +129,9 @@ type Row struct {
 	ETag string
 	// Columns are its column values as the client sent them, decoded from JSON (strings,
 	// float64, bool, nil, maps and slices). The primary key column is <entity>id and the
-	// alternate key column holds the key value.
+	// alternate key column holds the key value; a lookup bound with
+	// "<navigation property>@odata.bind" is "_<column>_value", holding what the URL's
+	// parentheses held (the id).
 	Columns map[string]any
 }
 
@@ -82,7 +143,8 @@ type Server struct {
 	inFlight atomic.Int64
 
 	mu       sync.Mutex
-	sets     map[string]*entitySet
+	sets     map[string]*table // by entity set name
+	tables   map[string]*table // by logical name
 	tokens   map[string]bool
 	latency  time.Duration
 	throttle throttle
@@ -102,25 +164,13 @@ type fault struct {
 	code, message string
 }
 
-type entitySet struct {
-	name, key string
-	rows      map[string]*Row // by ID
-	byKey     map[string]*Row // by alternate key value
-}
-
 // New starts a Server on a loopback address.
 func New(opts *Options) *Server {
-	s := &Server{counts: make(map[string]int), sets: make(map[string]*entitySet)}
+	s := &Server{counts: make(map[string]int), sets: make(map[string]*table), tables: make(map[string]*table)}
 	if opts != nil {
 		s.opts = *opts
 	}
-	sets := s.opts.EntitySets
-	if sets == nil {
-		sets = map[string]string{"contacts": "new_stripecustomerid"}
-	}
-	for name, key := range sets {
-		s.sets[name] = &entitySet{name: name, key: key, rows: make(map[string]*Row), byKey: make(map[string]*Row)}
-	}
+	s.build()
 	if s.opts.MaxConcurrent <= 0 {
 		s.opts.MaxConcurrent = 52
 	}
@@ -198,19 +248,27 @@ func (s *Server) ResetRequests() {
 	clear(s.counts)
 }
 
-// Row returns a copy of the row of entitySet whose alternate key is key.
+// Row returns a copy of the row of entitySet whose key column holds key: the column
+// Options.EntitySets names, or that of the first key of a table of Options.Tables.
 func (s *Server) Row(entitySet, key string) (Row, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	set := s.sets[entitySet]
-	if set == nil {
+	if set == nil || set.keyCol == "" {
 		return Row{}, false
 	}
-	r := set.byKey[key]
-	if r == nil {
+	if k := set.activeKeyOn(set.keyCol); k != nil {
+		if r := k.index[key]; r != nil {
+			return copyRow(r), true
+		}
 		return Row{}, false
 	}
-	return copyRow(r), true
+	for _, r := range set.rows {
+		if v, ok := r.Columns[set.keyCol].(string); ok && v == key {
+			return copyRow(r), true
+		}
+	}
+	return Row{}, false
 }
 
 // Rows returns copies of all rows of entitySet, in no particular order.
