@@ -51,5 +51,7 @@ type Problem struct {
 // Problem is a configuration that can never work; the error is a failure to check (the
 // destination could not be reached).
 type Checker interface {
-	Check(ctx context.Context, columns []Column) ([]Problem, error)
+	// CheckColumns checks the destination for columns, or, when columns is nil, for what the
+	// sink maps an event to itself.
+	CheckColumns(ctx context.Context, columns []Column) ([]Problem, error)
 }

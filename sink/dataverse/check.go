@@ -5,21 +5,24 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/hookline/hookline/sink"
 )
 
-// Kind is what a mapped value is, for checking it against a column's type.
-type Kind string
+// Kind is what a mapped value is, for checking it against a column's type: package sink's
+// kinds, which a route's expressions have (package route).
+type Kind = sink.Kind
 
 // Kinds of mapped values. A mapping's CEL expression has a static output type; [KindOfCEL]
 // turns it into a Kind.
 const (
-	KindText    Kind = "text"    // a string
-	KindInteger Kind = "integer" // a whole number (CEL int or uint)
-	KindDecimal Kind = "decimal" // a number with decimals (CEL double)
-	KindBool    Kind = "bool"    // true or false
-	KindTime    Kind = "time"    // a point in time (CEL timestamp)
-	KindAny     Kind = "any"     // known only at run time (CEL dyn); fits any column
-	KindNull    Kind = "null"    // always null, which clears any column
+	KindText    = sink.KindText    // a string
+	KindInteger = sink.KindInteger // a whole number (CEL int or uint)
+	KindDecimal = sink.KindDecimal // a number with decimals (CEL double)
+	KindBool    = sink.KindBool    // true or false
+	KindTime    = sink.KindTime    // a point in time (CEL timestamp)
+	KindAny     = sink.KindAny     // known only at run time (CEL dyn); fits any column
+	KindNull    = sink.KindNull    // always null, which clears any column
 )
 
 // KindOfCEL returns the Kind of a CEL type given by its name, as cel-go's Type.String
@@ -89,6 +92,41 @@ func (p Problem) String() string {
 		b.WriteString("; " + p.Fix)
 	}
 	return b.String()
+}
+
+// CheckColumns is [Sink.Check] for a pipeline's route (sink.Checker): columns are the route's
+// mapped columns, or nil for the sink's own mapping (Options.Map; the columns of [MapCustomer]
+// when it is the default).
+func (s *Sink) CheckColumns(ctx context.Context, columns []sink.Column) ([]sink.Problem, error) {
+	wants := s.ownColumns()
+	if columns != nil {
+		wants = make([]Want, len(columns))
+		for i, c := range columns {
+			wants[i] = Want{Column: c.Name, Kind: c.Kind}
+		}
+	}
+	found, err := s.Check(ctx, wants)
+	out := make([]sink.Problem, len(found))
+	for i, p := range found {
+		out[i] = sink.Problem{Column: p.Column, Problem: p.Problem, Fix: p.Fix}
+	}
+	return out, err
+}
+
+// ownColumns are the columns the sink's own mapping writes, when it is the default
+// (MapCustomer, all text); none for a mapping of the program's, which the sink cannot see into.
+func (s *Sink) ownColumns() []Want {
+	if !s.defaultMap {
+		return nil
+	}
+	wants := []Want{{Column: "firstname", Kind: KindText}, {Column: "lastname", Kind: KindText}}
+	for _, c := range customerColumns {
+		wants = append(wants, Want{Column: c.column, Kind: KindText})
+	}
+	for _, c := range addressColumns {
+		wants = append(wants, Want{Column: c.column, Kind: KindText})
+	}
+	return wants
 }
 
 // Check reads the definition of the sink's table through the metadata Web API and returns

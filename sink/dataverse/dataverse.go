@@ -33,11 +33,14 @@ type Sink struct {
 	lim    *limiter
 	log    *slog.Logger
 	sel    string // the $select query of reads
+	// defaultMap is true when Options.Map is MapCustomer by default: its columns are known.
+	defaultMap bool
 }
 
 var (
 	_ sink.Applier    = (*Sink)(nil)
 	_ sink.RecordSink = (*Sink)(nil)
+	_ sink.Checker    = (*Sink)(nil)
 )
 
 func newSink(host, hostport string, o Options) (*Sink, error) {

@@ -144,6 +144,7 @@ func openURL(_ context.Context, u *url.URL, opts *Options) (*Sink, error) {
 	if err := applyQuery(&o, u.Query()); err != nil {
 		return nil, err
 	}
+	defaultMap := o.Map == nil
 	if err := resolve(&o); err != nil {
 		return nil, err
 	}
@@ -159,7 +160,12 @@ func openURL(_ context.Context, u *url.URL, opts *Options) (*Sink, error) {
 			o.Credential = cred
 		}
 	}
-	return newSink(u.Hostname(), u.Host, o)
+	s, err := newSink(u.Hostname(), u.Host, o)
+	if err != nil {
+		return nil, err
+	}
+	s.defaultMap = defaultMap
+	return s, nil
 }
 
 // applyQuery copies URL query parameters onto o; unknown ones are an error.
