@@ -1,0 +1,278 @@
+package route
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common"
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/traits"
+
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/emitter"
+)
+
+// Route is a compiled route: its types, filter and mapping checked and ready to run. A Route is
+// safe for concurrent use.
+type Route struct {
+	spec    Spec
+	types   emitter.Types
+	filter  cel.Program // nil: every event of the route's types
+	columns []column
+	// all evaluates every column at once, as a list: one evaluation instead of one per column.
+	// When it fails, the columns are evaluated one by one to name those that fail.
+	all cel.Program
+}
+
+type column struct {
+	ColumnKind
+	pos Pos
+	prg cel.Program
+}
+
+// ColumnKind is a mapped column as a sink checks it: its name and the [Kind] of its expression.
+type ColumnKind struct {
+	Name string
+	Kind Kind
+}
+
+// Name returns the route's name.
+func (r *Route) Name() string { return r.spec.Name }
+
+// Sink returns the route's sink URL.
+func (r *Route) Sink() string { return r.spec.Sink }
+
+// Spec returns the specification the route was compiled from.
+func (r *Route) Spec() Spec { return r.spec }
+
+// Columns returns the mapped columns in file order with their kinds; none when the route has no
+// map (its sink takes the event whole).
+func (r *Route) Columns() []ColumnKind {
+	out := make([]ColumnKind, len(r.columns))
+	for i, c := range r.columns {
+		out[i] = c.ColumnKind
+	}
+	return out
+}
+
+// Compile checks s and compiles its expressions. Its error joins every problem found (with
+// errors.Join), each starting with the position of the value at fault.
+func Compile(s Spec) (*Route, error) {
+	env, err := environment()
+	if err != nil {
+		return nil, fmt.Errorf("route: CEL environment: %w", err)
+	}
+	errs := s.check()
+	r := &Route{spec: s}
+	if len(errs) == 0 {
+		// check refused what NewTypes would.
+		r.types, _ = emitter.NewTypes(s.Types)
+	}
+	if s.Filter != "" {
+		prg, typ, err := compileExpr(env, s.Filter, s.FilterPos, fmt.Sprintf("route %q: filter", s.Name))
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case typ.Kind() != types.BoolKind && typ.Kind() != types.DynKind:
+			errs = append(errs, errorAt(s.FilterPos, "route %q: filter: the expression gives %s, not bool", s.Name, typ))
+		}
+		r.filter = prg
+	}
+	for _, c := range s.Map {
+		what := fmt.Sprintf("route %q: column %q", s.Name, c.Name)
+		prg, typ, err := compileExpr(env, c.Expr, c.ExprPos, what)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		kind, ok := kindOf(typ)
+		if !ok {
+			errs = append(errs, errorAt(c.ExprPos, "%s: the expression gives %s, which no column holds (convert it, with string() say)", what, typ))
+			continue
+		}
+		r.columns = append(r.columns, column{ColumnKind: ColumnKind{Name: c.Name, Kind: kind}, pos: c.ExprPos, prg: prg})
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if len(r.columns) > 1 {
+		if r.all, _, err = compileExpr(env, listOf(s.Map), Pos{}, ""); err != nil {
+			return nil, fmt.Errorf("route: route %q: the columns together: %w", s.Name, err)
+		}
+	}
+	return r, nil
+}
+
+// listOf returns the expression of the list of the columns' values.
+func listOf(cols []Column) string {
+	var b strings.Builder
+	b.WriteString("[")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString("\n(")
+		b.WriteString(c.Expr)
+		b.WriteString("\n)")
+	}
+	b.WriteString("]")
+	return b.String()
+}
+
+// CompileAll compiles every route of c, in order. Its error joins every problem of every route.
+func CompileAll(c Config) ([]*Route, error) {
+	var errs []error
+	routes := make([]*Route, 0, len(c.Routes))
+	seen := make(map[string]bool, len(c.Routes))
+	for _, s := range c.Routes {
+		if seen[s.Name] {
+			errs = append(errs, errorAt(s.Pos, "route %q: a second route has this name", s.Name))
+		}
+		seen[s.Name] = true
+		r, err := Compile(s)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		routes = append(routes, r)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return routes, nil
+}
+
+// compileExpr parses and checks one expression, naming in its errors the expression's place in
+// the file and CEL's place within the expression.
+func compileExpr(env *cel.Env, expr string, pos Pos, what string) (cel.Program, *types.Type, error) {
+	ast, iss := env.Compile(expr)
+	if iss.Err() != nil {
+		var errs []error
+		for _, e := range iss.Errors() {
+			errs = append(errs, errorAt(pos, "%s: %s (at %s of the expression)", what, e.Message, exprAt(expr, e.Location)))
+		}
+		return nil, nil, errors.Join(errs...)
+	}
+	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return nil, nil, errorAt(pos, "%s: %v", what, err)
+	}
+	return prg, ast.OutputType(), nil
+}
+
+// exprAt describes a position within an expression: "column 7", or "line 2, column 3" when the
+// expression has several lines. CEL counts columns from 0; this, like the file positions, from 1.
+func exprAt(expr string, loc common.Location) string {
+	if !strings.Contains(expr, "\n") {
+		return fmt.Sprintf("column %d", loc.Column()+1)
+	}
+	return fmt.Sprintf("line %d, column %d", loc.Line(), loc.Column()+1)
+}
+
+// Match reports whether the event goes this route's way: its type is one of the route's types
+// and the filter, if any, holds. A filter that fails on this event (it reads a member the payload
+// lacks, say) is an [*EvalError] marked [hookline.Permanent].
+func (r *Route) Match(e *Event) (bool, error) {
+	if !r.types.Allows(e.ev.Type) {
+		return false, nil
+	}
+	if r.filter == nil {
+		return true, nil
+	}
+	out, _, err := r.filter.Eval(activation{e})
+	if err != nil {
+		return false, r.evalError("", r.spec.FilterPos, err)
+	}
+	b, ok := out.(types.Bool)
+	if !ok {
+		return false, r.evalError("", r.spec.FilterPos, fmt.Errorf("the filter gave %s, not bool", out.Type().TypeName()))
+	}
+	return bool(b), nil
+}
+
+// Values evaluates the route's map on the event: each column's value, as its [Kind] says. The
+// error of a column that fails on this event (a member the payload lacks, a value of the wrong
+// type) is an [*EvalError] marked [hookline.Permanent]; when several fail, their errors are
+// joined. [Route.AppendValues] gives the same values in a slice, for less work.
+func (r *Route) Values(e *Event) (map[string]any, error) {
+	vals, err := r.AppendValues(make([]any, 0, len(r.columns)), e)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]any, len(r.columns))
+	for i, v := range vals {
+		out[r.columns[i].Name] = v
+	}
+	return out, nil
+}
+
+// AppendValues appends the value of each mapped column to dst, in the order of
+// [Route.Columns], and returns the extended slice; its errors are those of [Route.Values].
+func (r *Route) AppendValues(dst []any, e *Event) ([]any, error) {
+	if r.all != nil {
+		if out, _, err := r.all.Eval(activation{e}); err == nil {
+			if vals, ok := out.(traits.Lister); ok && vals.Size() == types.Int(len(r.columns)) {
+				n := len(dst)
+				for i := range r.columns {
+					v, err := goValue(vals.Get(types.Int(i)))
+					if err != nil {
+						return r.appendEach(dst[:n], e)
+					}
+					dst = append(dst, v)
+				}
+				return dst, nil
+			}
+		}
+	}
+	return r.appendEach(dst, e)
+}
+
+// appendEach evaluates the columns one by one.
+func (r *Route) appendEach(dst []any, e *Event) ([]any, error) {
+	var errs []error
+	for i := range r.columns {
+		c := &r.columns[i]
+		v, _, err := c.prg.Eval(activation{e})
+		var x any
+		if err == nil {
+			x, err = goValue(v)
+		}
+		if err != nil {
+			errs = append(errs, r.evalError(c.Name, c.pos, err))
+		}
+		dst = append(dst, x)
+	}
+	if len(errs) > 0 {
+		return dst, errors.Join(errs...)
+	}
+	return dst, nil
+}
+
+// EvalError is the error of an expression that failed on one event. Such an event will never go
+// through the route as it is: the error is marked [hookline.Permanent], so the consumer
+// dead-letters the event.
+type EvalError struct {
+	Route  string // the route's name
+	Column string // the mapped column, or "" for the filter
+	Pos    Pos    // where the expression is written
+	Err    error
+}
+
+func (e *EvalError) Error() string {
+	what := "filter"
+	if e.Column != "" {
+		what = fmt.Sprintf("column %q", e.Column)
+	}
+	if e.Pos.Line == 0 {
+		return fmt.Sprintf("route: route %q: %s: %v", e.Route, what, e.Err)
+	}
+	return fmt.Sprintf("route: route %q: %s (%s): %v", e.Route, what, e.Pos, e.Err)
+}
+
+func (e *EvalError) Unwrap() error { return e.Err }
+
+func (r *Route) evalError(col string, pos Pos, err error) error {
+	return hookline.MarkPermanent(&EvalError{Route: r.spec.Name, Column: col, Pos: pos, Err: err})
+}

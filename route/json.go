@@ -1,0 +1,521 @@
+package route
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/common/types/traits"
+
+	"github.com/hookline/hookline/internal/jsonscan"
+)
+
+// errNotJSON is the error of an expression that reads event.data when the event's Data is not
+// valid JSON.
+var errNotJSON = errors.New("event data is not valid JSON")
+
+// decodeJSON returns the CEL value of raw, one JSON value taken from a document that is already
+// known to be valid: a string, a double, a bool or null at once, an object or array as a lazy
+// value that reads its members when first asked.
+func decodeJSON(raw []byte) ref.Val {
+	if len(raw) == 0 {
+		return types.NewErr("%v", errNotJSON)
+	}
+	switch raw[0] {
+	case '{':
+		return &jsonObject{raw: raw}
+	case '[':
+		return &jsonArray{raw: raw}
+	case '"':
+		s, err := jsonscan.String(raw)
+		if err != nil {
+			return types.WrapErr(err)
+		}
+		return types.String(s)
+	case 't':
+		return types.True
+	case 'f':
+		return types.False
+	case 'n':
+		return types.NullValue
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil {
+		// Valid JSON, but out of the range of a double: encoding/json refuses it too.
+		return types.NewErr("JSON number %s is out of range", raw)
+	}
+	return types.Double(f)
+}
+
+// decodeRoot returns the CEL value of a whole event payload, validating it: null for empty
+// data, an error for anything that is not one JSON value. An object is validated and indexed
+// in the same scan.
+func decodeRoot(data []byte) ref.Val {
+	if len(data) == 0 {
+		return types.NullValue
+	}
+	i := 0
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	if i < len(data) && data[i] == '{' {
+		o := &jsonObject{raw: data}
+		o.once.Do(func() {
+			if !jsonscan.Object(data, o.add) {
+				o.err = errNotJSON
+			}
+			o.indexed()
+		})
+		if o.err != nil {
+			return types.NewErr("%v", o.err)
+		}
+		return o
+	}
+	if !jsonscan.Valid(data) {
+		return types.NewErr("%v", errNotJSON)
+	}
+	j := len(data)
+	for j > i && (data[j-1] == ' ' || data[j-1] == '\t' || data[j-1] == '\n' || data[j-1] == '\r') {
+		j--
+	}
+	return decodeJSON(data[i:j])
+}
+
+// jsonObject is a JSON object as a CEL map with string keys. Its members are indexed in one scan
+// the first time one is asked for, and a member that is itself an object or array is kept once
+// read, so that event.data.address.city and event.data.address.country scan the address once.
+// A repeated name counts as its last occurrence, as in encoding/json. It is safe for concurrent
+// use.
+type jsonObject struct {
+	raw     []byte
+	once    sync.Once
+	members []member
+	names   map[int]string // the names that are not as the raw JSON writes them
+	// children holds each member's value, once read, when it is an object or array.
+	children []atomic.Pointer[ref.Val]
+	err      error
+	// containers counts the members that are objects or arrays.
+	containers int
+
+	keysOnce sync.Once
+	keys     []int // the members that count (the last of each name), in document order
+}
+
+// member is one member of an object: where its name and value stand in the object's raw JSON.
+// A name written with escapes is decoded into names, keyed by the member's index.
+type member struct {
+	keyOff, keyLen, valOff, valLen int32
+}
+
+// add appends one member. Its name is what encoding/json reads: escapes decoded (by jsonscan),
+// and each byte of invalid UTF-8 made U+FFFD.
+func (o *jsonObject) add(key, val []byte) {
+	if o.members == nil {
+		o.members = make([]member, 0, max(4, len(o.raw)/48))
+	}
+	m := member{keyLen: int32(len(key)), valOff: o.offset(val), valLen: int32(len(val))}
+	m.keyOff = o.offset(key)
+	if m.keyOff < 0 || !isASCII(key) && !utf8.Valid(key) {
+		if o.names == nil {
+			o.names = make(map[int]string)
+		}
+		o.names[len(o.members)] = string([]rune(string(key)))
+	}
+	o.members = append(o.members, m)
+	if val[0] == '{' || val[0] == '[' {
+		o.containers++
+	}
+}
+
+// indexed ends an index.
+func (o *jsonObject) indexed() {
+	if o.containers > 0 {
+		o.children = make([]atomic.Pointer[ref.Val], len(o.members))
+	}
+}
+
+// offset returns where b, a part of o.raw, starts in it, or -1 when b is not a part of it (a
+// name jsonscan decoded).
+func (o *jsonObject) offset(b []byte) int32 {
+	off := cap(o.raw) - cap(b)
+	if len(b) == 0 || off < 0 || off >= len(o.raw) || &o.raw[off] != &b[0] {
+		if len(b) == 0 && off >= 0 && off <= len(o.raw) {
+			return int32(off)
+		}
+		return -1
+	}
+	return int32(off)
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// name returns the name of member i.
+func (o *jsonObject) name(i int) string {
+	if s, ok := o.names[i]; ok {
+		return s
+	}
+	m := &o.members[i]
+	return string(o.raw[m.keyOff : m.keyOff+m.keyLen])
+}
+
+// is reports whether member i is named name, without allocating.
+func (o *jsonObject) is(i int, name string) bool {
+	m := &o.members[i]
+	if int(m.keyLen) != len(name) && o.names == nil {
+		return false
+	}
+	if s, ok := o.names[i]; ok {
+		return s == name
+	}
+	return string(o.raw[m.keyOff:m.keyOff+m.keyLen]) == name
+}
+
+func (o *jsonObject) rawValue(i int) []byte {
+	m := &o.members[i]
+	return o.raw[m.valOff : m.valOff+m.valLen]
+}
+
+func (o *jsonObject) index() {
+	o.once.Do(func() {
+		_ = jsonscan.Members(o.raw, func(k, v []byte) bool { o.add(k, v); return true })
+		o.indexed()
+	})
+}
+
+// lookup returns the index of the member named name, or -1.
+func (o *jsonObject) lookup(name string) int {
+	o.index()
+	for i := len(o.members) - 1; i >= 0; i-- {
+		if o.is(i, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// value returns the CEL value of member i.
+func (o *jsonObject) value(i int) ref.Val {
+	raw := o.rawValue(i)
+	if c := raw[0]; c != '{' && c != '[' {
+		return decodeJSON(raw)
+	}
+	c := &o.children[i]
+	if v := c.Load(); v != nil {
+		return *v
+	}
+	v := decodeJSON(raw)
+	if !c.CompareAndSwap(nil, &v) {
+		return *c.Load()
+	}
+	return v
+}
+
+// distinct returns the members that count, in document order.
+func (o *jsonObject) distinct() []int {
+	o.index()
+	o.keysOnce.Do(func() {
+		seen := make(map[string]bool, len(o.members))
+		o.keys = make([]int, 0, len(o.members))
+		for i := len(o.members) - 1; i >= 0; i-- {
+			if k := o.name(i); !seen[k] {
+				seen[k] = true
+				o.keys = append(o.keys, i)
+			}
+		}
+		for i, j := 0, len(o.keys)-1; i < j; i, j = i+1, j-1 {
+			o.keys[i], o.keys[j] = o.keys[j], o.keys[i]
+		}
+	})
+	return o.keys
+}
+
+// FindStringKey is the interpreter's fast path for event.data.name: no key value is made.
+func (o *jsonObject) FindStringKey(name string) (any, bool) {
+	if i := o.lookup(name); i >= 0 {
+		return o.value(i), true
+	}
+	return nil, false
+}
+
+// Find implements traits.Mapper.
+func (o *jsonObject) Find(key ref.Val) (ref.Val, bool) {
+	k, ok := key.(types.String)
+	if !ok {
+		if types.IsUnknownOrError(key) {
+			return key, false
+		}
+		return nil, false
+	}
+	if i := o.lookup(string(k)); i >= 0 {
+		return o.value(i), true
+	}
+	return nil, false
+}
+
+// Get implements traits.Indexer.
+func (o *jsonObject) Get(key ref.Val) ref.Val {
+	v, found := o.Find(key)
+	if !found {
+		return types.ValOrErr(v, "no such key: %v", key)
+	}
+	return v
+}
+
+// Contains implements traits.Container (the "in" operator).
+func (o *jsonObject) Contains(key ref.Val) ref.Val {
+	v, found := o.Find(key)
+	if v != nil && types.IsUnknownOrError(v) {
+		return v
+	}
+	return types.Bool(found)
+}
+
+// Size implements traits.Sizer.
+func (o *jsonObject) Size() ref.Val { return types.Int(len(o.distinct())) }
+
+// Iterator implements traits.Iterable: the keys in document order.
+func (o *jsonObject) Iterator() traits.Iterator {
+	keys := o.distinct()
+	vals := make([]ref.Val, len(keys))
+	for n, i := range keys {
+		vals[n] = types.String(o.name(i))
+	}
+	return &iterator{vals: vals}
+}
+
+// Equal implements ref.Val with the semantics of CEL's maps.
+func (o *jsonObject) Equal(other ref.Val) ref.Val {
+	om, ok := other.(traits.Mapper)
+	if !ok {
+		return types.False
+	}
+	if o.Size().Equal(om.Size()) != types.True {
+		return types.False
+	}
+	for _, i := range o.distinct() {
+		ov, found := om.Find(types.String(o.name(i)))
+		if !found || types.Equal(o.value(i), ov) != types.True {
+			return types.False
+		}
+	}
+	return types.True
+}
+
+// ConvertToNative implements ref.Val: map[string]any as encoding/json reads it, or whatever
+// CEL's own maps convert to.
+func (o *jsonObject) ConvertToNative(typ reflect.Type) (any, error) {
+	return convertNative(o, typ)
+}
+
+// ConvertToType implements ref.Val.
+func (o *jsonObject) ConvertToType(t ref.Type) ref.Val {
+	switch t {
+	case types.MapType:
+		return o
+	case types.TypeType:
+		return types.MapType
+	}
+	return types.NewErr("type conversion error from map to '%s'", t)
+}
+
+// Type implements ref.Val.
+func (o *jsonObject) Type() ref.Type { return types.MapType }
+
+// Value implements ref.Val: the object as encoding/json reads it.
+func (o *jsonObject) Value() any {
+	v, _ := nativeJSON(o)
+	return v
+}
+
+// jsonArray is a JSON array as a CEL list, split into elements the first time it is read.
+type jsonArray struct {
+	raw   []byte
+	once  sync.Once
+	elems []json.RawMessage
+}
+
+func (a *jsonArray) index() []json.RawMessage {
+	// The array was validated with the document it comes from, so this cannot fail.
+	a.once.Do(func() { _ = json.Unmarshal(a.raw, &a.elems) })
+	return a.elems
+}
+
+// Get implements traits.Indexer.
+func (a *jsonArray) Get(index ref.Val) ref.Val {
+	i, err := types.GetOrError(index)
+	if err != nil {
+		return types.WrapErr(err)
+	}
+	elems := a.index()
+	if i < 0 || i >= len(elems) {
+		return types.NewErr("index out of range: %d", i)
+	}
+	return decodeJSON(elems[i])
+}
+
+// Size implements traits.Sizer.
+func (a *jsonArray) Size() ref.Val { return types.Int(len(a.index())) }
+
+func (a *jsonArray) list() traits.Lister {
+	elems := a.index()
+	vals := make([]ref.Val, len(elems))
+	for i, e := range elems {
+		vals[i] = decodeJSON(e)
+	}
+	return types.NewRefValList(types.DefaultTypeAdapter, vals)
+}
+
+// Add implements traits.Adder (list concatenation).
+func (a *jsonArray) Add(other ref.Val) ref.Val { return a.list().Add(other) }
+
+// Contains implements traits.Container (the "in" operator).
+func (a *jsonArray) Contains(v ref.Val) ref.Val { return a.list().Contains(v) }
+
+// Iterator implements traits.Iterable.
+func (a *jsonArray) Iterator() traits.Iterator {
+	elems := a.index()
+	vals := make([]ref.Val, len(elems))
+	for i, e := range elems {
+		vals[i] = decodeJSON(e)
+	}
+	return &iterator{vals: vals}
+}
+
+// Equal implements ref.Val with the semantics of CEL's lists.
+func (a *jsonArray) Equal(other ref.Val) ref.Val { return a.list().Equal(other) }
+
+// ConvertToNative implements ref.Val.
+func (a *jsonArray) ConvertToNative(typ reflect.Type) (any, error) { return convertNative(a, typ) }
+
+// ConvertToType implements ref.Val.
+func (a *jsonArray) ConvertToType(t ref.Type) ref.Val {
+	switch t {
+	case types.ListType:
+		return a
+	case types.TypeType:
+		return types.ListType
+	}
+	return types.NewErr("type conversion error from list to '%s'", t)
+}
+
+// Type implements ref.Val.
+func (a *jsonArray) Type() ref.Type { return types.ListType }
+
+// Value implements ref.Val: the array as encoding/json reads it.
+func (a *jsonArray) Value() any {
+	v, _ := nativeJSON(a)
+	return v
+}
+
+// iterator walks a fixed list of values.
+type iterator struct {
+	vals []ref.Val
+	i    int
+}
+
+func (it *iterator) HasNext() ref.Val { return types.Bool(it.i < len(it.vals)) }
+
+func (it *iterator) Next() ref.Val {
+	if it.i >= len(it.vals) {
+		return types.NewErr("no more elements")
+	}
+	it.i++
+	return it.vals[it.i-1]
+}
+
+func (it *iterator) ConvertToNative(reflect.Type) (any, error) {
+	return nil, errors.New("type conversion on iterators not supported")
+}
+func (it *iterator) ConvertToType(ref.Type) ref.Val { return types.NewErr("no such overload") }
+func (it *iterator) Equal(ref.Val) ref.Val          { return types.NewErr("no such overload") }
+func (it *iterator) Type() ref.Type                 { return types.IteratorType }
+func (it *iterator) Value() any                     { return nil }
+
+var (
+	_ traits.Mapper = (*jsonObject)(nil)
+	_ traits.Lister = (*jsonArray)(nil)
+)
+
+var (
+	anyType    = reflect.TypeFor[any]()
+	jsonMap    = reflect.TypeFor[map[string]any]()
+	jsonSlice  = reflect.TypeFor[[]any]()
+	rawMessage = reflect.TypeFor[json.RawMessage]()
+)
+
+// convertNative converts a lazy JSON value to typ: encoding/json's reading for any,
+// map[string]any and []any, the raw JSON for json.RawMessage, and through CEL's own values for
+// anything else (protobuf's Struct and Value, say).
+func convertNative(v ref.Val, typ reflect.Type) (any, error) {
+	native, err := nativeJSON(v)
+	if err != nil {
+		return nil, err
+	}
+	switch typ {
+	case anyType, jsonMap, jsonSlice:
+		if reflect.TypeOf(native).AssignableTo(typ) {
+			return native, nil
+		}
+	case rawMessage:
+		switch j := v.(type) {
+		case *jsonObject:
+			return json.RawMessage(j.raw), nil
+		case *jsonArray:
+			return json.RawMessage(j.raw), nil
+		}
+	}
+	return types.DefaultTypeAdapter.NativeToValue(native).ConvertToNative(typ)
+}
+
+// nativeJSON returns the Go value of a CEL value read from JSON, as encoding/json reads it into
+// an any: map[string]any, []any, string, float64, bool or nil.
+func nativeJSON(v ref.Val) (any, error) {
+	switch j := v.(type) {
+	case *jsonObject:
+		keys := j.distinct()
+		m := make(map[string]any, len(keys))
+		for _, i := range keys {
+			x, err := nativeJSON(j.value(i))
+			if err != nil {
+				return nil, err
+			}
+			m[j.name(i)] = x
+		}
+		return m, nil
+	case *jsonArray:
+		elems := j.index()
+		s := make([]any, len(elems))
+		for i, e := range elems {
+			x, err := nativeJSON(decodeJSON(e))
+			if err != nil {
+				return nil, err
+			}
+			s[i] = x
+		}
+		return s, nil
+	case types.String:
+		return string(j), nil
+	case types.Double:
+		return float64(j), nil
+	case types.Bool:
+		return bool(j), nil
+	case types.Null:
+		return nil, nil
+	case *types.Err:
+		return nil, j
+	}
+	return nil, errors.New("not a JSON value")
+}
