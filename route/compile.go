@@ -8,7 +8,6 @@ import (
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common"
 	"cel.dev/cel-go/common/types"
-	"cel.dev/cel-go/common/types/traits"
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/emitter"
@@ -21,15 +20,13 @@ type Route struct {
 	types   emitter.Types
 	filter  cel.Program // nil: every event of the route's types
 	columns []column
-	// all evaluates every column at once, as a list: one evaluation instead of one per column.
-	// When it fails, the columns are evaluated one by one to name those that fail.
-	all cel.Program
 }
 
 type column struct {
 	ColumnKind
-	pos Pos
-	prg cel.Program
+	pos  Pos
+	prg  cel.Program
+	path *path // when the expression is a path: evaluated without the interpreter
 }
 
 // ColumnKind is a mapped column as a sink checks it: its name and the [Kind] of its expression.
@@ -71,54 +68,34 @@ func Compile(s Spec) (*Route, error) {
 		r.types, _ = emitter.NewTypes(s.Types)
 	}
 	if s.Filter != "" {
-		prg, typ, err := compileExpr(env, s.Filter, s.FilterPos, fmt.Sprintf("route %q: filter", s.Name))
+		prg, checked, err := compileExpr(env, s.Filter, s.FilterPos, fmt.Sprintf("route %q: filter", s.Name))
 		switch {
 		case err != nil:
 			errs = append(errs, err)
-		case typ.Kind() != types.BoolKind && typ.Kind() != types.DynKind:
-			errs = append(errs, errorAt(s.FilterPos, "route %q: filter: the expression gives %s, not bool", s.Name, typ))
+		case checked.OutputType().Kind() != types.BoolKind && checked.OutputType().Kind() != types.DynKind:
+			errs = append(errs, errorAt(s.FilterPos, "route %q: filter: the expression gives %s, not bool", s.Name, checked.OutputType()))
 		}
 		r.filter = prg
 	}
 	for _, c := range s.Map {
 		what := fmt.Sprintf("route %q: column %q", s.Name, c.Name)
-		prg, typ, err := compileExpr(env, c.Expr, c.ExprPos, what)
+		prg, checked, err := compileExpr(env, c.Expr, c.ExprPos, what)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		kind, ok := kindOf(typ)
+		kind, ok := kindOf(checked.OutputType())
 		if !ok {
-			errs = append(errs, errorAt(c.ExprPos, "%s: the expression gives %s, which no column holds (convert it, with string() say)", what, typ))
+			errs = append(errs, errorAt(c.ExprPos, "%s: the expression gives %s, which no column holds (convert it, with string() say)", what, checked.OutputType()))
 			continue
 		}
-		r.columns = append(r.columns, column{ColumnKind: ColumnKind{Name: c.Name, Kind: kind}, pos: c.ExprPos, prg: prg})
+		p, _ := pathOf(checked)
+		r.columns = append(r.columns, column{ColumnKind: ColumnKind{Name: c.Name, Kind: kind}, pos: c.ExprPos, prg: prg, path: p})
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	if len(r.columns) > 1 {
-		if r.all, _, err = compileExpr(env, listOf(s.Map), Pos{}, ""); err != nil {
-			return nil, fmt.Errorf("route: route %q: the columns together: %w", s.Name, err)
-		}
-	}
 	return r, nil
-}
-
-// listOf returns the expression of the list of the columns' values.
-func listOf(cols []Column) string {
-	var b strings.Builder
-	b.WriteString("[")
-	for i, c := range cols {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		b.WriteString("\n(")
-		b.WriteString(c.Expr)
-		b.WriteString("\n)")
-	}
-	b.WriteString("]")
-	return b.String()
 }
 
 // CompileAll compiles every route of c, in order. Its error joins every problem of every route.
@@ -146,7 +123,7 @@ func CompileAll(c Config) ([]*Route, error) {
 
 // compileExpr parses and checks one expression, naming in its errors the expression's place in
 // the file and CEL's place within the expression.
-func compileExpr(env *cel.Env, expr string, pos Pos, what string) (cel.Program, *types.Type, error) {
+func compileExpr(env *cel.Env, expr string, pos Pos, what string) (cel.Program, *cel.Ast, error) {
 	ast, iss := env.Compile(expr)
 	if iss.Err() != nil {
 		var errs []error
@@ -159,7 +136,7 @@ func compileExpr(env *cel.Env, expr string, pos Pos, what string) (cel.Program, 
 	if err != nil {
 		return nil, nil, errorAt(pos, "%s: %v", what, err)
 	}
-	return prg, ast.OutputType(), nil
+	return prg, ast, nil
 }
 
 // exprAt describes a position within an expression: "column 7", or "line 2, column 3" when the
@@ -211,34 +188,10 @@ func (r *Route) Values(e *Event) (map[string]any, error) {
 // AppendValues appends the value of each mapped column to dst, in the order of
 // [Route.Columns], and returns the extended slice; its errors are those of [Route.Values].
 func (r *Route) AppendValues(dst []any, e *Event) ([]any, error) {
-	if r.all != nil {
-		if out, _, err := r.all.Eval(activation{e}); err == nil {
-			if vals, ok := out.(traits.Lister); ok && vals.Size() == types.Int(len(r.columns)) {
-				n := len(dst)
-				for i := range r.columns {
-					v, err := goValue(vals.Get(types.Int(i)))
-					if err != nil {
-						return r.appendEach(dst[:n], e)
-					}
-					dst = append(dst, v)
-				}
-				return dst, nil
-			}
-		}
-	}
-	return r.appendEach(dst, e)
-}
-
-// appendEach evaluates the columns one by one.
-func (r *Route) appendEach(dst []any, e *Event) ([]any, error) {
 	var errs []error
 	for i := range r.columns {
 		c := &r.columns[i]
-		v, _, err := c.prg.Eval(activation{e})
-		var x any
-		if err == nil {
-			x, err = goValue(v)
-		}
+		x, err := c.value(e)
 		if err != nil {
 			errs = append(errs, r.evalError(c.Name, c.pos, err))
 		}
@@ -248,6 +201,20 @@ func (r *Route) appendEach(dst []any, e *Event) ([]any, error) {
 		return dst, errors.Join(errs...)
 	}
 	return dst, nil
+}
+
+// value evaluates the column on e.
+func (c *column) value(e *Event) (any, error) {
+	if c.path != nil {
+		if x, err := c.path.eval(e); err != errNotPath {
+			return x, err
+		}
+	}
+	v, _, err := c.prg.Eval(activation{e})
+	if err != nil {
+		return nil, err
+	}
+	return goValue(v)
 }
 
 // EvalError is the error of an expression that failed on one event. Such an event will never go

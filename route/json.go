@@ -114,18 +114,20 @@ type member struct {
 }
 
 // add appends one member. Its name is what encoding/json reads: escapes decoded (by jsonscan),
-// and each byte of invalid UTF-8 made U+FFFD.
+// and each byte of invalid UTF-8 made U+FFFD. Such a name is kept in names, and its member's
+// keyOff is -1.
 func (o *jsonObject) add(key, val []byte) {
 	if o.members == nil {
 		o.members = make([]member, 0, max(4, len(o.raw)/48))
 	}
-	m := member{keyLen: int32(len(key)), valOff: o.offset(val), valLen: int32(len(val))}
-	m.keyOff = o.offset(key)
+	m := member{keyOff: o.offset(key), keyLen: int32(len(key)), valOff: o.offset(val), valLen: int32(len(val))}
 	if m.keyOff < 0 || !isASCII(key) && !utf8.Valid(key) {
 		if o.names == nil {
 			o.names = make(map[int]string)
 		}
-		o.names[len(o.members)] = string([]rune(string(key)))
+		name := string([]rune(string(key)))
+		o.names[len(o.members)] = name
+		m.keyOff, m.keyLen = -1, int32(len(name))
 	}
 	o.members = append(o.members, m)
 	if val[0] == '{' || val[0] == '[' {
@@ -144,10 +146,7 @@ func (o *jsonObject) indexed() {
 // name jsonscan decoded).
 func (o *jsonObject) offset(b []byte) int32 {
 	off := cap(o.raw) - cap(b)
-	if len(b) == 0 || off < 0 || off >= len(o.raw) || &o.raw[off] != &b[0] {
-		if len(b) == 0 && off >= 0 && off <= len(o.raw) {
-			return int32(off)
-		}
+	if off < 0 || off > len(o.raw) || len(b) > 0 && (off == len(o.raw) || &o.raw[off] != &b[0]) {
 		return -1
 	}
 	return int32(off)
@@ -164,23 +163,11 @@ func isASCII(b []byte) bool {
 
 // name returns the name of member i.
 func (o *jsonObject) name(i int) string {
-	if s, ok := o.names[i]; ok {
-		return s
-	}
 	m := &o.members[i]
+	if m.keyOff < 0 {
+		return o.names[i]
+	}
 	return string(o.raw[m.keyOff : m.keyOff+m.keyLen])
-}
-
-// is reports whether member i is named name, without allocating.
-func (o *jsonObject) is(i int, name string) bool {
-	m := &o.members[i]
-	if int(m.keyLen) != len(name) && o.names == nil {
-		return false
-	}
-	if s, ok := o.names[i]; ok {
-		return s == name
-	}
-	return string(o.raw[m.keyOff:m.keyOff+m.keyLen]) == name
 }
 
 func (o *jsonObject) rawValue(i int) []byte {
@@ -198,8 +185,16 @@ func (o *jsonObject) index() {
 // lookup returns the index of the member named name, or -1.
 func (o *jsonObject) lookup(name string) int {
 	o.index()
+	n := int32(len(name))
 	for i := len(o.members) - 1; i >= 0; i-- {
-		if o.is(i, name) {
+		m := &o.members[i]
+		switch {
+		case m.keyLen != n:
+		case m.keyOff < 0:
+			if o.names[i] == name {
+				return i
+			}
+		case string(o.raw[m.keyOff:m.keyOff+n]) == name:
 			return i
 		}
 	}
