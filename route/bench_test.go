@@ -108,3 +108,20 @@ func BenchmarkRouteSharedEvent(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEventIndex is the work of an event that its routes share: NewEvent and the first
+// read of its payload, which validates it and indexes its members.
+func BenchmarkEventIndex(b *testing.B) {
+	ev := sampleEvent(b)
+	r, err := route.Compile(route.Spec{Name: "r", Sink: "s://", Map: []route.Column{{Name: "c", Expr: "event.data.email"}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	vals := make([]any, 0, 1)
+	for b.Loop() {
+		if vals, err = r.AppendValues(vals[:0], route.NewEvent(ev)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
