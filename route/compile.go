@@ -174,7 +174,8 @@ func (r *Route) Match(e *Event) (bool, error) {
 // type) is an [*EvalError] marked [hookline.Permanent]; when several fail, their errors are
 // joined. [Route.AppendValues] gives the same values in a slice, for less work.
 func (r *Route) Values(e *Event) (map[string]any, error) {
-	vals, err := r.AppendValues(make([]any, 0, len(r.columns)), e)
+	var buf [16]any // on the stack for up to 16 columns
+	vals, err := r.AppendValues(buf[:0], e)
 	if err != nil {
 		return nil, err
 	}
