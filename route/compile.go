@@ -11,6 +11,7 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/emitter"
+	"github.com/hookline/hookline/sink"
 )
 
 // Route is a compiled route: its types, filter and mapping checked and ready to run. A Route is
@@ -23,16 +24,10 @@ type Route struct {
 }
 
 type column struct {
-	ColumnKind
+	sink.Column
 	pos  Pos
 	prg  cel.Program
 	path *path // when the expression is a path: evaluated without the interpreter
-}
-
-// ColumnKind is a mapped column as a sink checks it: its name and the [Kind] of its expression.
-type ColumnKind struct {
-	Name string
-	Kind Kind
 }
 
 // Name returns the route's name.
@@ -44,12 +39,12 @@ func (r *Route) Sink() string { return r.spec.Sink }
 // Spec returns the specification the route was compiled from.
 func (r *Route) Spec() Spec { return r.spec }
 
-// Columns returns the mapped columns in file order with their kinds; none when the route has no
-// map (its sink takes the event whole).
-func (r *Route) Columns() []ColumnKind {
-	out := make([]ColumnKind, len(r.columns))
+// Columns returns the mapped columns in file order with the [Kind] of their expressions, as a
+// [sink.Checker] checks them; none when the route has no map (its sink takes the event whole).
+func (r *Route) Columns() []sink.Column {
+	out := make([]sink.Column, len(r.columns))
 	for i, c := range r.columns {
-		out[i] = c.ColumnKind
+		out[i] = c.Column
 	}
 	return out
 }
@@ -90,7 +85,7 @@ func Compile(s Spec) (*Route, error) {
 			continue
 		}
 		p, _ := pathOf(checked)
-		r.columns = append(r.columns, column{ColumnKind: ColumnKind{Name: c.Name, Kind: kind}, pos: c.ExprPos, prg: prg, path: p})
+		r.columns = append(r.columns, column{Column: sink.Column{Name: c.Name, Kind: kind}, pos: c.ExprPos, prg: prg, path: p})
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -6,6 +6,8 @@ import (
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/ext"
+
+	"github.com/hookline/hookline/sink"
 )
 
 // Kind is what a mapped column's expression gives, as far as the type checker knows before the
@@ -24,17 +26,20 @@ import (
 //
 // An expression of optional type (event.data.?phone) has the kind of what it holds, and gives nil
 // when it holds nothing.
-type Kind string
+//
+// Kind is package sink's, which checks a route's columns against its destination
+// ([sink.Checker]).
+type Kind = sink.Kind
 
 // The kinds.
 const (
-	KindText    Kind = "text"
-	KindInteger Kind = "integer"
-	KindDecimal Kind = "decimal"
-	KindBool    Kind = "bool"
-	KindTime    Kind = "time"
-	KindNull    Kind = "null"
-	KindAny     Kind = "any"
+	KindText    = sink.KindText
+	KindInteger = sink.KindInteger
+	KindDecimal = sink.KindDecimal
+	KindBool    = sink.KindBool
+	KindTime    = sink.KindTime
+	KindNull    = sink.KindNull
+	KindAny     = sink.KindAny
 )
 
 // kindOf returns the kind of a checked expression's type, or false for a type no column can hold
