@@ -9,6 +9,7 @@ import (
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/internal/redact"
+	"github.com/hookline/hookline/route"
 	"github.com/hookline/hookline/sink"
 )
 
@@ -56,12 +57,20 @@ type Config struct {
 	// MaxPending bounds, for an in-process channel (mem://, inproc://), the events accepted but
 	// not yet processed; the webhook answers 503 while it is reached. Default 10000.
 	MaxPending int
+	// Routes are a configuration file's routes (HOOKLINE_CONFIG, package route): each event goes
+	// to every route that matches it, each route to its own sink; Sink is then not used.
+	// Empty: one route, every event to Sink.
+	Routes route.Config
 }
 
 // masked returns what the pipeline masks in its logs and errors: the webhook secrets and the
 // secrets of its URLs (package internal/redact).
 func (c Config) masked() []string {
-	return append(redact.SecretsOf(c.Channel, c.Subscription, c.DeadLetter, c.Sink), c.Secrets...)
+	urls := []string{c.Channel, c.Subscription, c.DeadLetter, c.Sink}
+	for _, r := range c.Routes.Routes {
+		urls = append(urls, r.Sink)
+	}
+	return append(redact.SecretsOf(urls...), c.Secrets...)
 }
 
 // ConfigFromEnv reads the configuration of a whole pipeline in one process from getenv
@@ -94,6 +103,18 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		if len(c.Secrets) == 0 {
 			c.Secrets = []string{d.NewSecret()}
 			c.SecretGenerated = true
+		}
+	}
+	if path := strings.TrimSpace(getenv(EnvConfig)); path != "" {
+		if c.Sink != "" {
+			return c, fmt.Errorf("pipeline: %s and %s are both set: the configuration file's routes name their sinks; unset %s",
+				EnvConfig, EnvSink, EnvSink)
+		}
+		var err error
+		// A variable set to "" counts as unset: ${VAR} of it is an error, not an empty value.
+		lookup := func(k string) (string, bool) { v := getenv(k); return v, v != "" }
+		if c.Routes, err = route.Load(path, lookup); err != nil {
+			return c, fmt.Errorf("pipeline: %s=%s: %w", EnvConfig, path, err)
 		}
 	}
 	return c.withDefaults(), nil
@@ -153,7 +174,18 @@ func (c Config) check(withSource, withSink bool) error {
 	if !withSink {
 		return nil
 	}
-	return checkSinkURL(c.Sink)
+	if len(c.Routes.Routes) == 0 {
+		return checkSinkURL(c.Sink)
+	}
+	if _, err := route.CompileAll(c.Routes); err != nil {
+		return fmt.Errorf("pipeline: %s: %w", EnvConfig, err)
+	}
+	for _, r := range c.Routes.Routes {
+		if err := sink.CheckURL(r.Sink); err != nil {
+			return fmt.Errorf("pipeline: route %q (%s): %w", r.Name, r.SinkPos, err)
+		}
+	}
+	return nil
 }
 
 func checkTopicURL(env, u string) error {

@@ -34,6 +34,10 @@ type Options struct {
 	Sink sink.Sink
 	// WrapSink, when set, wraps the sink (for example to count or to fail writes in a test).
 	WrapSink func(sink.Sink) sink.Sink
+	// Sinks, with a configuration file's routes (Config.Routes), gives a route the sink it
+	// writes to instead of the one its URL names, by route name: the pipeline does not close
+	// it. A unit test passes a *sink.Memory here.
+	Sinks map[string]sink.Sink
 	// Consumer tunes the consumer loop (attempts, backoff, concurrency, MaxDeliveries). Its
 	// DeadLetter is replaced by the pipeline's own (Config.DeadLetter); its OnAck, if set, is
 	// called besides the pipeline's own; its Logger defaults to Logger and its DrainTimeout to
@@ -94,7 +98,8 @@ type Pipeline struct {
 	dlSender *channel.Sender
 	dlRecv   *channel.Receiver // only for an in-process dead-letter topic
 	sink     sink.Sink
-	ownsSink bool // opened from Config.Sink, so closed with the pipeline
+	ownsSink bool      // opened from Config.Sink, so closed with the pipeline
+	routes   []*routed // the configuration file's routes, each with its sink; nil without one
 	consumer *channel.Consumer
 	pending  *Backlog // nil unless the channel is in-process (IsInProcess)
 	srv      *httpserver.Server
@@ -140,14 +145,8 @@ func Open(ctx context.Context, cfg Config, opts *Options) (_ *Pipeline, err erro
 	if err = a.openChannels(ctx); err != nil {
 		return nil, err
 	}
-	if a.sink = opts.Sink; a.sink == nil {
-		if a.sink, err = sink.Open(ctx, cfg.Sink); err != nil {
-			return nil, err
-		}
-		a.ownsSink = true
-	}
-	if opts.WrapSink != nil {
-		a.sink = opts.WrapSink(a.sink)
+	if err = a.openSinks(ctx, opts); err != nil {
+		return nil, err
 	}
 	if err = a.newConsumer(opts.Consumer); err != nil {
 		return nil, err
@@ -161,6 +160,42 @@ func Open(ctx context.Context, cfg Config, opts *Options) (_ *Pipeline, err erro
 		}
 	}
 	return a, nil
+}
+
+// openSinks opens the sink, or each route's, and has each that can check its destination check
+// it, so that a configuration that cannot work accepts nothing.
+func (a *Pipeline) openSinks(ctx context.Context, opts *Options) error {
+	if len(a.cfg.Routes.Routes) > 0 {
+		var err error
+		if a.routes, err = openRoutes(ctx, a.cfg.Routes, opts.Sinks); err != nil {
+			return err
+		}
+		a.sink, a.ownsSink = routeSinks(a.routes), true
+		return a.checkSinks(ctx, a.routes)
+	}
+	if a.sink = opts.Sink; a.sink == nil {
+		var err error
+		if a.sink, err = sink.Open(ctx, a.cfg.Sink); err != nil {
+			return err
+		}
+		a.ownsSink = true
+	}
+	if opts.WrapSink != nil {
+		a.sink = opts.WrapSink(a.sink)
+	}
+	return a.checkSinks(ctx, []*routed{{sink: a.sink}})
+}
+
+// checkSinks runs the sinks' checks (sink.Checker) and fails with what they found.
+func (a *Pipeline) checkSinks(ctx context.Context, rs []*routed) error {
+	problems, err := checkRoutes(ctx, rs)
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return &ProblemsError{Problems: problems}
+	}
+	return nil
 }
 
 func (a *Pipeline) openChannels(ctx context.Context) error {
@@ -241,8 +276,13 @@ func (a *Pipeline) newConsumer(base *channel.ConsumerOptions) error {
 			o.OnSettled = func(ctx context.Context, s channel.Settled) { settled(ctx, s); user(ctx, s) }
 		}
 	}
+	handle := storeTo(a.sink, a.log, slog.LevelInfo)
+	if a.routes != nil {
+		observer, _ := a.console.(RouteObserver)
+		handle = routeTo(a.routes, a.log, slog.LevelInfo, newRouteMeters(a.mp), observer)
+	}
 	var err error
-	a.consumer, err = channel.NewConsumer(a.recv, storeTo(a.sink, a.log, slog.LevelInfo), &o)
+	a.consumer, err = channel.NewConsumer(a.recv, handle, &o)
 	return err
 }
 

@@ -56,7 +56,9 @@ var commands = []command{
 	{"serve", "run the pipeline from the environment (webhook, channel, consumer, sink)", runServe},
 	{"recover", "send Stripe's events of a time range into the channel again", runRecover},
 	{"backfill", "send the current Stripe objects into the channel as snapshot events", runBackfill},
-	{"deadletters", "list or replay the messages on a dead-letter channel", runDeadLetters},
+	{"deadletters", "list, replay or discard the messages on a dead-letter channel", runDeadLetters},
+	{"check", "check the configuration before any event: URLs, routes, the sinks' tables and columns", runCheck},
+	{"dataverse", "dataverse setup: create the columns and keys the Dataverse routes need", runDataverse},
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, out, log io.Writer) error {

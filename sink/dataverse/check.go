@@ -98,19 +98,30 @@ func (p Problem) String() string {
 // mapped columns, or nil for the sink's own mapping (Options.Map; the columns of [MapCustomer]
 // when it is the default).
 func (s *Sink) CheckColumns(ctx context.Context, columns []sink.Column) ([]sink.Problem, error) {
-	wants := s.ownColumns()
-	if columns != nil {
-		wants = make([]Want, len(columns))
-		for i, c := range columns {
-			wants[i] = Want{Column: c.Name, Kind: c.Kind}
-		}
-	}
-	found, err := s.Check(ctx, wants)
+	found, err := s.Check(ctx, s.wantsOf(columns))
 	out := make([]sink.Problem, len(found))
 	for i, p := range found {
 		out[i] = sink.Problem{Column: p.Column, Problem: p.Problem, Fix: p.Fix}
 	}
 	return out, err
+}
+
+// SetupColumns is [Sink.Setup] for a pipeline's route: columns are the route's mapped columns,
+// or nil for the sink's own mapping, as for [Sink.CheckColumns].
+func (s *Sink) SetupColumns(ctx context.Context, columns []sink.Column, dryRun bool, progress func(string)) ([]Change, error) {
+	return s.Setup(ctx, s.wantsOf(columns), dryRun, progress)
+}
+
+// wantsOf returns columns as Wants, or the sink's own mapping's columns for nil.
+func (s *Sink) wantsOf(columns []sink.Column) []Want {
+	if columns == nil {
+		return s.ownColumns()
+	}
+	wants := make([]Want, len(columns))
+	for i, c := range columns {
+		wants[i] = Want{Column: c.Name, Kind: c.Kind}
+	}
+	return wants
 }
 
 // ownColumns are the columns the sink's own mapping writes, when it is the default
