@@ -152,13 +152,13 @@ func (c *Console) deadLetterSource(ctx context.Context) (*channel.Receiver, stri
 
 // DeadLetter is one message of the dead-letter channel, as the page and the API show it.
 type DeadLetter struct {
-	ID       string     `json:"id"`       // the event id
-	Type     string     `json:"type"`     // the event type
-	Object   string     `json:"object"`   // the object the event is about (its Subject)
+	ID       string     `json:"id"`              // the event id
+	Type     string     `json:"type"`            // the event type
+	Object   string     `json:"object"`          // the object the event is about (its Subject)
 	Route    string     `json:"route,omitempty"` // the route whose failure dead-lettered it (a configuration file's)
-	Reason   string     `json:"reason"`   // why it was dead-lettered (hookline's channels only)
-	Kind     string     `json:"kind"`     // the kind of failure: permanent, transient, ...
-	Attempts string     `json:"attempts"` // the attempts made before it was dead-lettered
+	Reason   string     `json:"reason"`          // why it was dead-lettered (hookline's channels only)
+	Kind     string     `json:"kind"`            // the kind of failure: permanent, transient, ...
+	Attempts string     `json:"attempts"`        // the attempts made before it was dead-lettered
 	When     *time.Time `json:"when,omitempty"`
 }
 
