@@ -44,6 +44,8 @@ type routed struct {
 // (sink.Checker), or an error of the route itself in Problem with no Column.
 type RouteProblem struct {
 	Route string
+	// Pos is where the configuration file maps the column; zero for a column of the sink's own.
+	Pos route.Pos
 	sink.Problem
 }
 
@@ -51,6 +53,9 @@ func (p RouteProblem) String() string {
 	s := fmt.Sprintf("route %q", p.Route)
 	if p.Column != "" {
 		s += fmt.Sprintf(", column %s", p.Column)
+	}
+	if p.Pos.Line > 0 {
+		s += " (" + p.Pos.String() + ")"
 	}
 	s += ": " + p.Problem.Problem
 	if p.Fix != "" {
@@ -132,6 +137,18 @@ func (r *routed) columns() []sink.Column {
 	return r.Columns()
 }
 
+// columnPos returns where the configuration maps column, or the zero Pos.
+func (r *routed) columnPos(column string) route.Pos {
+	if r.Route != nil {
+		for _, c := range r.Spec().Map {
+			if c.Name == column {
+				return c.Pos
+			}
+		}
+	}
+	return route.Pos{}
+}
+
 // checkRoutes asks every route's sink that can check its destination (sink.Checker) whether it
 // takes the route's columns. The error is a failure to check, not a problem found.
 func checkRoutes(ctx context.Context, rs []*routed) ([]RouteProblem, error) {
@@ -146,7 +163,7 @@ func checkRoutes(ctx context.Context, rs []*routed) ([]RouteProblem, error) {
 			return problems, fmt.Errorf("pipeline: route %q: checking its sink: %w", r.name(), err)
 		}
 		for _, p := range found {
-			problems = append(problems, RouteProblem{Route: r.name(), Problem: p})
+			problems = append(problems, RouteProblem{Route: r.name(), Pos: r.columnPos(p.Column), Problem: p})
 		}
 	}
 	return problems, nil

@@ -49,9 +49,9 @@ func runCheck(ctx context.Context, e env, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROUTE\tCOLUMN\tPROBLEM\tFIX")
+	fmt.Fprintln(tw, "ROUTE\tCOLUMN\tWHERE\tPROBLEM\tFIX")
 	for _, pr := range problems {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", pr.Route, dash(pr.Column), pr.Problem.Problem, dash(pr.Fix))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", pr.Route, dash(pr.Column), dash(pr.Pos.String()), pr.Problem.Problem, dash(pr.Fix))
 	}
 	tw.Flush()
 	return fmt.Errorf("%w: %d problems", errProblems, len(problems))
