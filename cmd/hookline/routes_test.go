@@ -77,7 +77,7 @@ func TestCheckAndSetup(t *testing.T) {
 
 	env["HOOKLINE_CONFIG"] = exampleConfig(t, srv, filepath.Join(t.TempDir(), "x.db"), true)
 	out, _, err = runCmd(t, env, "check")
-	if !errors.Is(err, errProblems) || !strings.Contains(out, "emailadress1") || !strings.Contains(out, "hookline.yaml:12:") || strings.Count(out, "\n") != 2 {
+	if !errors.Is(err, errProblems) || !strings.Contains(out, "emailadress1") || !strings.Contains(out, "hookline.yaml:13:7") || strings.Count(out, "\n") != 2 {
 		t.Errorf("check with a misspelled column: %v, want the column alone\n%s", err, out)
 	}
 	if _, _, err := runCmd(t, env, "serve", "-addr", "127.0.0.1:0"); err == nil || !strings.Contains(err.Error(), "emailadress1") {
