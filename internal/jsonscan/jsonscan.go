@@ -78,12 +78,18 @@ func (p *validator) enter(depth int, key []byte) bool {
 }
 
 func (p *validator) space() {
-	for p.i < len(p.b) && isSpace(p.b[p.i]) {
-		p.i++
+	b, i := p.b, p.i
+	for i < len(b) && whitespace[b[i]] {
+		i++
 	}
+	p.i = i
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+// whitespace marks JSON's four white-space bytes: one table lookup instead of four comparisons
+// for each byte of an indented document.
+var whitespace = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
+
+func isSpace(c byte) bool { return whitespace[c] }
 
 func (p *validator) value(depth int) bool {
 	if p.i >= len(p.b) {
