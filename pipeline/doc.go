@@ -30,6 +30,23 @@
 // before anything connects ([Config.Check], [Webhook.Check], [Processor.Check]) and said once,
 // with what to fix, when the program starts.
 //
+// # Routes
+//
+// With HOOKLINE_CONFIG ([EnvConfig], Config.Routes) naming a file of routes (package route: each
+// route has types, a CEL filter, a sink URL and, for a sink that writes columns, a CEL mapping),
+// each event goes to every route that matches it, in the file's order, each to its own sink;
+// HOOKLINE_SINK must then be unset. [Open] compiles every expression and has every sink that can
+// check its destination (sink.Checker: for Dataverse, its table, columns, types and alternate
+// key) check it, and refuses to start, with what to change ([ProblemsError]), when one cannot
+// work; [CheckRoutes] runs the same checks for `hookline check`. An event is acknowledged once
+// every matching route stored or ignored it; a route's transient failure retries the whole
+// event (the routes that stored it ignore it the next time: the sinks are idempotent); a
+// permanent one dead-letters it with the route in its reason (hookline.RouteError), and a replay
+// runs the routes again. An event that matches no route is acknowledged and counted as unrouted.
+// hookline.route.events counts each route's outcomes (stored, ignored, failed; unrouted), the
+// handle span gets a "route" event per route, and a console that is a [RouteObserver] is told
+// what each route did. Options.Sinks gives routes sinks of the program's, by route name.
+//
 // # Delivery semantics
 //
 // [Open] opens the topic, then its subscription (gocloud's mem:// drops what is sent before a

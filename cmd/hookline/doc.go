@@ -46,6 +46,29 @@
 //
 //	HOOKLINE_CONSOLE_TOKEN=$(openssl rand -hex 24) hookline serve
 //
+// # check
+//
+// Checks, before any event, everything serve checks at start, and says all that cannot work:
+// the URLs and the source with its secret, the expressions of the configuration file's routes
+// (HOOKLINE_CONFIG, package route), and each sink's destination — for Dataverse, through the
+// metadata Web API, that the table and every mapped column exist, that each expression's type
+// fits its column, and that the alternate key exists and is Active. It prints one line per
+// problem (route, column, where the file maps it, what is wrong, what to change) and exits 1, or
+// "ok" and 0.
+//
+//	HOOKLINE_CONFIG=hookline.yaml hookline check
+//
+// # dataverse setup
+//
+// Creates, through the metadata Web API, what check finds missing in the tables of the routes
+// that write to dataverse:// (the configuration file's, or HOOKLINE_SINK's) and can be created:
+// the key, event-time and event-id columns, the mapped columns with the publisher prefix of the
+// sink's own (new_...), and the alternate key, and waits until the key's index is Active. It is
+// idempotent; --dry-run only says what it would create, --route limits it to routes by name.
+// The application user and its security role stay manual (package sink/dataverse, # Setup).
+//
+//	HOOKLINE_CONFIG=hookline.yaml hookline dataverse setup --dry-run
+//
 // # recover
 //
 // Lists the events of Stripe's Events API created in a time range and sends each, oldest first,
