@@ -37,7 +37,7 @@ type Memory struct {
 	changed chan struct{} // closed and replaced whenever a counter changes
 }
 
-var _ Applier = (*Memory)(nil)
+var _ BatchApplier = (*Memory)(nil)
 
 var errMemoryClosed = errors.New("sink: write to a closed Memory sink")
 
@@ -62,6 +62,11 @@ func (m *Memory) Apply(ctx context.Context, ev hookline.Event) (Result, error) {
 	defer m.mu.Unlock()
 	m.writes++
 	defer m.notify()
+	return m.applyLocked(ctx, ev)
+}
+
+// applyLocked is Apply's write. The caller holds m.mu.
+func (m *Memory) applyLocked(ctx context.Context, ev hookline.Event) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Ignored, err
 	}
@@ -78,6 +83,24 @@ func (m *Memory) Apply(ctx context.Context, ev hookline.Event) (Result, error) {
 	m.records[ev.Subject] = Record{Event: ev.Clone(), Deleted: ev.Action == hookline.Deleted}
 	m.applied++
 	return Stored, nil
+}
+
+// ApplyBatch applies items under one lock, as [BatchApplier] says: the newest item of each
+// subject as Apply would, the older ones Ignored. Each item counts as one write (Writes).
+func (m *Memory) ApplyBatch(ctx context.Context, items []Item) []Outcome {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.writes += len(items)
+	defer m.notify()
+	out := make([]Outcome, len(items))
+	newest := Newest(items, func(it Item) string { return it.Event.Subject })
+	for i, it := range items {
+		if newest[i] == i {
+			out[i].Result, out[i].Err = m.applyLocked(ctx, it.Event)
+		}
+	}
+	Spread(out, newest)
+	return out
 }
 
 // notify wakes every Wait. The caller holds m.mu.
@@ -133,8 +156,8 @@ func (m *Memory) Applied() int {
 	return m.applied
 }
 
-// Writes returns how many times Write or Apply was called, including calls that changed nothing
-// (a duplicate or an older event) and calls that failed.
+// Writes returns how many events Write, Apply and ApplyBatch were given, including those that
+// changed nothing (a duplicate or an older event) and those that failed.
 func (m *Memory) Writes() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -147,8 +170,9 @@ func (m *Memory) Wait(ctx context.Context, n int) error {
 	return m.waitUntil(ctx, func() bool { return m.applied >= n })
 }
 
-// WaitWrites blocks until Write or Apply has been called at least n times (Writes() >= n),
-// whether or not the calls changed anything, or ctx is done, in which case it returns ctx.Err().
+// WaitWrites blocks until Write, Apply and ApplyBatch have been given at least n events
+// (Writes() >= n), whether or not they changed anything, or ctx is done, in which case it returns
+// ctx.Err().
 // Use it to wait for duplicates and older events, which Wait cannot see.
 func (m *Memory) WaitWrites(ctx context.Context, n int) error {
 	return m.waitUntil(ctx, func() bool { return m.writes >= n })

@@ -23,6 +23,13 @@
 // Stored per event among concurrent writers and exactly one for the event that wins. It mixes
 // Write and Apply on one sink, so that a Write without Apply's effect shows too. A sink that is
 // not an Applier is checked through Write alone.
+//
+// When the sink is a [sink.BatchApplier], the suite checks its batch path too (the Batch*
+// subtests): one Outcome per item, each with the Result and error code Apply would give it; the
+// older items of a record in a batch Ignored and its newest stored, also against a newer stored
+// record; an invalid item failing Permanent without failing the others; a done context writing
+// nothing; 500 items in one batch; and batches of the same rows applied by several writers at
+// once, beside a writer applying them one at a time, reporting each event Stored at most once.
 package sinktest
 
 import (
@@ -109,6 +116,9 @@ func Run(t *testing.T, h Harness) {
 	// rather than skipped, so that a skip always means something that should have run did not.
 	if h.Unavailable != nil {
 		t.Run("Unavailable", func(t *testing.T) { testUnavailable(t, h) })
+	}
+	if _, ok := h.New(t).(sink.BatchApplier); ok {
+		runBatch(t, h)
 	}
 }
 

@@ -30,6 +30,10 @@ var subjects = map[string]struct {
 		"Lookup(cus_new): no record, want event evt_new_2"},
 	"stored twice under concurrency": {func() sink.Sink { return &echo{Memory: sink.NewMemory()} },
 		"reported Stored 2 times, want at most once"},
+	"batch in arrival order": {func() sink.Sink { return arrivalOrder{sink.NewMemory()} },
+		"item cus_bm_d customer.created evt_bm_d1 = stored, want ignored"},
+	"batch fails together": {func() sink.Sink { return together{sink.NewMemory()} },
+		"item cus_binv_1 customer.created evt_binv_1: sink: event evt_binv_nosubject has no subject"},
 }
 
 // TestSuiteCatchesLies runs the suite, in a child process each, on the sinks above: it must pass
@@ -86,6 +90,10 @@ func memoryOf(s sink.Sink) *sink.Memory {
 		return s.Memory
 	case *echo:
 		return s.Memory
+	case arrivalOrder:
+		return s.Memory
+	case together:
+		return s.Memory
 	}
 	panic("unknown sink")
 }
@@ -138,4 +146,32 @@ func (e *echo) Apply(ctx context.Context, ev hookline.Event) (sink.Result, error
 		return sink.Stored, nil
 	}
 	return res, nil
+}
+
+// arrivalOrder applies a batch's items one after the other as they came, so an older item of a
+// subject that comes before a newer one is reported Stored.
+type arrivalOrder struct{ *sink.Memory }
+
+func (a arrivalOrder) ApplyBatch(ctx context.Context, items []sink.Item) []sink.Outcome {
+	out := make([]sink.Outcome, len(items))
+	for i, it := range items {
+		out[i].Result, out[i].Err = a.Apply(ctx, it.Event)
+	}
+	return out
+}
+
+// together fails every item of a batch when one fails, as a single transaction would.
+type together struct{ *sink.Memory }
+
+func (a together) ApplyBatch(ctx context.Context, items []sink.Item) []sink.Outcome {
+	out := a.Memory.ApplyBatch(ctx, items)
+	for _, o := range out {
+		if o.Err != nil {
+			for i := range out {
+				out[i] = sink.Outcome{Err: o.Err}
+			}
+			break
+		}
+	}
+	return out
 }
