@@ -90,6 +90,13 @@
 //     redelivery of one send is a further process span linked to the same send. Each handler
 //     call is an INTERNAL child span "handle" with hookline.attempt (1, 2, ...). Dead-lettering
 //     adds the event "dead-lettered" with hookline.dead_letter.reason and hookline.dead_letter.kind.
+//   - A batch consumer ([NewBatchConsumer]) has the same process span per delivery. Each call
+//     of its handler is one INTERNAL span "handle" with hookline.attempt and
+//     messaging.batch.message_count, linked to the process span of every event it carries (a
+//     root of its own, or for a batch of one event that event's child), and each of those
+//     process spans gets the event "handled in batch" with the handle span's
+//     hookline.batch.trace_id and hookline.batch.span_id and the event's own hookline.outcome:
+//     from any event's trace, the batch that wrote it is one lookup away.
 //
 // Attributes: messaging.system (the System of the endpoint's [Broker], such as aws_sqs; none
 // where the conventions name none, as for mem:// and inproc://, nor for a scheme whose package
@@ -130,6 +137,14 @@
 // the broker's where its package reports one ([DeliveryCount]), else the consumer's own count
 // within the process. Where a runtime pushes messages instead (a function trigger), a
 // [Processor] applies the same rules.
+//
+// A batch consumer ([NewBatchConsumer]) hands its [BatchHandler] what it has received together,
+// up to ConsumerOptions.MaxBatch events (default [DefaultMaxBatch]), waiting at most BatchWait
+// (default [DefaultBatchWait]) after the first one for more, and keeps every rule above per
+// message: each event has its own result, attempts, verdict and acknowledgement, so one failing
+// event fails neither the others nor their acknowledgement. It works on every broker: a batch
+// is only what the consumer holds at once, not a feature of the broker. A sink that writes
+// batches (sink.BatchApplier) is consumed this way by package pipeline.
 //
 // A [Sender] or [Receiver] opened from a URL reopens its topic or subscription after a failure,
 // so a broker that restarts or drops the connection is used again once it is back, without

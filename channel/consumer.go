@@ -38,9 +38,17 @@ const (
 
 // ConsumerOptions tunes a [Consumer]. Zero values mean the defaults given per field.
 type ConsumerOptions struct {
-	// Concurrency bounds the messages processed at once. Default 16.
+	// Concurrency bounds the handler calls at once: messages processed at once, default 16; for
+	// a batch consumer ([NewBatchConsumer]) batches, default [DefaultBatchCalls].
 	Concurrency int
-	// Timeout is the deadline of one handler call. Default 30s.
+	// MaxBatch bounds the messages of one batch, for a batch consumer ([NewBatchConsumer]) only.
+	// Default [DefaultMaxBatch].
+	MaxBatch int
+	// BatchWait is how long a batch consumer waits, after the first message of a batch, for
+	// more before it hands over what it has. Default [DefaultBatchWait].
+	BatchWait time.Duration
+	// Timeout is the deadline of one handler call (of one batch, for a batch consumer). Default
+	// 30s.
 	Timeout time.Duration
 	// MaxAttempts is how many times one delivery is tried before it is returned to the broker.
 	// Default 3.
@@ -138,14 +146,15 @@ func setDefault[T int | time.Duration](p *T, def T) {
 
 // Consumer receives messages from a [Receiver] and hands their events to a [Handler].
 type Consumer struct {
-	recv    *Receiver
-	handle  Handler
-	opts    ConsumerOptions
-	counts  deliveryCounter
-	trace   tracing
-	meters  *meters
-	stats   Stats
-	statsMu sync.Mutex
+	recv        *Receiver
+	handle      Handler
+	handleBatch BatchHandler // set for a batch consumer
+	opts        ConsumerOptions
+	counts      deliveryCounter
+	trace       tracing
+	meters      *meters
+	stats       Stats
+	statsMu     sync.Mutex
 }
 
 // Stats counts what a consumer did with the messages it received.
@@ -185,8 +194,13 @@ func (c *Consumer) count(f func(*Stats)) {
 func (c *Consumer) Run(ctx context.Context) error {
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
-	slots := make(chan struct{}, c.opts.Concurrency)
 	var wg sync.WaitGroup
+	if c.handleBatch != nil {
+		err := c.runBatches(ctx, work, &wg)
+		c.drain(&wg, cancelWork)
+		return err
+	}
+	slots := make(chan struct{}, c.opts.Concurrency)
 	var runErr error
 	for {
 		select {
@@ -253,22 +267,63 @@ func (c *Consumer) process(ctx context.Context, msg *pubsub.Message) {
 // failing when that is needed and fails. delivery is the delivery count the rules use, reported
 // the broker's own (0 when it reports none). It records the delivery's metrics.
 func (c *Consumer) settle(ctx context.Context, body []byte, md map[string]string, delivery, reported int) (verdict, error) {
-	start := time.Now()
+	d := c.begin(ctx, body, md, delivery, reported)
+	if !d.decided {
+		var calls *[]Attempt
+		if c.opts.OnSettled != nil {
+			calls = new([]Attempt)
+		}
+		attempts, ignored, err := c.attempt(d.ctx, d.ev, calls)
+		d.v = c.conclude(d.ctx, d.ev, attempts, ignored, err, delivery)
+		if calls != nil {
+			d.v.calls = *calls
+		}
+	}
+	return d.v, c.end(&d)
+}
+
+// inFlight is one message on its way through the consumer's rules, from [Consumer.begin] to
+// [Consumer.end].
+type inFlight struct {
+	ctx      context.Context // the process span's
+	span     trace.Span
+	start    time.Time
+	body     []byte
+	md       map[string]string
+	ev       hookline.Event
+	delivery int
+	v        verdict
+	decided  bool // v was decided before any handler call: undecodable, or past MaxDeliveries
+}
+
+// begin decodes body, starts the delivery's process span and applies the rules that need no
+// handler call.
+func (c *Consumer) begin(ctx context.Context, body []byte, md map[string]string, delivery, reported int) inFlight {
+	d := inFlight{start: time.Now(), body: body, md: md, delivery: delivery}
 	ev, decodeErr := Decode(body)
-	ctx, span := c.trace.startProcess(ctx, md, ev, reported)
-	v := c.judge(ctx, ev, decodeErr, delivery)
+	d.ev = ev
+	d.ctx, d.span = c.trace.startProcess(ctx, md, ev, reported)
+	d.v, d.decided = c.precheck(ev, decodeErr, delivery)
+	return d
+}
+
+// end dead-letters the delivery when its verdict says so, ends its span, records its metrics
+// and tells OnSettled. It returns the dead-letter send's failure: the message must then go back
+// to the broker.
+func (c *Consumer) end(d *inFlight) error {
+	ctx, v := d.ctx, d.v
 	var err error
 	if v.kind != "" && v.kind != retry {
-		err = c.deadLetter(ctx, ev, body, md, v, delivery)
+		err = c.deadLetter(ctx, d.ev, d.body, d.md, v, d.delivery)
 	}
-	endProcess(span, v, err)
-	c.meters.recordProcess(ctx, time.Since(start), v)
+	endProcess(d.span, v, err)
+	c.meters.recordProcess(ctx, time.Since(d.start), v)
 	switch {
 	case v.kind == "" && v.ignored:
 		c.meters.recordEvent(ctx, OutcomeIgnored, "")
 	case v.kind == "":
 		c.meters.recordEvent(ctx, OutcomeStored, "")
-		c.meters.recordLag(ctx, ev.Time)
+		c.meters.recordLag(ctx, d.ev.Time)
 	case v.kind == retry:
 		c.meters.recordEvent(ctx, OutcomeReturned, errorType(v.err))
 	case err != nil:
@@ -277,9 +332,9 @@ func (c *Consumer) settle(ctx context.Context, body []byte, md map[string]string
 		c.meters.recordEvent(ctx, OutcomeDeadLettered, v.kind)
 	}
 	if c.opts.OnSettled != nil {
-		c.opts.OnSettled(ctx, settled(ctx, ev, md, v, err, delivery))
+		c.opts.OnSettled(ctx, settled(ctx, d.ev, d.md, v, err, d.delivery))
 	}
-	return v, err
+	return err
 }
 
 // settled describes the end of a delivery for OnSettled.
@@ -322,25 +377,24 @@ type verdict struct {
 
 const retry = "retry"
 
-// judge runs the handler on ev, decoded from a message with decodeErr. delivery is the broker's
-// delivery count, or 0 when unknown.
-func (c *Consumer) judge(ctx context.Context, ev hookline.Event, decodeErr error, delivery int) verdict {
+// precheck applies the rules that need no handler call to ev, decoded from a message with
+// decodeErr: it reports the verdict and true when the message is past MaxDeliveries or
+// undecodable. delivery is the broker's delivery count, or 0 when unknown.
+func (c *Consumer) precheck(ev hookline.Event, decodeErr error, delivery int) (verdict, bool) {
 	if delivery > c.opts.MaxDeliveries {
 		return verdict{kind: "max-deliveries",
-			reason: fmt.Sprintf("delivered %d times, more than MaxDeliveries=%d", delivery, c.opts.MaxDeliveries)}
+			reason: fmt.Sprintf("delivered %d times, more than MaxDeliveries=%d", delivery, c.opts.MaxDeliveries)}, true
 	}
 	if err := decodeErr; err != nil {
-		return verdict{kind: "undecodable", reason: err.Error(), err: err}
+		return verdict{kind: "undecodable", reason: err.Error(), err: err}, true
 	}
-	var calls *[]Attempt
-	if c.opts.OnSettled != nil {
-		calls = new([]Attempt)
-	}
-	attempts, ignored, err := c.attempt(ctx, ev, calls)
+	return verdict{}, false
+}
+
+// conclude turns the handler's last answer about ev, after attempts calls, into the delivery's
+// verdict: done, dead-lettered when the failure is Permanent, else returned to the broker.
+func (c *Consumer) conclude(ctx context.Context, ev hookline.Event, attempts int, ignored bool, err error, delivery int) verdict {
 	v := verdict{attempts: attempts, ignored: ignored}
-	if calls != nil {
-		v.calls = *calls
-	}
 	switch hookline.Code(err) {
 	case hookline.OK:
 		return v

@@ -297,3 +297,42 @@ func (t *tracing) startAttempt(ctx context.Context, n int) (context.Context, tra
 	}
 	return ctx, span
 }
+
+// startBatch starts the span of batch handler call n over size events, linked to the process
+// span of each event (links), as the messaging conventions model a batch: a root of its own,
+// or for a batch of one event a child of its process span (in ctx), as for a Handler.
+func (t *tracing) startBatch(ctx context.Context, n, size int, links []trace.Link) (context.Context, trace.Span) {
+	opts := append(internalSpan[:len(internalSpan):len(internalSpan)], trace.WithLinks(links...))
+	if size > 1 {
+		opts = append(opts, trace.WithNewRoot())
+	}
+	ctx, span := t.tracer.Start(ctx, "handle", opts...)
+	if span.IsRecording() {
+		span.SetAttributes(attrAttempt.Int(n), attrBatchSize.Int(size))
+	}
+	return ctx, span
+}
+
+// noteBatch adds to the process span of each event of batch call n (ds[todo]) a "handled in
+// batch" event with the call's span and the event's own outcome, so that an event's trace leads
+// to the batch that handled it.
+func (t *tracing) noteBatch(ds []inFlight, todo []int, results []BatchResult, batch trace.Span, n int) {
+	bc := batch.SpanContext()
+	for k, i := range todo {
+		span := ds[i].span
+		if !span.IsRecording() {
+			continue
+		}
+		outcome := OutcomeStored
+		switch r := results[k]; {
+		case r.Err != nil:
+			outcome = errorType(r.Err)
+		case r.Ignored:
+			outcome = OutcomeIgnored
+		}
+		span.AddEvent(batchSpanEventName, trace.WithAttributes(attrAttempt.Int(n),
+			attribute.String("hookline.batch.trace_id", bc.TraceID().String()),
+			attribute.String("hookline.batch.span_id", bc.SpanID().String()),
+			attribute.String("hookline.outcome", outcome)))
+	}
+}

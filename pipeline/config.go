@@ -5,6 +5,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hookline/hookline/channel"
 	"github.com/hookline/hookline/emitter"
@@ -61,6 +62,14 @@ type Config struct {
 	// to every route that matches it, each route to its own sink; Sink is then not used.
 	// Empty: one route, every event to Sink.
 	Routes route.Config
+	// BatchSize is the most events the consumer hands a sink at once when the sink writes
+	// batches (sink.BatchApplier: sqlsink, dataverse, sink.Memory), or when a route's sink does;
+	// 1 writes one event at a time. BatchWait is how long the consumer waits for more events
+	// after the first of a batch. From HOOKLINE_BATCH_SIZE and HOOKLINE_BATCH_WAIT; zero means
+	// channel.DefaultMaxBatch and channel.DefaultBatchWait. Options.Consumer's MaxBatch and
+	// BatchWait win over them.
+	BatchSize int
+	BatchWait time.Duration
 }
 
 // masked returns what the pipeline masks in its logs and errors: the webhook secrets and the
@@ -98,6 +107,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("pipeline: %s=%q is not a TCP port number", EnvPort, port)
 	}
 	c.Addr = net.JoinHostPort("127.0.0.1", port)
+	var err error
+	if c.BatchSize, c.BatchWait, err = BatchFromEnv(getenv); err != nil {
+		return c, err
+	}
 	if d, _, err := emitter.LookupSource(c.Source); err == nil {
 		c.Secrets = emitter.ParseSecrets(getenv(d.SecretEnv))
 		if len(c.Secrets) == 0 {
@@ -110,7 +123,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("pipeline: %s and %s are both set: the configuration file's routes name their sinks; unset %s",
 				EnvConfig, EnvSink, EnvSink)
 		}
-		var err error
 		// A variable set to "" counts as unset: ${VAR} of it is an error, not an empty value.
 		lookup := func(k string) (string, bool) { v := getenv(k); return v, v != "" }
 		if c.Routes, err = route.Load(path, lookup); err != nil {

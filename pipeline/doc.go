@@ -18,6 +18,8 @@
 //	HOOKLINE_SINK          sqlite://hookline.db      sink URL (sqlite://, postgres://, dataverse://, stdout://, discard://)
 //	HOOKLINE_DEADLETTER    <channel>-deadletter for an in-process channel, else none
 //	                                                 topic URL for events that cannot be processed
+//	HOOKLINE_BATCH_SIZE    100                       most events handed to a sink at once (1: one at a time)
+//	HOOKLINE_BATCH_WAIT    10ms                      how long a batch waits for more after its first event
 //	<the source's SecretEnv> generated for the run   the endpoint's whsec_... secret; comma-separated while
 //	                                                 rolling one: STRIPE_WEBHOOK_SECRET for stripe://,
 //	                                                 HOOKLINE_WEBHOOK_SECRET for standardwebhooks://
@@ -44,8 +46,25 @@
 // permanent one dead-letters it with the route in its reason (hookline.RouteError), and a replay
 // runs the routes again. An event that matches no route is acknowledged and counted as unrouted.
 // hookline.route.events counts each route's outcomes (stored, ignored, failed; unrouted), the
-// handle span gets a "route" event per route, and a console that is a [RouteObserver] is told
-// what each route did. Options.Sinks gives routes sinks of the program's, by route name.
+// event's span (its handle span; with batches, its process span) gets a "route" event per route,
+// and a console that is a [RouteObserver] is told what each route did. Options.Sinks gives
+// routes sinks of the program's, by route name. With batches (below), each route writes, in
+// one batch to its sink, the events of the consumer's batch that match it and that no earlier
+// route failed.
+//
+// # Batches
+//
+// A sink that writes several events at once (sink.BatchApplier: sqlsink in one transaction,
+// dataverse in $batch requests, sink.Memory) is given what the consumer received together: up to
+// HOOKLINE_BATCH_SIZE events (Config.BatchSize, or Options.Consumer's MaxBatch; default
+// channel.DefaultMaxBatch), waiting at most HOOKLINE_BATCH_WAIT after the first event for more
+// (default channel.DefaultBatchWait), with channel.DefaultBatchCalls batches written at once.
+// Under load a batch fills at once from what the broker has delivered; a lone event waits
+// at most the wait. The rules stay per event (package channel): each has its own result,
+// retries, dead letter, acknowledgement, log line and metrics, so one failing event holds up
+// no other. A sink that is not a BatchApplier (stdout://, discard://, a [sink.Func]) is written
+// an event at a time, as with HOOKLINE_BATCH_SIZE=1. [NewConsumer] builds the same consumer for
+// a program of its own (`hookline recover` uses it).
 //
 // # Delivery semantics
 //

@@ -36,6 +36,12 @@ func (f failing) Apply(ctx context.Context, ev hookline.Event) (sink.Result, err
 	return f.Memory.Apply(ctx, ev)
 }
 
+// ApplyBatch applies each item with f.Apply: a wrapper that changes Apply must not inherit the
+// Memory's own ApplyBatch.
+func (f failing) ApplyBatch(ctx context.Context, items []sink.Item) []sink.Outcome {
+	return sink.ApplyBatch(ctx, struct{ sink.Applier }{f}, items)
+}
+
 func (f failing) Write(ctx context.Context, ev hookline.Event) error {
 	_, err := f.Apply(ctx, ev)
 	return err

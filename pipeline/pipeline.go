@@ -276,13 +276,24 @@ func (a *Pipeline) newConsumer(base *channel.ConsumerOptions) error {
 			o.OnSettled = func(ctx context.Context, s channel.Settled) { settled(ctx, s); user(ctx, s) }
 		}
 	}
-	handle := storeTo(a.sink, a.log, slog.LevelInfo)
-	if a.routes != nil {
-		observer, _ := a.console.(RouteObserver)
-		handle = routeTo(a.routes, a.log, slog.LevelInfo, newRouteMeters(a.mp), observer)
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = a.cfg.BatchSize
+	}
+	if o.BatchWait <= 0 {
+		o.BatchWait = a.cfg.BatchWait
 	}
 	var err error
-	a.consumer, err = channel.NewConsumer(a.recv, handle, &o)
+	if a.routes == nil {
+		a.consumer, err = consumeInto(a.recv, a.sink, a.log, slog.LevelInfo, &o)
+		return err
+	}
+	observer, _ := a.console.(RouteObserver)
+	meters := newRouteMeters(a.mp)
+	if o.MaxBatch != 1 && batching(a.routes) {
+		a.consumer, err = channel.NewBatchConsumer(a.recv, routeBatch(a.routes, a.log, slog.LevelInfo, meters, observer), &o)
+	} else {
+		a.consumer, err = channel.NewConsumer(a.recv, routeTo(a.routes, a.log, slog.LevelInfo, meters, observer), &o)
+	}
 	return err
 }
 

@@ -245,8 +245,18 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:9000" || c.Subscription != "rabbit://stripe-q" || c.DeadLetter != "" ||
-		c.SecretGenerated || len(c.Secrets) != 2 || c.Secrets[1] != "whsec_b" {
+		c.SecretGenerated || len(c.Secrets) != 2 || c.Secrets[1] != "whsec_b" || c.BatchSize != 0 || c.BatchWait != 0 {
 		t.Errorf("config = %+v", c)
+	}
+	env = map[string]string{"HOOKLINE_BATCH_SIZE": "250", "HOOKLINE_BATCH_WAIT": "25ms"}
+	if c, err = ConfigFromEnv(get); err != nil || c.BatchSize != 250 || c.BatchWait != 25*time.Millisecond {
+		t.Errorf("batch settings: %d, %v, %v; want 250, 25ms", c.BatchSize, c.BatchWait, err)
+	}
+	for k, v := range map[string]string{"HOOKLINE_BATCH_SIZE": "0", "HOOKLINE_BATCH_WAIT": "25"} {
+		env = map[string]string{k: v}
+		if _, err := ConfigFromEnv(get); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: %v, want an error naming the variable", k, v, err)
+		}
 	}
 }
 

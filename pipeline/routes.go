@@ -270,57 +270,76 @@ func routeTo(rs []*routed, log *slog.Logger, level slog.Level, meters routeMeter
 		if failure != nil {
 			return failure
 		}
-		return settleRouted(ctx, ev, matched, stored, log, level, meters, outcomes)
+		if settleRouted(ctx, ev, matched, stored, log, level, meters) {
+			channel.ReportIgnored(ctx)
+		}
+		return nil
 	}
 }
 
 // settleRouted logs and counts an event every matching route took: unrouted when none matched,
-// ignored when none changed its sink.
+// ignored when none changed its sink. It reports whether the event changed nothing.
 func settleRouted(ctx context.Context, ev hookline.Event, matched, stored int, log *slog.Logger, level slog.Level,
-	meters routeMeters, outcomes []RouteOutcome) error {
+	meters routeMeters) (ignored bool) {
 	msg := "event stored"
 	switch {
 	case matched == 0:
 		meters.record(ctx, "", RouteUnrouted)
-		channel.ReportIgnored(ctx)
-		msg = "event unrouted: no route matches it"
+		msg, ignored = "event unrouted: no route matches it", true
 	case stored == 0:
-		channel.ReportIgnored(ctx)
-		msg = "event ignored: the sinks already hold it or a newer event"
+		msg, ignored = "event ignored: the sinks already hold it or a newer event", true
 	}
 	if log.Enabled(ctx, level) {
 		log.LogAttrs(ctx, level, msg, eventlog.Attrs(ctx, ev, slog.Int("routes", matched))...)
 	}
-	return nil
+	return ignored
+}
+
+// prepare decides whether the route takes the event e and maps its columns (nil when the sink
+// maps the event itself). Its errors are Permanent: the event cannot be routed.
+func (r *routed) prepare(e *route.Event) (ok bool, columns map[string]any, err error) {
+	if ok, err = r.Match(e); err != nil || !ok {
+		return false, nil, hookline.MarkPermanent(err)
+	}
+	if r.record != nil {
+		if columns, err = r.Values(e); err != nil {
+			return false, nil, hookline.MarkPermanent(err)
+		}
+	}
+	return true, columns, nil
 }
 
 // handle runs one route on ev: RouteSkipped when it does not match, else what its sink did.
 func (r *routed) handle(ctx context.Context, ev hookline.Event, e *route.Event) (string, error) {
-	ok, err := r.Match(e)
+	ok, cols, err := r.prepare(e)
 	if err != nil {
-		return RouteFailed, hookline.MarkPermanent(err)
+		return RouteFailed, err
 	}
 	if !ok {
 		return RouteSkipped, nil
 	}
 	var res sink.Result
-	if r.record != nil {
-		cols, err := r.Values(e)
-		if err != nil {
-			return RouteFailed, hookline.MarkPermanent(err)
-		}
+	if cols != nil {
 		res, err = r.record.ApplyRecord(ctx, ev, cols)
-		if err != nil {
-			return RouteFailed, err
-		}
-	} else if res, err = sink.Apply(ctx, r.sink, ev); err != nil {
+	} else {
+		res, err = sink.Apply(ctx, r.sink, ev)
+	}
+	if err != nil {
 		return RouteFailed, err
 	}
+	return r.noted(ctx, res), nil
+}
+
+// noted returns the route outcome of a write that ended with res, adding a "route" event to
+// the span of ctx (the event's process span).
+func (r *routed) noted(ctx context.Context, res sink.Result) string {
 	outcome := RouteStored
 	if res == sink.Ignored {
 		outcome = RouteIgnored
 	}
-	trace.SpanFromContext(ctx).AddEvent("route", trace.WithAttributes(
-		attribute.String("hookline.route", r.Name()), attribute.String("hookline.outcome", outcome)))
-	return outcome, nil
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		span.AddEvent("route", trace.WithAttributes(
+			attribute.String("hookline.route", r.Name()), attribute.String("hookline.outcome", outcome)))
+	}
+	return outcome
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,6 +41,12 @@ func (f *flaky) Apply(ctx context.Context, ev hookline.Event) (sink.Result, erro
 	return f.Memory.Apply(ctx, ev)
 }
 
+// ApplyBatch applies each item with f.Apply: a wrapper that changes Apply must not inherit the
+// Memory's own ApplyBatch.
+func (f *flaky) ApplyBatch(ctx context.Context, items []sink.Item) []sink.Outcome {
+	return sink.ApplyBatch(ctx, struct{ sink.Applier }{f}, items)
+}
+
 func (f *flaky) Write(ctx context.Context, ev hookline.Event) error {
 	_, err := f.Apply(ctx, ev)
 	return err
@@ -51,7 +59,9 @@ type routesHarness struct {
 	reader *sdkmetric.ManualReader
 }
 
-func startRoutes(t *testing.T, yaml string, given map[string]sink.Sink) *routesHarness {
+// startRoutes serves the routes of yaml; batch is Config.BatchSize (0 the default, 1 one event
+// at a time).
+func startRoutes(t *testing.T, yaml string, given map[string]sink.Sink, batch int) *routesHarness {
 	t.Helper()
 	cfg, err := route.Parse([]byte(yaml), "test.yaml", nil)
 	if err != nil {
@@ -72,7 +82,8 @@ func startRoutes(t *testing.T, yaml string, given map[string]sink.Sink) *routesH
 	t.Cleanup(func() { mp.Shutdown(context.Background()) })
 	dl := fmt.Sprintf("inproc://routes-dl-%d", seq.Add(1))
 	opts := &Options{Sinks: all, MeterProvider: mp, Logger: slog.New(slog.NewTextHandler(h.logs, nil))}
-	serveWith(t, h.harness, Config{Channel: inProcessURL("inproc"), DeadLetter: dl, Routes: cfg, Secrets: []string{h.secret}}, opts)
+	serveWith(t, h.harness, Config{Channel: inProcessURL("inproc"), DeadLetter: dl, Routes: cfg, Secrets: []string{h.secret},
+		BatchSize: batch}, opts)
 	return h
 }
 
@@ -119,10 +130,19 @@ const routesYAML = `routes:
     sink: discard://
 `
 
+// bothConsumers runs test with the batch consumer (the default for batch sinks) and with one
+// that writes an event at a time (HOOKLINE_BATCH_SIZE=1).
+func bothConsumers(t *testing.T, test func(t *testing.T, batch int)) {
+	t.Run("batches", func(t *testing.T) { test(t, 0) })
+	t.Run("one at a time", func(t *testing.T) { test(t, 1) })
+}
+
 // Each event goes to every route that matches it (types, then the filter), once; one that no
 // route matches is acknowledged and counted as unrouted.
-func TestRoutesDeliverToEveryMatchingRoute(t *testing.T) {
-	h := startRoutes(t, routesYAML, nil)
+func TestRoutesDeliverToEveryMatchingRoute(t *testing.T) { bothConsumers(t, testRoutesDeliver) }
+
+func testRoutesDeliver(t *testing.T, batch int) {
+	h := startRoutes(t, routesYAML, nil, batch)
 	now := time.Now().Truncate(time.Second)
 	h.send("customer.updated", "cus_1", now)
 	h.send("invoice.paid", "in_1", now)
@@ -155,7 +175,9 @@ func TestRoutesDeliverToEveryMatchingRoute(t *testing.T) {
 // A route that fails permanently dead-letters the event with the route's name in the reason;
 // the routes before it stored it. A transient failure retries the event, and the routes that
 // had stored it ignore it the second time.
-func TestRouteFailures(t *testing.T) {
+func TestRouteFailures(t *testing.T) { bothConsumers(t, testRouteFailures) }
+
+func testRouteFailures(t *testing.T, batch int) {
 	broken := &flaky{Memory: sink.NewMemory(), subject: "cus_perm", code: hookline.Permanent}
 	broken.failures.Store(-1)
 	shaky := &flaky{Memory: sink.NewMemory(), subject: "cus_flaky", code: hookline.Transient}
@@ -164,7 +186,7 @@ func TestRouteFailures(t *testing.T) {
   - {name: first, sink: "discard://"}
   - {name: second, sink: "discard://"}
 `
-	h := startRoutes(t, yaml, map[string]sink.Sink{"second": broken})
+	h := startRoutes(t, yaml, map[string]sink.Sink{"second": broken}, batch)
 	now := time.Now().Truncate(time.Second)
 	h.send("customer.updated", "cus_perm", now)
 	waitUntil(t, func() bool { return strings.Contains(h.logs.String(), `msg="event dead-lettered"`) })
@@ -181,7 +203,7 @@ func TestRouteFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	h2 := startRoutes(t, yaml, map[string]sink.Sink{"second": shaky})
+	h2 := startRoutes(t, yaml, map[string]sink.Sink{"second": shaky}, batch)
 	h2.send("customer.updated", "cus_flaky", now)
 	waitUntil(t, func() bool { return shaky.Len() == 1 })
 	if err := h2.stop(); err != nil {
@@ -241,5 +263,85 @@ func TestRouteFailureReplayed(t *testing.T) {
 	}
 	if first.Applied() != 1 || first.Writes() != 2 {
 		t.Errorf("first applied %d of %d writes, want 1 of 2 (the replay ignored)", first.Applied(), first.Writes())
+	}
+}
+
+// batchCounter is a Memory sink that records the size of each batch it is given.
+type batchCounter struct {
+	*sink.Memory
+	mu      sync.Mutex
+	largest int
+}
+
+func (b *batchCounter) ApplyBatch(ctx context.Context, items []sink.Item) []sink.Outcome {
+	b.mu.Lock()
+	b.largest = max(b.largest, len(items))
+	b.mu.Unlock()
+	return b.Memory.ApplyBatch(ctx, items)
+}
+
+// Under load the routes write batches: 400 events about 100 customers and 50 invoices, sent at
+// once in a shuffled order, end with each route's sink holding the newest event of each of its
+// subjects, and every event counted once per route that matched it.
+func TestRoutesBatchesUnderLoad(t *testing.T) {
+	customers := &batchCounter{Memory: sink.NewMemory()}
+	yaml := `routes:
+  - {name: customers, types: ["customer.*"], sink: "discard://"}
+  - {name: all, sink: "discard://"}
+`
+	h := startRoutes(t, yaml, map[string]sink.Sink{"customers": customers}, 0)
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
+	type delivery struct {
+		typ, subject string
+		at           time.Time
+	}
+	var all []delivery
+	for i := range 100 {
+		for j := range 3 {
+			all = append(all, delivery{"customer.updated", fmt.Sprintf("cus_%03d", i), t0.Add(time.Duration(j) * time.Second)})
+		}
+	}
+	for i := range 50 {
+		for j := range 2 {
+			all = append(all, delivery{"invoice.paid", fmt.Sprintf("in_%03d", i), t0.Add(time.Duration(j) * time.Second)})
+		}
+	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+	work := make(chan delivery)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for d := range work {
+				h.send(d.typ, d.subject, d.at)
+			}
+		})
+	}
+	for _, d := range all {
+		work <- d
+	}
+	close(work)
+	wg.Wait()
+	waitUntil(t, func() bool { return h.routeCounts()["all/stored"]+h.routeCounts()["all/ignored"] == int64(len(all)) })
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	newest := t0.Add(2 * time.Second)
+	for i := range 100 {
+		r, ok := customers.Get(fmt.Sprintf("cus_%03d", i))
+		if !ok || !r.Event.Time.Equal(newest) {
+			t.Fatalf("customers holds %+v for cus_%03d, want its newest event (%v)", r.Event, i, newest)
+		}
+	}
+	if n := h.sinks["all"].Len(); n != 150 {
+		t.Errorf("route all holds %d subjects, want 150", n)
+	}
+	got := h.routeCounts()
+	if c := got["customers/stored"] + got["customers/ignored"]; c != 300 || got["customers/stored"] < 100 {
+		t.Errorf("route customers counted %d events (%v), want 300, at least 100 stored", c, got)
+	}
+	customers.mu.Lock()
+	defer customers.mu.Unlock()
+	if customers.largest < 2 {
+		t.Errorf("the largest batch the customers route wrote held %d events, want batches under load", customers.largest)
 	}
 }

@@ -25,6 +25,11 @@ type Outcome struct {
 // request or as few as its backend allows. The consumer loop (package channel) hands such a sink
 // what it has received together; a sink that is not one is written an event at a time.
 // sqlsink.Sink, dataverse.Sink and [Memory] are BatchAppliers.
+//
+// A type that embeds a BatchApplier and changes its Apply or Write (a wrapper that injects
+// failures, say) inherits the embedded ApplyBatch, which bypasses the change: give it an
+// ApplyBatch of its own, such as ApplyBatch(ctx, struct{ sink.Applier }{w}, items), which
+// writes one item at a time through w.Apply.
 type BatchApplier interface {
 	Applier
 	// ApplyBatch writes items and returns one Outcome per item, in items' order. Each item is

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -257,4 +258,76 @@ func testCancel(t *testing.T, h *Harness) {
 	ev := newEvent(t)
 	send(t, s, ev)
 	h.receiveID(t, r, ev.ID, "").Ack()
+}
+
+// testBatchConsumer runs a batch consumer on 30 events sent before it starts: each is handed to
+// the handler once, in batches of at most 8 that hold more than one event, the one event that
+// fails once is tried again in the same delivery, and every message is acknowledged once.
+func testBatchConsumer(t *testing.T, h *Harness) {
+	s, r := h.Open(t)
+	const n = 30
+	sent := make(map[string]bool, n)
+	for range n {
+		ev := newEvent(t)
+		send(t, s, ev)
+		sent[ev.ID] = true
+	}
+	flaky := ""
+	for id := range sent {
+		flaky = id
+		break
+	}
+	var (
+		mu       sync.Mutex
+		handled  = map[string]int{}
+		largest  int
+		failedAt atomic.Bool
+	)
+	c, err := channel.NewBatchConsumer(r, func(ctx context.Context, batch []channel.Delivered) []channel.BatchResult {
+		out := make([]channel.BatchResult, len(batch))
+		mu.Lock()
+		defer mu.Unlock()
+		largest = max(largest, len(batch))
+		for i, d := range batch {
+			if d.Context == nil {
+				out[i].Err = errors.New("no context for the event")
+				continue
+			}
+			if d.Event.ID == flaky && failedAt.CompareAndSwap(false, true) {
+				out[i].Err = hookline.Errorf(hookline.Transient, "first write fails")
+				continue
+			}
+			handled[d.Event.ID]++
+		}
+		return out
+	}, &channel.ConsumerOptions{MaxBatch: 8, BatchWait: 200 * time.Millisecond,
+		MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	deadline := time.Now().Add(h.Wait)
+	for c.Stats().Acked < n && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("%s: Run: %v", h.Name, err)
+	}
+	shutdown(t, r)
+	mu.Lock()
+	defer mu.Unlock()
+	if st := c.Stats(); st.Acked != n || st.Received != n || st.Nacked != 0 || st.Retries != 1 {
+		t.Errorf("%s: batch consumer stats %+v, want %d received and acknowledged once, one retry", h.Name, st, n)
+	}
+	for id := range sent {
+		if handled[id] != 1 {
+			t.Errorf("%s: event %s handled %d times, want once", h.Name, id, handled[id])
+		}
+	}
+	if largest < 2 || largest > 8 {
+		t.Errorf("%s: largest batch %d events, want 2 to 8 from a backlog of %d", h.Name, largest, n)
+	}
 }

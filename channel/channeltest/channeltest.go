@@ -131,6 +131,7 @@ func Run(t *testing.T, h Harness) {
 		{"MissingTopic", testMissingTopic, h.MissingTopic != nil},
 		{"MissingSubscription", testMissingSubscription, h.MissingSubscription != nil},
 		{"CancelIsPrompt", testCancel, true},
+		{"BatchConsumer", testBatchConsumer, true},
 	}
 	for _, c := range cases {
 		if c.ok {

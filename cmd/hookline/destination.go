@@ -29,9 +29,9 @@ type destination struct {
 }
 
 // openDestination opens the channel named by channelURL (HOOKLINE_CHANNEL, default mem://...),
-// and for an in-process channel the sink named by sinkURL and a consumer into it. A dry run opens
-// nothing and sends nowhere.
-func openDestination(ctx context.Context, channelURL, sinkURL string, dryRun bool) (*destination, error) {
+// and for an in-process channel the sink named by sinkURL and a consumer into it with copts (its
+// batches; pipeline.NewConsumer). A dry run opens nothing and sends nowhere.
+func openDestination(ctx context.Context, channelURL, sinkURL string, dryRun bool, copts *channel.ConsumerOptions) (*destination, error) {
 	if dryRun {
 		return &destination{Sender: discardSender{}}, nil
 	}
@@ -56,10 +56,10 @@ func openDestination(ctx context.Context, channelURL, sinkURL string, dryRun boo
 	// The in-process channel is this run's own: a topic name of its own (on the same scheme)
 	// keeps any other in-process subscriber from receiving the recovered events.
 	scheme, _, _ := strings.Cut(channelURL, "://")
-	return openInProcess(ctx, fmt.Sprintf("%s://hookline-%d", strings.ToLower(scheme), time.Now().UnixNano()), sinkURL)
+	return openInProcess(ctx, fmt.Sprintf("%s://hookline-%d", strings.ToLower(scheme), time.Now().UnixNano()), sinkURL, copts)
 }
 
-func openInProcess(ctx context.Context, channelURL, sinkURL string) (_ *destination, err error) {
+func openInProcess(ctx context.Context, channelURL, sinkURL string, copts *channel.ConsumerOptions) (_ *destination, err error) {
 	if err := sink.CheckURL(sinkURL); err != nil {
 		return nil, fmt.Errorf("%s: %w", pipeline.EnvSink, err)
 	}
@@ -78,7 +78,9 @@ func openInProcess(ctx context.Context, channelURL, sinkURL string) (_ *destinat
 	if d.sink, err = sink.Open(ctx, sinkURL); err != nil {
 		return nil, err
 	}
-	if d.consumer, err = channel.NewConsumer(d.recv, d.sink.Write, &channel.ConsumerOptions{OnAck: d.backlog.Release}); err != nil {
+	o := *copts
+	o.OnAck = d.backlog.Release
+	if d.consumer, err = pipeline.NewConsumer(d.recv, d.sink, &o); err != nil {
 		return nil, err
 	}
 	d.Sender = d.backlog.Guard(d.sender)

@@ -103,7 +103,12 @@ func stripeAndDestination(ctx context.Context, e env, dryRun bool) (*client.API,
 	if err != nil {
 		return nil, nil, err
 	}
-	dst, err := openDestination(ctx, e.getenv(pipeline.EnvChannel), e.getenv(pipeline.EnvSink), dryRun)
+	size, wait, err := pipeline.BatchFromEnv(e.getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	dst, err := openDestination(ctx, e.getenv(pipeline.EnvChannel), e.getenv(pipeline.EnvSink), dryRun,
+		&channel.ConsumerOptions{MaxBatch: size, BatchWait: wait})
 	return api, dst, err
 }
 
