@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -185,4 +186,112 @@ func writeAll(t *testing.T, ctx context.Context, sinks []sink.Sink, events []hoo
 		t.Error(err)
 	}
 	return stored
+}
+
+// TestBatchReplicas has two sinks (two replicas of a consumer, each with its own connections)
+// apply batches of the same rows at once, three writers each, every writer in its own order, as
+// consumers receiving redeliveries do. Without one order of locking rows, PostgreSQL would find
+// deadlocks between their transactions; the sink sorts each statement's rows, so none may occur.
+// A writer retries the items that failed Transient (a busy SQLite file, say), as the consumer
+// loop would. The rows must end with the newest events, each reported Stored at most once and
+// the newest exactly once.
+func TestBatchReplicas(t *testing.T) {
+	forEach(t, func(t *testing.T, d database) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		u := d.fresh(t)
+		sinks := []sink.BatchApplier{openSink(t, u, nil), openSink(t, u, nil)}
+		events, win := replicaEvents()
+		var (
+			mu                 sync.Mutex
+			stored             = make(map[string]int)
+			retries, deadlocks int
+			wg                 sync.WaitGroup
+		)
+		note := func(ev hookline.Event, o sink.Outcome) (retry bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case o.Err == nil && o.Result == sink.Stored:
+				stored[ev.ID]++
+			case o.Err == nil:
+			case hookline.Code(o.Err) == hookline.Transient:
+				retries++
+				if strings.Contains(o.Err.Error(), "40P01") {
+					deadlocks++
+				}
+				return true
+			default:
+				t.Errorf("%s: %v (code %v)", ev.ID, o.Err, hookline.Code(o.Err))
+			}
+			return false
+		}
+		for si, s := range sinks {
+			for g := range 3 {
+				order := append([]hookline.Event(nil), events...)
+				rand.New(rand.NewPCG(uint64(si), uint64(g))).Shuffle(len(order), func(i, j int) {
+					order[i], order[j] = order[j], order[i]
+				})
+				wg.Go(func() { applyInBatches(ctx, s, order, 40, note) })
+			}
+		}
+		wg.Wait()
+		if deadlocks > 0 {
+			t.Errorf("%d items failed with a deadlock (40P01): the batches lock rows in different orders", deadlocks)
+		}
+		t.Logf("%d items retried after a transient failure", retries)
+		db := d.reader(t, u)
+		for subject, ev := range win {
+			if st, ok := d.lookup(t, db, subject); !ok || st.EventID != ev.ID || st.Deleted != (ev.Action == hookline.Deleted) {
+				t.Errorf("%s: row %+v (found %v), want event %s", subject, st, ok, ev.ID)
+			}
+			if stored[ev.ID] != 1 {
+				t.Errorf("%s: the newest event %s was reported Stored %d times, want once", subject, ev.ID, stored[ev.ID])
+			}
+		}
+		for _, ev := range events {
+			if stored[ev.ID] > 1 {
+				t.Errorf("%s: event %s was reported Stored %d times, want at most once", ev.Subject, ev.ID, stored[ev.ID])
+			}
+		}
+	})
+}
+
+// applyInBatches applies events in batches of size, as a consumer hands them over, and applies
+// again, in a later batch, the items note asks to retry.
+func applyInBatches(ctx context.Context, s sink.BatchApplier, events []hookline.Event, size int,
+	note func(hookline.Event, sink.Outcome) bool) {
+	for attempt := 0; len(events) > 0 && attempt < 100*len(events) && ctx.Err() == nil; attempt++ {
+		n := min(size, len(events))
+		batch := events[:n]
+		events = events[n:]
+		for i, o := range s.ApplyBatch(ctx, batchOf(batch...)) {
+			if note(batch[i], o) {
+				events = append(events, batch[i])
+			}
+		}
+	}
+}
+
+// replicaEvents returns 30 subjects × 8 events, the last of one subject in three a deletion,
+// several in each second, each event twice (a redelivery), and the winner of each subject.
+func replicaEvents() ([]hookline.Event, map[string]hookline.Event) {
+	var all []hookline.Event
+	win := make(map[string]hookline.Event)
+	for i := range 30 {
+		subject := fmt.Sprintf("cus_rep%02d", i)
+		for j := range 8 {
+			typ := "customer.updated"
+			if j == 7 && i%3 == 0 {
+				typ = "customer.deleted"
+			}
+			ev := sinktest.Event(subject, typ, fmt.Sprintf("evt_rep%02d_%d", i, j),
+				sinktest.T0.Add(time.Duration(j/3)*time.Second), fmt.Sprintf(`{"seq":%d}`, j))
+			all = append(all, ev, ev)
+			if w, ok := win[subject]; !ok || sink.VersionOf(ev).Supersedes(sink.VersionOf(w)) {
+				win[subject] = ev
+			}
+		}
+	}
+	return all, win
 }
