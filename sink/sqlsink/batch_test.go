@@ -3,7 +3,6 @@ package sqlsink_test
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -133,105 +132,4 @@ func TestBatchOneBadRow(t *testing.T) {
 			t.Errorf("cus_1 holds %q, want evt_1", got)
 		}
 	})
-}
-
-// TestBatchSQLiteLocked applies a batch while another connection holds the write lock: every
-// item fails Transient (or with ctx's error when ctx ends first) and nothing is written.
-func TestBatchSQLiteLocked(t *testing.T) {
-	u := sqliteDB.fresh(t)
-	ctx := context.Background()
-	s := openSink(t, u+"?busy_timeout=100ms", nil)
-	if err := s.Write(ctx, sinktest.Event("cus_0", "customer.created", "evt_0", sinktest.T0, `{}`)); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := sqliteDB.reader(t, u).Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
-	batch := lockedBatch()
-	for i, o := range s.ApplyBatch(ctx, batchOf(batch...)) {
-		if hookline.Code(o.Err) != hookline.Transient || !strings.Contains(o.Err.Error(), "SQLITE_BUSY") {
-			t.Errorf("%s while another connection holds the lock: %v (code %v), want a transient SQLITE_BUSY",
-				batch[i].ID, o.Err, hookline.Code(o.Err))
-		}
-	}
-	slow := openSink(t, u+"?busy_timeout=2s", nil)
-	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-	defer cancel()
-	for i, o := range slow.ApplyBatch(short, batchOf(batch...)) {
-		if o.Err != context.DeadlineExceeded {
-			t.Errorf("%s whose deadline passes while waiting: %v, want context.DeadlineExceeded itself", batch[i].ID, o.Err)
-		}
-	}
-	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-		t.Fatal(err)
-	}
-	checkLockedBatch(t, sqliteDB, u, s)
-}
-
-// TestBatchPostgresRowLocked applies a batch while another transaction holds one of its rows:
-// past lock_timeout every item fails Transient, when ctx ends first every item gets ctx's
-// error, and in both cases nothing is written, the other rows included.
-func TestBatchPostgresRowLocked(t *testing.T) {
-	u := postgresDB.fresh(t)
-	ctx := context.Background()
-	s := openSink(t, u, nil)
-	if err := s.Write(ctx, sinktest.Event("cus_0", "customer.created", "evt_0", sinktest.T0, `{}`)); err != nil {
-		t.Fatal(err)
-	}
-	tx, err := postgresDB.reader(t, u).BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, "UPDATE stripe_objects SET object = object WHERE id = 'cus_0'"); err != nil {
-		t.Fatal(err)
-	}
-	batch := lockedBatch()
-	pu, _ := url.Parse(u)
-	q := pu.Query()
-	q.Set("lock_timeout", "100ms")
-	pu.RawQuery = q.Encode()
-	for i, o := range openSink(t, pu.String(), nil).ApplyBatch(ctx, batchOf(batch...)) {
-		if hookline.Code(o.Err) != hookline.Transient || !strings.Contains(o.Err.Error(), "55P03") {
-			t.Errorf("%s past lock_timeout: %v (code %v), want a transient 55P03", batch[i].ID, o.Err, hookline.Code(o.Err))
-		}
-	}
-	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-	defer cancel()
-	for i, o := range s.ApplyBatch(short, batchOf(batch...)) {
-		if o.Err != context.DeadlineExceeded {
-			t.Errorf("%s whose deadline passes while waiting: %v, want context.DeadlineExceeded itself", batch[i].ID, o.Err)
-		}
-	}
-	tx.Rollback()
-	checkLockedBatch(t, postgresDB, u, s)
-}
-
-// lockedBatch is a batch about cus_0, whose row the tests lock, and two new subjects, one on
-// either side of it in the order rows are written.
-func lockedBatch() []hookline.Event {
-	return []hookline.Event{
-		sinktest.Event("cus_1", "customer.created", "evt_1", sinktest.T0, `{}`),
-		sinktest.Event("cus_0", "customer.updated", "evt_2", sinktest.T0.Add(time.Second), `{}`),
-		sinktest.Event("cus_", "customer.created", "evt_3", sinktest.T0, `{}`),
-	}
-}
-
-// checkLockedBatch checks that the failed batches wrote nothing, then applies the batch again.
-func checkLockedBatch(t *testing.T, d database, u string, s sink.BatchApplier) {
-	t.Helper()
-	for subject, want := range map[string]string{"cus_0": "evt_0", "cus_1": "", "cus_": ""} {
-		if got := d.eventIDIn(t, u, "stripe_objects", subject); got != want {
-			t.Errorf("after the failed batches %s holds %q, want %q", subject, got, want)
-		}
-	}
-	batch := lockedBatch()
-	for i, o := range s.ApplyBatch(context.Background(), batchOf(batch...)) {
-		wantOutcome(t, o, batch[i], sink.Stored)
-	}
 }

@@ -51,7 +51,7 @@ func TestWritesWhileReading(t *testing.T) {
 
 		// A second sink opened now (a restarted process) must get past table creation too.
 		second := openSink(t, u, nil)
-		events, win := eventsForReaders()
+		events, win := redelivered("r", 4, 12)
 		stored := writeAll(t, ctx, []sink.Sink{first, second}, events)
 		close(stop)
 		if err := <-pollErr; err != nil {
@@ -66,24 +66,32 @@ func TestWritesWhileReading(t *testing.T) {
 		}
 		tx.Rollback()
 
-		db := d.reader(t, u)
-		for subject, ev := range win {
-			st, ok := d.lookup(t, db, subject)
-			if !ok || st.EventID != ev.ID || st.Deleted != (ev.Action == hookline.Deleted) {
-				t.Errorf("%s: row %+v (found %v), want event %s", subject, st, ok, ev.ID)
-			}
-			// Two sinks (two connection pools, as two processes) wrote it 12 times in all: the
-			// database's row counts tell exactly one of them that it stored it.
-			if stored[ev.ID] != 1 {
-				t.Errorf("%s: the newest event %s was reported Stored %d times, want once", subject, ev.ID, stored[ev.ID])
-			}
-		}
-		for _, ev := range events {
-			if stored[ev.ID] > 1 {
-				t.Errorf("%s: event %s was reported Stored %d times, want at most once", ev.Subject, ev.ID, stored[ev.ID])
-			}
-		}
+		// Two sinks (two connection pools, as two processes) wrote each event 12 times in all:
+		// the database's row counts tell exactly one of them that it stored the newest.
+		d.expectConverged(t, u, events, win, stored)
 	})
+}
+
+// expectConverged fails t unless each subject's row holds its winner in win, the winner was
+// reported Stored once, and no event of events more than once.
+func (d database) expectConverged(t *testing.T, u string, events []hookline.Event, win map[string]hookline.Event,
+	stored map[string]int) {
+	t.Helper()
+	db := d.reader(t, u)
+	for subject, ev := range win {
+		st, ok := d.lookup(t, db, subject)
+		if !ok || st.EventID != ev.ID || st.Deleted != (ev.Action == hookline.Deleted) {
+			t.Errorf("%s: row %+v (found %v), want event %s", subject, st, ok, ev.ID)
+		}
+		if stored[ev.ID] != 1 {
+			t.Errorf("%s: the newest event %s was reported Stored %d times, want once", subject, ev.ID, stored[ev.ID])
+		}
+	}
+	for _, ev := range events {
+		if stored[ev.ID] > 1 {
+			t.Errorf("%s: event %s was reported Stored %d times, want at most once", ev.Subject, ev.ID, stored[ev.ID])
+		}
+	}
 }
 
 func countRows(t *testing.T, tx *sql.Tx) int {
@@ -123,19 +131,20 @@ func poll(db *sql.DB, stop <-chan struct{}, n *atomic.Int64) error {
 	}
 }
 
-// eventsForReaders returns 4 subjects × 12 events, each event twice (a redelivery), shuffled,
-// and the winner of each subject.
-func eventsForReaders() ([]hookline.Event, map[string]hookline.Event) {
+// redelivered returns subjects × perSubject events about subjects named after prefix, three in
+// each second, the last of one subject in three a deletion, each event twice (a redelivery),
+// shuffled; and the winner of each subject.
+func redelivered(prefix string, subjects, perSubject int) ([]hookline.Event, map[string]hookline.Event) {
 	var all []hookline.Event
 	win := make(map[string]hookline.Event)
-	for i := range 4 {
-		subject := fmt.Sprintf("cus_r%d", i)
-		for j := range 12 {
+	for i := range subjects {
+		subject := fmt.Sprintf("cus_%s%02d", prefix, i)
+		for j := range perSubject {
 			typ := "customer.updated"
-			if j == 11 && i == 0 {
+			if j == perSubject-1 && i%3 == 0 {
 				typ = "customer.deleted"
 			}
-			ev := sinktest.Event(subject, typ, fmt.Sprintf("evt_r%d_%02d", i, j),
+			ev := sinktest.Event(subject, typ, fmt.Sprintf("evt_%s%02d_%02d", prefix, i, j),
 				sinktest.T0.Add(time.Duration(j/3)*time.Second), fmt.Sprintf(`{"seq":%d}`, j))
 			all = append(all, ev, ev)
 			if w, ok := win[subject]; !ok || sink.VersionOf(ev).Supersedes(sink.VersionOf(w)) {
@@ -201,7 +210,7 @@ func TestBatchReplicas(t *testing.T) {
 		defer cancel()
 		u := d.fresh(t)
 		sinks := []sink.BatchApplier{openSink(t, u, nil), openSink(t, u, nil)}
-		events, win := replicaEvents()
+		events, win := redelivered("rep", 30, 8)
 		var (
 			mu                 sync.Mutex
 			stored             = make(map[string]int)
@@ -240,20 +249,7 @@ func TestBatchReplicas(t *testing.T) {
 			t.Errorf("%d items failed with a deadlock (40P01): the batches lock rows in different orders", deadlocks)
 		}
 		t.Logf("%d items retried after a transient failure", retries)
-		db := d.reader(t, u)
-		for subject, ev := range win {
-			if st, ok := d.lookup(t, db, subject); !ok || st.EventID != ev.ID || st.Deleted != (ev.Action == hookline.Deleted) {
-				t.Errorf("%s: row %+v (found %v), want event %s", subject, st, ok, ev.ID)
-			}
-			if stored[ev.ID] != 1 {
-				t.Errorf("%s: the newest event %s was reported Stored %d times, want once", subject, ev.ID, stored[ev.ID])
-			}
-		}
-		for _, ev := range events {
-			if stored[ev.ID] > 1 {
-				t.Errorf("%s: event %s was reported Stored %d times, want at most once", ev.Subject, ev.ID, stored[ev.ID])
-			}
-		}
+		d.expectConverged(t, u, events, win, stored)
 	})
 }
 
@@ -271,27 +267,4 @@ func applyInBatches(ctx context.Context, s sink.BatchApplier, events []hookline.
 			}
 		}
 	}
-}
-
-// replicaEvents returns 30 subjects × 8 events, the last of one subject in three a deletion,
-// several in each second, each event twice (a redelivery), and the winner of each subject.
-func replicaEvents() ([]hookline.Event, map[string]hookline.Event) {
-	var all []hookline.Event
-	win := make(map[string]hookline.Event)
-	for i := range 30 {
-		subject := fmt.Sprintf("cus_rep%02d", i)
-		for j := range 8 {
-			typ := "customer.updated"
-			if j == 7 && i%3 == 0 {
-				typ = "customer.deleted"
-			}
-			ev := sinktest.Event(subject, typ, fmt.Sprintf("evt_rep%02d_%d", i, j),
-				sinktest.T0.Add(time.Duration(j/3)*time.Second), fmt.Sprintf(`{"seq":%d}`, j))
-			all = append(all, ev, ev)
-			if w, ok := win[subject]; !ok || sink.VersionOf(ev).Supersedes(sink.VersionOf(w)) {
-				win[subject] = ev
-			}
-		}
-	}
-	return all, win
 }
