@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -50,7 +51,7 @@ func TestWritesWhileReading(t *testing.T) {
 
 		// A second sink opened now (a restarted process) must get past table creation too.
 		second := openSink(t, u, nil)
-		events, win := eventsForReaders()
+		events, win := redelivered("r", 4, 12)
 		stored := writeAll(t, ctx, []sink.Sink{first, second}, events)
 		close(stop)
 		if err := <-pollErr; err != nil {
@@ -65,24 +66,32 @@ func TestWritesWhileReading(t *testing.T) {
 		}
 		tx.Rollback()
 
-		db := d.reader(t, u)
-		for subject, ev := range win {
-			st, ok := d.lookup(t, db, subject)
-			if !ok || st.EventID != ev.ID || st.Deleted != (ev.Action == hookline.Deleted) {
-				t.Errorf("%s: row %+v (found %v), want event %s", subject, st, ok, ev.ID)
-			}
-			// Two sinks (two connection pools, as two processes) wrote it 12 times in all: the
-			// database's row counts tell exactly one of them that it stored it.
-			if stored[ev.ID] != 1 {
-				t.Errorf("%s: the newest event %s was reported Stored %d times, want once", subject, ev.ID, stored[ev.ID])
-			}
-		}
-		for _, ev := range events {
-			if stored[ev.ID] > 1 {
-				t.Errorf("%s: event %s was reported Stored %d times, want at most once", ev.Subject, ev.ID, stored[ev.ID])
-			}
-		}
+		// Two sinks (two connection pools, as two processes) wrote each event 12 times in all:
+		// the database's row counts tell exactly one of them that it stored the newest.
+		d.expectConverged(t, u, events, win, stored)
 	})
+}
+
+// expectConverged fails t unless each subject's row holds its winner in win, the winner was
+// reported Stored once, and no event of events more than once.
+func (d database) expectConverged(t *testing.T, u string, events []hookline.Event, win map[string]hookline.Event,
+	stored map[string]int) {
+	t.Helper()
+	db := d.reader(t, u)
+	for subject, ev := range win {
+		st, ok := d.lookup(t, db, subject)
+		if !ok || st.EventID != ev.ID || st.Deleted != (ev.Action == hookline.Deleted) {
+			t.Errorf("%s: row %+v (found %v), want event %s", subject, st, ok, ev.ID)
+		}
+		if stored[ev.ID] != 1 {
+			t.Errorf("%s: the newest event %s was reported Stored %d times, want once", subject, ev.ID, stored[ev.ID])
+		}
+	}
+	for _, ev := range events {
+		if stored[ev.ID] > 1 {
+			t.Errorf("%s: event %s was reported Stored %d times, want at most once", ev.Subject, ev.ID, stored[ev.ID])
+		}
+	}
 }
 
 func countRows(t *testing.T, tx *sql.Tx) int {
@@ -122,19 +131,20 @@ func poll(db *sql.DB, stop <-chan struct{}, n *atomic.Int64) error {
 	}
 }
 
-// eventsForReaders returns 4 subjects × 12 events, each event twice (a redelivery), shuffled,
-// and the winner of each subject.
-func eventsForReaders() ([]hookline.Event, map[string]hookline.Event) {
+// redelivered returns subjects × perSubject events about subjects named after prefix, three in
+// each second, the last of one subject in three a deletion, each event twice (a redelivery),
+// shuffled; and the winner of each subject.
+func redelivered(prefix string, subjects, perSubject int) ([]hookline.Event, map[string]hookline.Event) {
 	var all []hookline.Event
 	win := make(map[string]hookline.Event)
-	for i := range 4 {
-		subject := fmt.Sprintf("cus_r%d", i)
-		for j := range 12 {
+	for i := range subjects {
+		subject := fmt.Sprintf("cus_%s%02d", prefix, i)
+		for j := range perSubject {
 			typ := "customer.updated"
-			if j == 11 && i == 0 {
+			if j == perSubject-1 && i%3 == 0 {
 				typ = "customer.deleted"
 			}
-			ev := sinktest.Event(subject, typ, fmt.Sprintf("evt_r%d_%02d", i, j),
+			ev := sinktest.Event(subject, typ, fmt.Sprintf("evt_%s%02d_%02d", prefix, i, j),
 				sinktest.T0.Add(time.Duration(j/3)*time.Second), fmt.Sprintf(`{"seq":%d}`, j))
 			all = append(all, ev, ev)
 			if w, ok := win[subject]; !ok || sink.VersionOf(ev).Supersedes(sink.VersionOf(w)) {
@@ -185,4 +195,76 @@ func writeAll(t *testing.T, ctx context.Context, sinks []sink.Sink, events []hoo
 		t.Error(err)
 	}
 	return stored
+}
+
+// TestBatchReplicas has two sinks (two replicas of a consumer, each with its own connections)
+// apply batches of the same rows at once, three writers each, every writer in its own order, as
+// consumers receiving redeliveries do. Without one order of locking rows, PostgreSQL would find
+// deadlocks between their transactions; the sink sorts each statement's rows, so none may occur.
+// A writer retries the items that failed Transient (a busy SQLite file, say), as the consumer
+// loop would. The rows must end with the newest events, each reported Stored at most once and
+// the newest exactly once.
+func TestBatchReplicas(t *testing.T) {
+	forEach(t, func(t *testing.T, d database) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		u := d.fresh(t)
+		sinks := []sink.BatchApplier{openSink(t, u, nil), openSink(t, u, nil)}
+		events, win := redelivered("rep", 30, 8)
+		var (
+			mu                 sync.Mutex
+			stored             = make(map[string]int)
+			retries, deadlocks int
+			wg                 sync.WaitGroup
+		)
+		note := func(ev hookline.Event, o sink.Outcome) (retry bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case o.Err == nil && o.Result == sink.Stored:
+				stored[ev.ID]++
+			case o.Err == nil:
+			case hookline.Code(o.Err) == hookline.Transient:
+				retries++
+				if strings.Contains(o.Err.Error(), "40P01") {
+					deadlocks++
+				}
+				return true
+			default:
+				t.Errorf("%s: %v (code %v)", ev.ID, o.Err, hookline.Code(o.Err))
+			}
+			return false
+		}
+		for si, s := range sinks {
+			for g := range 3 {
+				order := append([]hookline.Event(nil), events...)
+				rand.New(rand.NewPCG(uint64(si), uint64(g))).Shuffle(len(order), func(i, j int) {
+					order[i], order[j] = order[j], order[i]
+				})
+				wg.Go(func() { applyInBatches(ctx, s, order, 40, note) })
+			}
+		}
+		wg.Wait()
+		if deadlocks > 0 {
+			t.Errorf("%d items failed with a deadlock (40P01): the batches lock rows in different orders", deadlocks)
+		}
+		t.Logf("%d items retried after a transient failure", retries)
+		d.expectConverged(t, u, events, win, stored)
+	})
+}
+
+// applyInBatches applies events in batches of size, as a consumer hands them over, and applies
+// again, in a later batch, the items note asks to retry.
+func applyInBatches(ctx context.Context, s sink.BatchApplier, events []hookline.Event, size int,
+	note func(hookline.Event, sink.Outcome) bool) {
+	for attempt := 0; len(events) > 0 && attempt < 100*len(events) && ctx.Err() == nil; attempt++ {
+		n := min(size, len(events))
+		batch := events[:n]
+		events = events[n:]
+		for i, o := range s.ApplyBatch(ctx, batchOf(batch...)) {
+			if note(batch[i], o) {
+				events = append(events, batch[i])
+			}
+		}
+	}
 }

@@ -46,7 +46,8 @@ func TestUnavailablePostgresHidesPassword(t *testing.T) {
 }
 
 // TestSQLiteLocked holds the write lock of the database from another connection, as another
-// process in the middle of a transaction would.
+// process in the middle of a transaction would. A batch fails as a single write does, every
+// item of it, and writes nothing.
 func TestSQLiteLocked(t *testing.T) {
 	u := sqliteDB.fresh(t)
 	ctx := context.Background()
@@ -64,11 +65,14 @@ func TestSQLiteLocked(t *testing.T) {
 	}
 	update := sinktest.Event("cus_1", "customer.updated", "evt_2", sinktest.T0.Add(time.Second), `{}`)
 
-	err = s.Write(ctx, update)
-	if hookline.Code(err) != hookline.Transient || !strings.Contains(err.Error(), "SQLITE_BUSY") {
+	busy := func(err error) bool {
+		return hookline.Code(err) == hookline.Transient && strings.Contains(err.Error(), "SQLITE_BUSY")
+	}
+	if err = s.Write(ctx, update); !busy(err) {
 		t.Errorf("Write while another connection holds the lock = %v (code %v), want a transient SQLITE_BUSY",
 			err, hookline.Code(err))
 	}
+	expectBatchFails(t, ctx, s, "a transient SQLITE_BUSY", busy)
 
 	// A deadline that ends while the write waits for the lock: the context's error, unwrapped.
 	slow := openSink(t, u+"?busy_timeout=2s", nil)
@@ -77,16 +81,61 @@ func TestSQLiteLocked(t *testing.T) {
 	if err := slow.Write(short, update); err != context.DeadlineExceeded {
 		t.Errorf("Write whose deadline passes while waiting = %v, want context.DeadlineExceeded itself", err)
 	}
+	short, cancel = context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	expectBatchFails(t, short, slow, "context.DeadlineExceeded itself", isDeadline)
 
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		t.Fatal(err)
 	}
+	expectBatchAfterLock(t, sqliteDB, u, s)
 	if err := s.Write(ctx, update); err != nil {
 		t.Errorf("Write after the lock was released: %v", err)
 	}
 }
 
-// TestPostgresRowLocked holds the row lock from another transaction.
+func isDeadline(err error) bool { return err == context.DeadlineExceeded }
+
+// lockedBatch is an update of cus_1, whose row the tests lock, and two new subjects, one on
+// either side of it in the order rows are written.
+func lockedBatch() []sink.Item {
+	return batchOf(
+		sinktest.Event("cus_2", "customer.created", "evt_b2", sinktest.T0, `{}`),
+		sinktest.Event("cus_1", "customer.updated", "evt_2", sinktest.T0.Add(time.Second), `{}`),
+		sinktest.Event("cus_0", "customer.created", "evt_b0", sinktest.T0, `{}`),
+	)
+}
+
+// expectBatchFails applies lockedBatch while the row of cus_1 is locked: every item must fail as
+// failed says (want describes it).
+func expectBatchFails(t *testing.T, ctx context.Context, s sink.BatchApplier, want string, failed func(error) bool) {
+	t.Helper()
+	for i, o := range s.ApplyBatch(ctx, lockedBatch()) {
+		if !failed(o.Err) {
+			t.Errorf("ApplyBatch while the row is locked: item %d: %v (code %v), want %s", i, o.Err, hookline.Code(o.Err), want)
+		}
+	}
+}
+
+// expectBatchAfterLock checks, once the lock is released, that the failed batches wrote
+// nothing, then applies the batch again: every item is stored.
+func expectBatchAfterLock(t *testing.T, d database, u string, s sink.BatchApplier) {
+	t.Helper()
+	for subject, want := range map[string]string{"cus_0": "", "cus_1": "evt_1", "cus_2": ""} {
+		if got := d.eventIDIn(t, u, "stripe_objects", subject); got != want {
+			t.Errorf("after the failed batches %s holds %q, want %q", subject, got, want)
+		}
+	}
+	for i, o := range s.ApplyBatch(context.Background(), lockedBatch()) {
+		if o.Err != nil || o.Result != sink.Stored {
+			t.Errorf("ApplyBatch after the lock was released: item %d: %v, %v; want stored", i, o.Result, o.Err)
+		}
+	}
+}
+
+// TestPostgresRowLocked holds the row lock from another transaction. A batch that includes the
+// row fails as a single write does, every item of it, and writes nothing, not even the rows
+// that were not locked.
 func TestPostgresRowLocked(t *testing.T) {
 	u := postgresDB.fresh(t)
 	ctx := context.Background()
@@ -109,6 +158,9 @@ func TestPostgresRowLocked(t *testing.T) {
 	if err := s.Write(short, update); err != context.DeadlineExceeded {
 		t.Errorf("Write whose deadline passes while waiting = %v, want context.DeadlineExceeded itself", err)
 	}
+	short, cancel = context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	expectBatchFails(t, short, s, "context.DeadlineExceeded itself", isDeadline)
 
 	// Run-time parameters in the URL reach the server: lock_timeout turns the wait into 55P03.
 	pu, _ := url.Parse(u)
@@ -116,12 +168,16 @@ func TestPostgresRowLocked(t *testing.T) {
 	q.Set("lock_timeout", "100ms")
 	pu.RawQuery = q.Encode()
 	impatient := openSink(t, pu.String(), nil)
-	err = impatient.Write(ctx, update)
-	if hookline.Code(err) != hookline.Transient || !strings.Contains(err.Error(), "55P03") {
+	notGranted := func(err error) bool {
+		return hookline.Code(err) == hookline.Transient && strings.Contains(err.Error(), "55P03")
+	}
+	if err = impatient.Write(ctx, update); !notGranted(err) {
 		t.Errorf("Write past lock_timeout = %v (code %v), want a transient 55P03", err, hookline.Code(err))
 	}
+	expectBatchFails(t, ctx, impatient, "a transient 55P03", notGranted)
 
 	tx.Rollback()
+	expectBatchAfterLock(t, postgresDB, u, s)
 	if err := s.Write(ctx, update); err != nil {
 		t.Errorf("Write after the lock was released: %v", err)
 	}

@@ -7,9 +7,11 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -69,25 +71,65 @@ func (*postgresDB) ddl(table string) string {
 )`
 }
 
-func (*postgresDB) upsertSQL(table string, nanos bool) string {
-	vals := []string{"$1", "$2", "$3::jsonb", "$4", "$5", "$6", "$7", "$8", "now()"}
+// postgresArgs is the most arguments a statement may have: the protocol counts them in 16 bits.
+const postgresArgs = 65535
+
+func (*postgresDB) maxArgs() int { return postgresArgs }
+
+// values numbers the placeholders of the i-th row after those of the rows before it: 8 per row,
+// 9 with event_nanos; updated_at is the server's now().
+func (*postgresDB) values(i int, nanos bool) string {
+	n := 8
 	if nanos {
-		return upsertSQL(table, vals, "$9")
+		n = 9
 	}
-	return upsertSQL(table, vals, "")
+	p := func(k int) string { return "$" + strconv.Itoa(i*n+k) }
+	v := "(" + p(1) + ", " + p(2) + ", " + p(3) + "::jsonb, " + p(4) + ", " + p(5) + ", " + p(6) + ", " + p(7) + ", " + p(8) + ", now()"
+	if nanos {
+		v += ", " + p(9)
+	}
+	return v + ")"
 }
 
-func (*postgresDB) args(t *table, r row) []any {
+func (*postgresDB) appendArgs(args []any, nanos bool, r row) []any {
 	var data any // NULL
 	if r.data != nil {
 		data = string(r.data)
 	}
-	args := []any{r.id, r.object, data, r.eventID, r.eventType, int16(r.rank), r.created, r.deleted}
-	if t.nanos {
+	args = append(args, r.id, r.object, data, r.eventID, r.eventType, int16(r.rank), r.created, r.deleted)
+	if nanos {
 		args = append(args, int32(r.nanos))
 	}
 	return args
 }
+
+// begin starts a READ COMMITTED transaction, whatever the server's default: an upsert there
+// waits for a concurrent writer of the same row, then applies its WHERE to the row that writer
+// committed, as a single write does.
+func (p *postgresDB) begin(ctx context.Context) (batchTx, error) {
+	tx, err := p.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return nil, err
+	}
+	return postgresTx{tx}, nil
+}
+
+type postgresTx struct{ tx pgx.Tx }
+
+func (t postgresTx) upsert(ctx context.Context, query string, args []any, written func(id string)) error {
+	rows, err := t.tx.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	return scanIDs(rows, written)
+}
+
+func (t postgresTx) commit(ctx context.Context) error { return t.tx.Commit(ctx) }
+
+// rollback ends the transaction; when ctx is done pgx closes the connection instead, which
+// ends it on the server too.
+func (t postgresTx) rollback(ctx context.Context) { t.tx.Rollback(ctx) }
 
 // missingColumn reports whether err is undefined_column (42703).
 func (*postgresDB) missingColumn(err error) bool {

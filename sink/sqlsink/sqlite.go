@@ -121,15 +121,21 @@ func (*sqliteDB) ddl(table string) string {
 )`
 }
 
-func (*sqliteDB) upsertSQL(table string, nanos bool) string {
-	vals := []string{"?", "?", "?", "?", "?", "?", "?", "?", "?"}
+// sqliteArgs is the most arguments a statement may have: SQLITE_MAX_VARIABLE_NUMBER as
+// modernc.org/sqlite compiles it (32766, SQLite's default since 3.32).
+const sqliteArgs = 32766
+
+func (*sqliteDB) maxArgs() int { return sqliteArgs }
+
+// values is the same for every row: SQLite numbers ? placeholders in order.
+func (*sqliteDB) values(_ int, nanos bool) string {
 	if nanos {
-		return upsertSQL(table, vals, "?")
+		return "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	}
-	return upsertSQL(table, vals, "")
+	return "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
 }
 
-func (*sqliteDB) args(t *table, r row) []any {
+func (*sqliteDB) appendArgs(args []any, nanos bool, r row) []any {
 	var data any // NULL
 	if r.data != nil {
 		data = string(r.data) // TEXT, not BLOB, so that SQLite's JSON functions read it
@@ -138,12 +144,36 @@ func (*sqliteDB) args(t *table, r row) []any {
 	if r.deleted {
 		deleted = 1
 	}
-	args := []any{r.id, r.object, data, r.eventID, r.eventType, r.rank, r.created, deleted, time.Now().UTC().Format(sqliteTime)}
-	if t.nanos {
+	args = append(args, r.id, r.object, data, r.eventID, r.eventType, r.rank, r.created, deleted, time.Now().UTC().Format(sqliteTime))
+	if nanos {
 		args = append(args, r.nanos)
 	}
 	return args
 }
+
+// begin starts a deferred transaction: its first statement, an upsert, takes the write lock,
+// waiting for it up to busy_timeout as a single write does.
+func (s *sqliteDB) begin(ctx context.Context) (batchTx, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return sqliteTx{tx}, nil
+}
+
+type sqliteTx struct{ tx *sql.Tx }
+
+func (t sqliteTx) upsert(ctx context.Context, query string, args []any, written func(id string)) error {
+	rows, err := t.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	return scanIDs(rows, written)
+}
+
+func (t sqliteTx) commit(context.Context) error { return t.tx.Commit() }
+func (t sqliteTx) rollback(context.Context)     { t.tx.Rollback() }
 
 // missingColumn reports whether err says that a column does not exist.
 func (*sqliteDB) missingColumn(err error) bool {

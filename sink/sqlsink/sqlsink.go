@@ -44,18 +44,24 @@ type Sink struct {
 	schemaLock chan struct{} // a one-slot semaphore that respects ctx
 }
 
-var _ sink.Applier = (*Sink)(nil)
+var _ sink.BatchApplier = (*Sink)(nil)
 
 // backend is one database: SQLite through database/sql, PostgreSQL through a pgx pool.
 type backend interface {
 	// exec runs one statement and returns how many rows it inserted or updated, as the driver
 	// reports it: for an upsert, 1 when it wrote the row and 0 when its WHERE kept the row.
 	exec(ctx context.Context, query string, args ...any) (rowsAffected int64, err error)
-	// ddl is the statement that creates table; upsertSQL the one that writes a row of it (with
-	// event_nanos or without), and args its arguments for r.
+	// ddl is the statement that creates table.
 	ddl(table string) string
-	upsertSQL(table string, nanos bool) string
-	args(t *table, r row) []any
+	// values is the value list, "(...)", of the i-th row (from 0) of an upsert (upsertSQL),
+	// whose arguments follow those of the rows before it; appendArgs appends those of r. With
+	// nanos the row has event_nanos.
+	values(i int, nanos bool) string
+	appendArgs(args []any, nanos bool, r row) []any
+	// maxArgs is the most arguments one statement may have.
+	maxArgs() int
+	// begin starts the transaction of a batch.
+	begin(ctx context.Context) (batchTx, error)
 	// classify maps a driver error onto a hookline code.
 	classify(err error) hookline.ErrorCode
 	// tableMayExist reports whether err from ddl still lets writes be tried; missingColumn
@@ -63,6 +69,34 @@ type backend interface {
 	tableMayExist(err error) bool
 	missingColumn(err error) bool
 	close() error
+}
+
+// batchTx is the transaction of a batch.
+type batchTx interface {
+	// upsert runs an upsert with RETURNING id and calls written with each id it returns: the
+	// rows it inserted or updated.
+	upsert(ctx context.Context, query string, args []any, written func(id string)) error
+	commit(ctx context.Context) error
+	rollback(ctx context.Context)
+}
+
+// idRows are the rows an upsert returned: *sql.Rows or pgx.Rows.
+type idRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// scanIDs calls written with the id of each of rows.
+func scanIDs(rows idRows, written func(id string)) error {
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		written(id)
+	}
+	return rows.Err()
 }
 
 func init() {
@@ -197,7 +231,13 @@ func (s *Sink) Apply(ctx context.Context, ev hookline.Event) (sink.Result, error
 	if err != nil {
 		return sink.Ignored, err
 	}
-	n, err := s.db.exec(ctx, t.upsert, s.db.args(t, r)...)
+	return s.write(ctx, t, r)
+}
+
+// write upserts r into t with one statement (in a transaction of its own) and reports what it
+// did from the row count.
+func (s *Sink) write(ctx context.Context, t *table, r row) (sink.Result, error) {
+	n, err := s.db.exec(ctx, t.upsert, s.db.appendArgs(nil, t.nanos, r)...)
 	if err != nil {
 		return sink.Ignored, s.fail(ctx, err, "write %s (event %s)", r.id, r.eventID)
 	}

@@ -86,7 +86,7 @@ func (s *Sink) tableOf(ctx context.Context, source string) (*table, error) {
 		}
 		t.nanos = false
 	}
-	t.upsert = s.db.upsertSQL(name, t.nanos)
+	t.upsert = upsertSQL(name, t.nanos, []string{s.db.values(0, t.nanos)}, false)
 	t.ready.Store(true)
 	s.tables.Store(name, t)
 	return t, nil
@@ -96,16 +96,17 @@ func (s *Sink) tableOf(ctx context.Context, source string) (*table, error) {
 // after them where the table has it.
 var columns = []string{"id", "object", "data", "event_id", "event_type", "event_rank", "event_created", "deleted", "updated_at"}
 
-// upsertSQL returns the statement that writes one row of table: an INSERT ... ON CONFLICT DO
-// UPDATE whose WHERE lets only a newer event (sink.Version's order) change the row. vals are
-// the value expressions of columns (placeholders, a cast, now()), and nanos that of event_nanos,
-// or "" for a table without the column, which is then ordered by whole seconds.
-func upsertSQL(table string, vals []string, nanos string) string {
+// upsertSQL returns the statement that writes rows of table: an INSERT ... ON CONFLICT DO
+// UPDATE whose WHERE lets only a newer event (sink.Version's order) change a row. values holds
+// the value list of each row, "(...)", with the expressions of columns (placeholders, a cast,
+// now()) and, when nanos is true, of event_nanos; a table without that column (nanos false) is
+// ordered by whole seconds. With returning, the statement returns the id of each row it
+// inserted or updated, and nothing for a row its WHERE kept.
+func upsertSQL(table string, nanos bool, values []string, returning bool) string {
 	cols := columns
 	order := []string{"event_created", "event_rank", "event_id"}
-	if nanos != "" {
+	if nanos {
 		cols = append(cols[:len(cols):len(cols)], "event_nanos")
-		vals = append(vals[:len(vals):len(vals)], nanos)
 		order = []string{"event_created", "event_nanos", "event_rank", "event_id"}
 	}
 	set := make([]string, 0, len(cols)-1)
@@ -116,7 +117,18 @@ func upsertSQL(table string, vals []string, nanos string) string {
 	for i, c := range order {
 		theirs[i], mine[i] = "excluded."+c, table+"."+c
 	}
-	return "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ")\nVALUES (" + strings.Join(vals, ", ") +
-		")\nON CONFLICT (id) DO UPDATE SET\n\t" + strings.Join(set, ",\n\t") +
-		"\nWHERE (" + strings.Join(theirs, ", ") + ")\n\t> (" + strings.Join(mine, ", ") + ")"
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ")\nVALUES ")
+	for i, v := range values {
+		if i > 0 {
+			b.WriteString(",\n\t")
+		}
+		b.WriteString(v)
+	}
+	b.WriteString("\nON CONFLICT (id) DO UPDATE SET\n\t" + strings.Join(set, ",\n\t") +
+		"\nWHERE (" + strings.Join(theirs, ", ") + ")\n\t> (" + strings.Join(mine, ", ") + ")")
+	if returning {
+		b.WriteString("\nRETURNING id")
+	}
+	return b.String()
 }

@@ -2,6 +2,7 @@ package sqlsink_test
 
 import (
 	"context"
+	"database/sql"
 	"net/url"
 	"strings"
 	"testing"
@@ -78,15 +79,7 @@ func TestTableWithoutNanos(t *testing.T) {
 	forEach(t, func(t *testing.T, d database) {
 		u := d.fresh(t)
 		db := d.reader(t, u)
-		types := map[string][]string{
-			"sqlite":   {"TEXT", "TEXT", "INTEGER", "INTEGER", "INTEGER", "TEXT"},
-			"postgres": {"JSONB", `TEXT COLLATE "C"`, "SMALLINT", "BIGINT", "BOOLEAN", "TIMESTAMPTZ"},
-		}[d.name]
-		if _, err := db.Exec(`CREATE TABLE stripe_objects (id TEXT NOT NULL PRIMARY KEY, object TEXT NOT NULL,
-			data ` + types[0] + `, event_id ` + types[1] + ` NOT NULL, event_type TEXT NOT NULL, event_rank ` + types[2] + ` NOT NULL,
-			event_created ` + types[3] + ` NOT NULL, deleted ` + types[4] + ` NOT NULL, updated_at ` + types[5] + ` NOT NULL)`); err != nil {
-			t.Fatal(err)
-		}
+		d.createTableWithoutNanos(t, db)
 		s := openSink(t, u, nil)
 		ctx := context.Background()
 		later := sinktest.Event("cus_1", "customer.updated", "evt_a", sinktest.T0.Add(900*time.Millisecond), `{"v":"a"}`)
@@ -108,4 +101,18 @@ func TestTableWithoutNanos(t *testing.T) {
 			t.Error("the sink added event_nanos to an existing table")
 		}
 	})
+}
+
+// createTableWithoutNanos creates stripe_objects as a version before event_nanos did.
+func (d database) createTableWithoutNanos(t *testing.T, db *sql.DB) {
+	t.Helper()
+	types := map[string][]string{
+		"sqlite":   {"TEXT", "TEXT", "INTEGER", "INTEGER", "INTEGER", "TEXT"},
+		"postgres": {"JSONB", `TEXT COLLATE "C"`, "SMALLINT", "BIGINT", "BOOLEAN", "TIMESTAMPTZ"},
+	}[d.name]
+	if _, err := db.Exec(`CREATE TABLE stripe_objects (id TEXT NOT NULL PRIMARY KEY, object TEXT NOT NULL,
+		data ` + types[0] + `, event_id ` + types[1] + ` NOT NULL, event_type TEXT NOT NULL, event_rank ` + types[2] + ` NOT NULL,
+		event_created ` + types[3] + ` NOT NULL, deleted ` + types[4] + ` NOT NULL, updated_at ` + types[5] + ` NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
 }
