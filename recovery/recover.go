@@ -1,6 +1,7 @@
 package recovery
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
+	"github.com/stripe/stripe-go/v76/form"
 
 	"github.com/hookline/hookline/emitter"
 	"github.com/hookline/hookline/emitter/stripehook"
@@ -182,29 +184,32 @@ func (r *run) list(start, end time.Time, after string, batch *[][]byte, last *st
 		params.DeliverySuccess = stripe.Bool(false)
 	}
 	serverTypes(params, r.opts.Types)
-	it := r.api.Events.List(params)
-	var page *stripe.EventList
-	var raw map[string][]byte
+	it := stripe.GetIter(params, func(p *stripe.Params, b *form.Values) ([]any, stripe.ListContainer, error) {
+		page := &eventPage{}
+		err := r.api.Events.B.CallRaw(http.MethodGet, "/v1/events", r.api.Events.Key, b, p, page)
+		items := make([]any, len(page.Data))
+		for i := range page.Data {
+			items[i] = &page.Data[i]
+		}
+		return items, page, err
+	})
+	var page stripe.ListContainer
 	n := 0
 	for it.Next() {
-		if l := it.EventList(); l != page {
+		if l := it.List(); l != page {
 			page = l
 			r.res.Pages++
-			var err error
-			if raw, err = pageEvents(l); err != nil {
-				return n, err
-			}
 			r.progress()
 		}
-		id := it.Event().ID
-		*last = id
+		ev := it.Current().(*rawEvent)
+		*last = ev.ID
 		n++
-		if r.seen[id] {
+		if r.seen[ev.ID] {
 			continue
 		}
-		r.seen[id] = true
+		r.seen[ev.ID] = true
 		r.res.Listed++
-		*batch = append(*batch, raw[id])
+		*batch = append(*batch, ev.JSON)
 	}
 	return n, it.Err()
 }
@@ -268,29 +273,35 @@ func serverTypes(params *stripe.EventListParams, types []string) {
 	}
 }
 
-// pageEvents returns the raw JSON of each event of a list page, by id: exactly the bytes Stripe
-// sent, which is what the webhook would have been sent for it.
-func pageEvents(l *stripe.EventList) (map[string][]byte, error) {
-	if l == nil || l.LastResponse == nil {
-		return nil, errors.New("recovery: a list page without its response")
+// eventPage is a page of GET /v1/events that keeps each event as the raw JSON Stripe sent, which
+// is what the webhook would have been sent for it: recovery decodes it as the webhook does, and
+// needs nothing else of it than its id (stripe-go's own Event would decode every event's object
+// into a map first).
+type eventPage struct {
+	stripe.APIResource
+	stripe.ListMeta
+	Data []rawEvent `json:"data"`
+}
+
+// rawEvent is one event of an [eventPage]: its id (stripe-go's iterator pages on the ID field)
+// and its JSON.
+type rawEvent struct {
+	ID   string
+	JSON []byte
+}
+
+func (e *rawEvent) UnmarshalJSON(b []byte) error {
+	var head struct {
+		ID string `json:"id"`
 	}
-	var page struct {
-		Data []json.RawMessage `json:"data"`
+	if err := json.Unmarshal(b, &head); err != nil {
+		return fmt.Errorf("recovery: events page: %w", err)
 	}
-	if err := json.Unmarshal(l.LastResponse.RawJSON, &page); err != nil {
-		return nil, fmt.Errorf("recovery: events page: %w", err)
+	if head.ID == "" {
+		return errors.New("recovery: events page: an event without an id")
 	}
-	out := make(map[string][]byte, len(page.Data))
-	for _, ev := range page.Data {
-		var head struct {
-			ID string `json:"id"`
-		}
-		if err := json.Unmarshal(ev, &head); err != nil {
-			return nil, fmt.Errorf("recovery: events page: %w", err)
-		}
-		out[head.ID] = ev
-	}
-	return out, nil
+	e.ID, e.JSON = head.ID, bytes.Clone(b)
+	return nil
 }
 
 // ParseWhen reads the bound of a recovery window as operators write it: an RFC 3339 time

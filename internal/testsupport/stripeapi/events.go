@@ -84,7 +84,7 @@ func (s *Server) AddEvent(ev Event) {
 		s.t.Fatalf("stripeapi: AddEvent: event %s is already stored", h.ID)
 	}
 	s.seq++
-	s.events.insert(&entry{id: h.ID, created: *h.Created, seq: s.seq, raw: compact.Bytes(),
+	s.events.insert(&entry{id: h.ID, created: *h.Created, seq: s.seq, raw: compact.Bytes(), listed: listed(compact.Bytes()),
 		typ: h.Type, delivered: ev.Delivered})
 }
 

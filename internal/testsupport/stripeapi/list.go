@@ -1,9 +1,11 @@
 package stripeapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 )
 
 // entry is one stored event or object.
@@ -12,6 +14,7 @@ type entry struct {
 	created int64
 	seq     int64 // order of addition, to order entries created in the same second
 	raw     json.RawMessage
+	listed  []byte         // raw as an element of a list body, indented as Stripe indents it
 	obj     map[string]any // the decoded object, for filters (numbers as json.Number)
 
 	typ       string // events: type
@@ -94,22 +97,51 @@ func (c *collection) list(pg page, noun string, visible, match func(*entry) bool
 	return out, hasMore, nil
 }
 
-// listBody is Stripe's list object: {"object":"list","data":[...],"has_more":...,"url":...}.
+// listBody is Stripe's list object: {"object":"list","data":[...],"has_more":...,"url":...},
+// indented by two spaces and without escaping <, > and &, as Stripe's responses are. It joins the entries' listed forms instead of
+// indenting the whole body on every page.
 func listBody(url string, entries []*entry, hasMore bool) []byte {
-	data := make([]json.RawMessage, len(entries))
+	var ub bytes.Buffer
+	enc := json.NewEncoder(&ub)
+	enc.SetEscapeHTML(false) // Stripe writes <, > and & as they are
+	if err := enc.Encode(url); err != nil {
+		panic("stripeapi: " + err.Error()) // cannot happen: a string
+	}
+	u := bytes.TrimSuffix(ub.Bytes(), []byte("\n"))
+	n := 128 + len(u)
+	for _, e := range entries {
+		n += len(e.listing()) + 6
+	}
+	b := make([]byte, 0, n)
+	b = append(b, "{\n  \"object\": \"list\",\n  \"data\": ["...)
 	for i, e := range entries {
-		data[i] = e.raw
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "\n    "...)
+		b = append(b, e.listing()...)
 	}
-	b, err := json.MarshalIndent(struct {
-		Object  string            `json:"object"`
-		Data    []json.RawMessage `json:"data"`
-		HasMore bool              `json:"has_more"`
-		URL     string            `json:"url"`
-	}{"list", data, hasMore, url}, "", "  ")
-	if err != nil {
-		panic("stripeapi: " + err.Error()) // cannot happen: raw was checked when stored
+	if len(entries) > 0 {
+		b = append(b, "\n  "...)
 	}
-	return b
+	b = append(b, "],\n  \"has_more\": "...)
+	b = strconv.AppendBool(b, hasMore)
+	b = append(b, ",\n  \"url\": "...)
+	b = append(b, u...)
+	return append(b, "\n}"...)
+}
+
+// listing returns the entry's JSON as an element of a list body's data, indented as
+// json.MarshalIndent(list, "", "  ") would indent it.
+func (e *entry) listing() []byte { return e.listed }
+
+// listed returns raw, a checked JSON value, as an element of a list body's data.
+func listed(raw []byte) []byte {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "    ", "  "); err != nil {
+		panic("stripeapi: " + err.Error()) // cannot happen: raw was checked
+	}
+	return buf.Bytes()
 }
 
 // objectBody is one stored object as a response body.

@@ -134,7 +134,7 @@ func decodeObject(obj any) (*entry, error) {
 	if id == "" || err != nil {
 		return nil, errorString("want a JSON object with a string id and an integer created")
 	}
-	return &entry{id: id, created: created, raw: compact.Bytes(), obj: m}, nil
+	return &entry{id: id, created: created, raw: compact.Bytes(), listed: listed(compact.Bytes()), obj: m}, nil
 }
 
 type errorString string
