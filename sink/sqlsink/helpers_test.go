@@ -2,9 +2,7 @@ package sqlsink_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"net/url"
 	"path/filepath"
@@ -12,20 +10,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for readers
 
-	"github.com/hookline/hookline/internal/testsupport/testenv"
+	"github.com/hookline/hookline/internal/testsupport/pgtest"
 	"github.com/hookline/hookline/sink"
 	"github.com/hookline/hookline/sink/sinktest"
 	"github.com/hookline/hookline/sink/sqlsink"
 )
-
-// defaultPostgres is a local server with trust authentication; HOOKLINE_TEST_POSTGRES overrides it.
-const defaultPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 // database is one kind of database the tests run against.
 type database struct {
@@ -80,65 +73,13 @@ var databases = []database{sqliteDB, postgresDB}
 
 // postgresBase returns the URL of the test server, skipping t (failing it in CI) when the
 // server cannot be reached.
-func postgresBase(t testing.TB) string {
-	t.Helper()
-	base := testenv.Getenv("HOOKLINE_TEST_POSTGRES", defaultPostgres)
-	testenv.Require(t, "PostgreSQL", postgresReachable(base))
-	return base
-}
-
-var postgresReachable = func() func(string) error {
-	var (
-		once sync.Once
-		err  error
-	)
-	return func(base string) error {
-		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			var conn *pgx.Conn
-			if conn, err = pgx.Connect(ctx, base); err == nil {
-				err = conn.Ping(ctx)
-				conn.Close(ctx)
-			}
-		})
-		return err
-	}
-}()
+func postgresBase(t testing.TB) string { return pgtest.Base(t) }
 
 // freshPostgres creates a schema of its own for t, dropped when t ends, and returns the URL of
 // the test server with search_path set to it.
-func freshPostgres(t testing.TB) string {
-	t.Helper()
-	base := postgresBase(t)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "hookline_test_" + hex.EncodeToString(b)
-	adminExec(t, base, "CREATE SCHEMA "+schema)
-	t.Cleanup(func() { adminExec(t, base, "DROP SCHEMA "+schema+" CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func freshPostgres(t testing.TB) string { return pgtest.Fresh(t, "hookline_test") }
 
-func adminExec(t testing.TB, base, stmt string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("%s: %v", stmt, err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, stmt); err != nil {
-		t.Fatalf("%s: %v", stmt, err)
-	}
-}
+func adminExec(t testing.TB, base, stmt string) { pgtest.Exec(t, base, stmt) }
 
 // openSink opens a sink on rawURL, closed when t ends.
 func openSink(t testing.TB, rawURL string, opts *sqlsink.Options) *sqlsink.Sink {

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,16 +23,30 @@ const Default = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 func Base(t testing.TB) string {
 	t.Helper()
 	base := testenv.Getenv("HOOKLINE_TEST_POSTGRES", Default)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err == nil {
-		err = conn.Ping(ctx)
-		conn.Close(ctx)
-	}
-	testenv.Require(t, "PostgreSQL", err)
+	testenv.Require(t, "PostgreSQL", reachable(base))
 	return base
 }
+
+// reachable connects to base once per process and returns the outcome ever after, so that a
+// server that is down costs one timeout, not one per test.
+var reachable = func() func(string) error {
+	var (
+		once sync.Once
+		err  error
+	)
+	return func(base string) error {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			var conn *pgx.Conn
+			if conn, err = pgx.Connect(ctx, base); err == nil {
+				err = conn.Ping(ctx)
+				conn.Close(ctx)
+			}
+		})
+		return err
+	}
+}()
 
 // Fresh creates a schema named prefix_<random> on the test server, dropped when t ends, and
 // returns the server's URL with search_path set to it.
