@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/hookline/hookline"
@@ -29,42 +30,77 @@ type request struct {
 	body   []byte // JSON, or nil
 	header map[string]string
 	what   string // for errors and logs: "PATCH contacts(new_key='cus_1') (event evt_1)"
+	// maxResponse, if set, replaces maxResponse for this request.
+	maxResponse int64
 }
 
+// maxThrottleWaits is how many times a request refused with 429 is sent again, each time after
+// the pause its Retry-After asked for, before its error (which carries the Retry-After) is
+// returned.
+const maxThrottleWaits = 3
+
+// maxThrottleWait is the longest Retry-After the sink waits itself; a longer one is returned as
+// the error's RetryAfter for the consumer to honour.
+const maxThrottleWait = time.Minute
+
 // do sends req within the concurrency limit, with a bearer token; a 401 refreshes the token and
-// sends once more. It returns a response for any HTTP status, and an error only when no
-// response came (ctx's error unwrapped, or a Transient network error) or the token was refused
-// twice.
+// sends once more, and a 429 pauses all of the sink's requests for its Retry-After and sends
+// again (up to maxThrottleWaits times). It returns a response for any HTTP status, and an error
+// only when no response came (ctx's error unwrapped, or a Transient network error) or the token
+// was refused twice.
 func (s *Sink) do(ctx context.Context, req request) (*response, error) {
-	if err := s.lim.acquire(ctx); err != nil {
-		return nil, err
-	}
-	defer s.lim.release()
-	for attempt := 0; ; attempt++ {
-		tok, err := s.auth.token(ctx)
-		if err != nil {
+	refreshed, waits := false, 0
+	for {
+		if err := s.lim.acquire(ctx); err != nil {
 			return nil, err
 		}
-		resp, err := s.send(ctx, req, tok)
+		resp, err := s.attempt(ctx, req)
+		s.lim.release()
 		if err != nil {
 			return nil, err
 		}
 		switch {
-		case resp.status == http.StatusUnauthorized && attempt == 0:
-			s.log.DebugContext(ctx, "dataverse: 401, refreshing the token", "request", req.what)
-			s.auth.invalidate(ctx, tok)
+		case resp.status == http.StatusUnauthorized && !refreshed:
+			refreshed = true
 			continue
 		case resp.status == http.StatusUnauthorized:
 			return nil, s.auth.refusedError(req.what)
 		case resp.status == http.StatusTooManyRequests:
-			s.lim.throttled()
-			s.log.WarnContext(ctx, "dataverse: throttled", "request", req.what,
-				"retry_after", resp.header.Get("Retry-After"), "concurrency", s.lim.current())
+			d := retryAfter(resp.header.Get("Retry-After"), s.o.Now())
+			if d == 0 {
+				d = defaultRetryAfter
+			}
+			s.lim.throttled(min(d, maxThrottleWait))
+			s.log.WarnContext(ctx, "dataverse: throttled, pausing all requests", "request", req.what,
+				"code", parseAPIError(resp.body).Code, "retry_after", d, "concurrency", s.lim.current())
+			if waits < maxThrottleWaits && d <= maxThrottleWait {
+				waits++
+				continue
+			}
 		case resp.status < 500:
 			s.lim.succeeded()
 		}
 		return resp, nil
 	}
+}
+
+// attempt sends req once with a token, and on 401 invalidates that token.
+func (s *Sink) attempt(ctx context.Context, req request) (*response, error) {
+	tok, err := s.auth.token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.send(ctx, req, tok)
+	if err != nil {
+		return nil, err
+	}
+	hint, _ := strconv.Atoi(resp.header.Get("x-ms-dop-hint"))
+	s.lim.answered(hint)
+	if resp.status == http.StatusUnauthorized {
+		s.log.DebugContext(ctx, "dataverse: 401, refreshing the token", "request", req.what)
+		s.auth.invalidate(ctx, tok)
+	}
+	return resp, nil
 }
 
 // send makes one HTTP request.
@@ -84,6 +120,9 @@ func (s *Sink) send(ctx context.Context, req request, token string) (*response, 
 	if req.body != nil {
 		h.Set("Content-Type", "application/json; charset=utf-8")
 	}
+	for k, v := range s.bypass {
+		h.Set(k, v)
+	}
 	for k, v := range req.header {
 		h.Set(k, v)
 	}
@@ -98,7 +137,11 @@ func (s *Sink) send(ctx context.Context, req request, token string) (*response, 
 		return nil, hookline.Errorf(hookline.Transient, "dataverse: %s: %w", req.what, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	limit := int64(maxResponse)
+	if req.maxResponse > 0 {
+		limit = req.maxResponse
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

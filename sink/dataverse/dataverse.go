@@ -2,7 +2,6 @@ package dataverse
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -31,6 +30,8 @@ type Sink struct {
 	owned  bool // client was made here and is closed by Close
 	auth   *tokenSource
 	lim    *limiter
+	cache  *rowCache
+	bypass map[string]string // headers of Options.Bypass
 	log    *slog.Logger
 	sel    string // the $select query of reads
 	// defaultMap is true when Options.Map is MapCustomer by default: its columns are known.
@@ -38,9 +39,10 @@ type Sink struct {
 }
 
 var (
-	_ sink.Applier    = (*Sink)(nil)
-	_ sink.RecordSink = (*Sink)(nil)
-	_ sink.Checker    = (*Sink)(nil)
+	_ sink.Applier      = (*Sink)(nil)
+	_ sink.RecordSink   = (*Sink)(nil)
+	_ sink.Checker      = (*Sink)(nil)
+	_ sink.BatchApplier = (*Sink)(nil)
 )
 
 func newSink(host, hostport string, o Options) (*Sink, error) {
@@ -49,11 +51,13 @@ func newSink(host, hostport string, o Options) (*Sink, error) {
 		return nil, err
 	}
 	s := &Sink{
-		o:    o,
-		base: base,
-		auth: newTokenSource(o.Credential, o.Token, scopeFor(host), o.Now),
-		lim:  newLimiter(o.MaxConcurrency, o.Now),
-		log:  o.Logger,
+		o:      o,
+		base:   base,
+		auth:   newTokenSource(o.Credential, o.Token, scopeFor(host), o.Now),
+		lim:    newLimiter(o.MaxConcurrency, o.Now),
+		cache:  newRowCache(o.CacheRows),
+		bypass: o.Bypass.headers(),
+		log:    o.Logger,
 	}
 	if o.Credential == nil && o.Token == "" {
 		return nil, fmt.Errorf("dataverse: no credential and no token")
@@ -98,7 +102,8 @@ func (s *Sink) Write(ctx context.Context, ev hookline.Event) error {
 // succeeded, [sink.Ignored] when it sent none that changed the row: the row was written by an
 // event not older than ev, a hard delete found no row, or in create-only mode the row existed.
 func (s *Sink) Apply(ctx context.Context, ev hookline.Event) (sink.Result, error) {
-	return s.apply(ctx, ev, nil)
+	o := s.ApplyBatch(ctx, []sink.Item{{Event: ev}})[0]
+	return o.Result, o.Err
 }
 
 // ApplyRecord writes columns, a route's mapping of ev (package route), instead of what
@@ -107,38 +112,34 @@ func (s *Sink) ApplyRecord(ctx context.Context, ev hookline.Event, columns map[s
 	if columns == nil {
 		columns = map[string]any{}
 	}
-	return s.apply(ctx, ev, columns)
+	o := s.ApplyBatch(ctx, []sink.Item{{Event: ev, Columns: columns}})[0]
+	return o.Result, o.Err
 }
 
-// apply writes ev with the columns mapped, or with Options.Map's when mapped is nil.
-func (s *Sink) apply(ctx context.Context, ev hookline.Event, mapped map[string]any) (sink.Result, error) {
-	if err := ctx.Err(); err != nil {
-		return sink.Ignored, err
-	}
-	cols, err := s.columns(ev, mapped)
-	if err != nil {
-		return sink.Ignored, err
-	}
-	if s.o.Mode == CreateOnly && ev.Action != hookline.Deleted {
-		res, _, err := s.patch(ctx, ev, cols, "If-None-Match", "*")
-		return res, err
-	}
-	for range maxConflicts {
-		cur, err := s.read(ctx, ev)
+// ApplyBatch writes items as Apply (or ApplyRecord, for an item with Columns) writes each,
+// with as few requests as it can: rows it remembers need no read, the reads and the writes of
+// the others go in $batch requests of up to Options.BatchSize operations, sent concurrently. It
+// makes the sink a [sink.BatchApplier]; see the package documentation (# Batches).
+func (s *Sink) ApplyBatch(ctx context.Context, items []sink.Item) []sink.Outcome {
+	out := make([]sink.Outcome, len(items))
+	newest := sink.Newest(items, func(it sink.Item) string { return it.Event.Subject })
+	ws := make([]*write, 0, len(items))
+	for i, it := range items {
+		if newest[i] != i {
+			continue
+		}
+		w := &write{ev: it.Event, out: &out[i], del: it.Event.Action == hookline.Deleted}
+		cols, err := s.columns(it.Event, it.Columns)
 		if err != nil {
-			return sink.Ignored, err
+			w.finish(sink.Ignored, err)
+			continue
 		}
-		res, done, err := s.step(ctx, ev, cols, cur)
-		if err != nil {
-			return sink.Ignored, err
-		}
-		if done {
-			return res, nil
-		}
-		s.log.DebugContext(ctx, "dataverse: row changed meanwhile, reading again", "subject", ev.Subject, "event", ev.ID)
+		w.cols = cols
+		ws = append(ws, w)
 	}
-	return sink.Ignored, hookline.Errorf(hookline.Transient,
-		"dataverse: %s (event %s): the row kept changing during %d attempts", s.entityPath(ev.Subject), ev.ID, maxConflicts)
+	s.writeAll(ctx, ws)
+	sink.Spread(out, newest)
+	return out
 }
 
 // columns checks ev and returns the column values it writes; its errors are Permanent.
@@ -174,42 +175,6 @@ func (s *Sink) columns(ev hookline.Event, mapped map[string]any) (map[string]any
 	return cols, nil
 }
 
-// current is what a read found.
-type current struct {
-	found   bool
-	etag    string
-	version sink.Version
-	// deletedHere: the row was deactivated by a *.deleted event this sink wrote (known only
-	// with the event-id column), so a newer event may reactivate it.
-	deletedHere bool
-}
-
-// read gets the row's ETag and the version of the event that last wrote it.
-func (s *Sink) read(ctx context.Context, ev hookline.Event) (current, error) {
-	what := fmt.Sprintf("GET %s (event %s)", s.entityPath(ev.Subject), ev.ID)
-	resp, err := s.do(ctx, request{method: http.MethodGet, path: s.entityPath(ev.Subject) + s.sel, what: what})
-	if err != nil {
-		return current{}, err
-	}
-	switch {
-	case resp.status == http.StatusNotFound && !configNotFound(resp.body):
-		return current{}, nil
-	case resp.status != http.StatusOK:
-		return current{}, statusError(what, resp, s.o.Now())
-	}
-	var row map[string]any
-	if err := json.Unmarshal(resp.body, &row); err != nil {
-		return current{}, hookline.Errorf(hookline.Transient, "dataverse: %s: unreadable response: %w", what, err)
-	}
-	cur := current{found: true}
-	cur.etag, _ = row["@odata.etag"].(string)
-	if cur.etag == "" {
-		return current{}, hookline.Errorf(hookline.Transient, "dataverse: %s: response without @odata.etag", what)
-	}
-	cur.version, cur.deletedHere = s.storedVersion(row)
-	return cur, nil
-}
-
 // storedVersion reconstructs the sink.Version of the event that last wrote row. Without the
 // event-id column the id is unknown (""), and the rank is 2 for an inactive row and 1 otherwise.
 func (s *Sink) storedVersion(row map[string]any) (v sink.Version, deletedHere bool) {
@@ -232,84 +197,6 @@ func (s *Sink) storedVersion(row map[string]any) (v sink.Version, deletedHere bo
 	}
 	v.ID, v.Rank, v.Time = id, rank, v.Time.Add(nanos)
 	return v, deleted && s.o.Delete == Deactivate
-}
-
-// step decides about ev given the row as read and writes if needed. done is false when the row
-// changed meanwhile and must be read again; res is meaningful only when done is true.
-func (s *Sink) step(ctx context.Context, ev hookline.Event, cols map[string]any, cur current) (
-	res sink.Result, done bool, err error) {
-	del := ev.Action == hookline.Deleted
-	if !cur.found {
-		if del && s.o.Delete == HardDelete {
-			return sink.Ignored, true, nil
-		}
-		return s.patch(ctx, ev, cols, "If-None-Match", "*")
-	}
-	if !sink.VersionOf(ev).Supersedes(cur.version) {
-		s.log.DebugContext(ctx, "dataverse: event not newer than the row, skipped", "subject", ev.Subject, "event", ev.ID)
-		return sink.Ignored, true, nil
-	}
-	if del && s.o.Delete == HardDelete {
-		return s.remove(ctx, ev, cur.etag)
-	}
-	if !del && cur.deletedHere {
-		cols = maps.Clone(cols)
-		cols["statecode"], cols["statuscode"] = 0, 1
-	}
-	return s.patch(ctx, ev, cols, "If-Match", cur.etag)
-}
-
-// patch writes cols with one conditional PATCH: Stored when it succeeded. It returns
-// done=false when the precondition failed (412, or 404 for If-Match: the row went away), except
-// that in create-only mode a 412 means the row exists, which is done and Ignored.
-func (s *Sink) patch(ctx context.Context, ev hookline.Event, cols map[string]any, cond, value string) (
-	res sink.Result, done bool, err error) {
-	body, err := json.Marshal(cols)
-	if err != nil {
-		return sink.Ignored, false,
-			hookline.Errorf(hookline.Permanent, "dataverse: event %s: columns are not JSON: %w", ev.ID, err)
-	}
-	what := fmt.Sprintf("PATCH %s (event %s)", s.entityPath(ev.Subject), ev.ID)
-	resp, err := s.do(ctx, request{method: http.MethodPatch, path: s.entityPath(ev.Subject), body: body,
-		header: map[string]string{cond: value}, what: what})
-	if err != nil {
-		return sink.Ignored, false, err
-	}
-	switch {
-	case resp.status >= 200 && resp.status <= 299:
-		s.log.DebugContext(ctx, "dataverse: written", "subject", ev.Subject, "event", ev.ID, "condition", cond)
-		return sink.Stored, true, nil
-	case resp.status == http.StatusPreconditionFailed:
-		exists := s.o.Mode == CreateOnly && cond == "If-None-Match" && ev.Action != hookline.Deleted
-		if exists {
-			s.log.DebugContext(ctx, "dataverse: row exists, create-only mode leaves it", "subject", ev.Subject, "event", ev.ID)
-		}
-		return sink.Ignored, exists, nil
-	case resp.status == http.StatusNotFound && cond == "If-Match" &&
-		!configNotFound(resp.body):
-		return sink.Ignored, false, nil
-	}
-	return sink.Ignored, false, statusError(what, resp, s.o.Now())
-}
-
-// remove deletes the row if its ETag is still etag: Stored when it did, Ignored (and done) when
-// the row was already gone.
-func (s *Sink) remove(ctx context.Context, ev hookline.Event, etag string) (res sink.Result, done bool, err error) {
-	what := fmt.Sprintf("DELETE %s (event %s)", s.entityPath(ev.Subject), ev.ID)
-	resp, err := s.do(ctx, request{method: http.MethodDelete, path: s.entityPath(ev.Subject),
-		header: map[string]string{"If-Match": etag}, what: what})
-	if err != nil {
-		return sink.Ignored, false, err
-	}
-	switch {
-	case resp.status >= 200 && resp.status <= 299:
-		return sink.Stored, true, nil
-	case resp.status == http.StatusNotFound && !configNotFound(resp.body):
-		return sink.Ignored, true, nil
-	case resp.status == http.StatusPreconditionFailed:
-		return sink.Ignored, false, nil
-	}
-	return sink.Ignored, false, statusError(what, resp, s.o.Now())
 }
 
 // escapeKey writes id as the inside of an OData string literal in a URL path: single quotes

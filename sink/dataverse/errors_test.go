@@ -4,64 +4,140 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/sink"
 	"github.com/hookline/hookline/sink/dataverse"
 	"github.com/hookline/hookline/sink/dataverse/dataversetest"
 )
 
-func TestThrottledHonoursRetryAfterAndSlowsDown(t *testing.T) {
+// TestThrottledWaitsRetryAfterThenGivesUp: a 429 pauses the sink for its Retry-After and the
+// request goes again; after maxThrottleWaits (3) such pauses the write returns a Transient error
+// carrying the Retry-After, for the consumer to wait.
+func TestThrottledWaitsRetryAfterThenGivesUp(t *testing.T) {
 	srv := newDouble(t)
 	s := openSink(t, srv, func(o *dataverse.Options) { o.MaxConcurrency = 16 })
-	srv.Throttle(1, 3*time.Second)
-	err := s.Write(context.Background(), customer("cus_429", "customer.created", "evt_1", 0, `{}`))
+	mustWrite(t, s, customer("cus_429", "customer.created", "evt_0", 0, `{}`)) // the probe: concurrency 16
+	srv.Throttle(4, time.Second)
+	start := time.Now()
+	err := s.Write(context.Background(), customer("cus_429", "customer.updated", "evt_1", 1, `{}`))
 	if hookline.Code(err) != hookline.Transient {
-		t.Fatalf("throttled Write = %v (code %v), want Transient", err, hookline.Code(err))
+		t.Fatalf("Write throttled 4 times = %v (code %v), want Transient", err, hookline.Code(err))
 	}
-	if got := hookline.RetryAfter(err); got != 3*time.Second {
-		t.Errorf("RetryAfter = %v, want 3s", got)
+	if waited := time.Since(start); waited < 3*time.Second {
+		t.Errorf("gave up after %v, want three pauses of the 1 s Retry-After first", waited)
+	}
+	if got := hookline.RetryAfter(err); got != time.Second {
+		t.Errorf("RetryAfter = %v, want 1s", got)
 	}
 	if !strings.Contains(err.Error(), dataversetest.CodeTooManyRequests) {
 		t.Errorf("error %q does not name Dataverse's code", err)
 	}
-	if c := s.Concurrency(); c != 8 {
-		t.Errorf("concurrency after a 429 = %d, want 8", c)
+	if c := s.Concurrency(); c > 8 {
+		t.Errorf("concurrency after 429s = %d, want at most 8", c)
 	}
-	mustWrite(t, s, customer("cus_429", "customer.created", "evt_1", 0, `{}`))
-	for range 200 {
-		mustWrite(t, s, customer("cus_429", "customer.created", "evt_1", 0, `{}`))
+
+	srv.Throttle(1, time.Second)
+	mustApply(t, s, customer("cus_429", "customer.updated", "evt_1", 1, `{}`), sink.Stored) // one pause, then written
+	for i := range 200 {
+		mustWrite(t, s, customer("cus_429", "customer.updated", fmt.Sprintf("evt_%d", i+2), i+2, `{}`))
 	}
 	if c := s.Concurrency(); c != 16 {
 		t.Errorf("concurrency after 200 successes = %d, want it back at 16", c)
 	}
 }
 
-func TestTooManyConcurrentRequestsIsTransient(t *testing.T) {
-	srv := dataversetest.New(&dataversetest.Options{MaxConcurrent: 1, Latency: 50 * time.Millisecond})
-	t.Cleanup(srv.Close)
-	s := openSink(t, srv, func(o *dataverse.Options) { o.MaxConcurrency = 4 })
-	errs := make(chan error, 4)
-	for i := range 4 {
-		go func() {
-			errs <- s.Write(context.Background(), customer("cus_cc", "customer.created", "evt_"+string(rune('a'+i)), 0, `{}`))
-		}()
+// TestThrottlePausesEveryRequest: while one request's Retry-After runs, the sink sends nothing,
+// from any goroutine: Dataverse counts per user, so any of them would be refused too.
+func TestThrottlePausesEveryRequest(t *testing.T) {
+	srv := newDouble(t)
+	rec := &sendTimes{base: http.DefaultTransport}
+	s := openSink(t, srv, func(o *dataverse.Options) { o.HTTPClient = &http.Client{Transport: rec} })
+	mustWrite(t, s, customer("cus_p0", "customer.created", "evt_0", 0, `{}`))
+	srv.Throttle(1, 2*time.Second)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			mustWrite(t, s, customer(fmt.Sprintf("cus_p%d", i+1), "customer.created", fmt.Sprintf("evt_%d", i+1), 0, `{}`))
+			time.Sleep(10 * time.Millisecond)
+		})
 	}
-	throttled := 0
-	for range 4 {
-		if err := <-errs; err != nil {
-			if hookline.Code(err) != hookline.Transient || hookline.RetryAfter(err) != time.Second {
-				t.Errorf("error %v: code %v, retry after %v; want Transient, 1s", err, hookline.Code(err), hookline.RetryAfter(err))
-			}
-			throttled++
+	wg.Wait()
+	refused, sent := rec.snapshot()
+	if refused.IsZero() {
+		t.Fatal("no request was refused with 429")
+	}
+	for _, at := range sent {
+		if at.After(refused) && at.Before(refused.Add(2*time.Second-50*time.Millisecond)) {
+			t.Errorf("a request went out %v after the 429 that asked for a 2 s pause", at.Sub(refused))
 		}
 	}
-	if throttled == 0 {
-		t.Error("no write was throttled by the double's concurrency limit")
+	for i := range 9 {
+		row(t, srv, fmt.Sprintf("cus_p%d", i))
+	}
+}
+
+// sendTimes records when each request went out, and when the first 429 came back.
+type sendTimes struct {
+	base    http.RoundTripper
+	mu      sync.Mutex
+	sent    []time.Time
+	refused time.Time
+}
+
+func (r *sendTimes) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	r.sent = append(r.sent, time.Now())
+	r.mu.Unlock()
+	resp, err := r.base.RoundTrip(req)
+	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
+		r.mu.Lock()
+		if r.refused.IsZero() {
+			r.refused = time.Now()
+		}
+		r.mu.Unlock()
+	}
+	return resp, err
+}
+
+func (r *sendTimes) snapshot() (time.Time, []time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.refused, slices.Clone(r.sent)
+}
+
+func TestTooManyConcurrentRequestsSlowsDown(t *testing.T) {
+	srv := dataversetest.New(&dataversetest.Options{MaxConcurrent: 1, Latency: 50 * time.Millisecond})
+	t.Cleanup(srv.Close)
+	s := openSink(t, srv, func(o *dataverse.Options) { o.MaxConcurrency = 4; o.BatchSize = 1 })
+	mustWrite(t, s, customer("cus_cc0", "customer.created", "evt_0", 0, `{}`))
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			ev := customer(fmt.Sprintf("cus_cc%d", i+1), "customer.created", fmt.Sprintf("evt_%d", i+1), 0, `{}`)
+			for range 5 { // as the consumer redelivers an event whose write was throttled
+				err := s.Write(context.Background(), ev)
+				if err == nil {
+					return
+				}
+				if hookline.Code(err) != hookline.Transient || hookline.RetryAfter(err) != time.Second {
+					t.Errorf("error %v: code %v, retry after %v; want Transient, 1s", err, hookline.Code(err), hookline.RetryAfter(err))
+				}
+			}
+			t.Errorf("%s not written after 5 attempts", ev.Subject)
+		})
+	}
+	wg.Wait()
+	if c := s.Concurrency(); c >= 4 {
+		t.Errorf("concurrency %d after the double refused concurrent requests, want below 4", c)
 	}
 }
 

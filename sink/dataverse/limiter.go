@@ -7,26 +7,50 @@ import (
 	"time"
 )
 
-// limiter bounds the requests in flight. Its limit starts at max, is halved when Dataverse
-// throttles (at most once per second, so one burst of 429s counts once) and grows back by about
-// one for every limit successful requests (additive increase, multiplicative decrease).
+// limiter makes the sink's requests behave as one client of Dataverse's service protection:
+//
+//   - It bounds the requests in flight. The bound starts at one request until the first answer
+//     has come, then is the smaller of max and the degree of parallelism Dataverse recommends
+//     in its x-ms-dop-hint response header, and follows that header as it changes.
+//   - Below that ceiling it is halved when Dataverse throttles (at most once per second, so
+//     one burst of 429s counts once) and grows back by about one for every limit successful
+//     requests (additive increase, multiplicative decrease).
+//   - A 429's Retry-After pauses every request of the sink, not only the one that was refused:
+//     Dataverse counts its limits per user, so any request sent before then is refused too.
 type limiter struct {
-	mu       sync.Mutex
-	max      int
-	limit    float64
-	inFlight int
-	waiters  []chan struct{}
-	lastCut  time.Time
-	now      func() time.Time
+	mu        sync.Mutex
+	max       int     // Options.MaxConcurrency
+	ceiling   int     // min(max, x-ms-dop-hint), or 1 before the first answer
+	limit     float64 // the bound in force, 1..ceiling
+	probing   bool    // no answer yet
+	inFlight  int
+	waiters   []chan struct{}
+	lastCut   time.Time
+	pausedTil time.Time
+	now       func() time.Time
 }
 
 func newLimiter(max int, now func() time.Time) *limiter {
-	return &limiter{max: max, limit: float64(max), now: now}
+	return &limiter{max: max, ceiling: 1, limit: 1, probing: true, now: now}
 }
 
-// acquire waits for a slot or for ctx to end.
+// acquire waits until no pause is in force and a slot is free, or for ctx to end.
 func (l *limiter) acquire(ctx context.Context) error {
-	l.mu.Lock()
+	for {
+		l.mu.Lock()
+		wait := time.Until(l.pausedTil)
+		if wait <= 0 {
+			break
+		}
+		l.mu.Unlock()
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
 	if l.inFlight < int(l.limit) && len(l.waiters) == 0 {
 		l.inFlight++
 		l.mu.Unlock()
@@ -70,10 +94,34 @@ func (l *limiter) grant() {
 	}
 }
 
-// throttled halves the limit, at most once a second.
-func (l *limiter) throttled() {
+// answered takes in Dataverse's recommended degree of parallelism, hint (0 when the response
+// had no x-ms-dop-hint header), and ends the probe.
+func (l *limiter) answered(hint int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	ceiling := l.max
+	if hint > 0 {
+		ceiling = min(ceiling, hint)
+	}
+	if ceiling == l.ceiling && !l.probing {
+		return
+	}
+	if l.probing {
+		l.limit = float64(ceiling)
+	}
+	l.probing = false
+	l.ceiling = ceiling
+	l.limit = min(l.limit, float64(ceiling))
+	l.grant()
+}
+
+// throttled halves the limit, at most once a second, and pauses every request for d.
+func (l *limiter) throttled(d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if until := time.Now().Add(d); until.After(l.pausedTil) {
+		l.pausedTil = until
+	}
 	now := l.now()
 	if now.Sub(l.lastCut) < time.Second {
 		return
@@ -82,14 +130,14 @@ func (l *limiter) throttled() {
 	l.limit = max(1, l.limit/2)
 }
 
-// succeeded lets the limit creep back towards max.
+// succeeded lets the limit creep back towards the ceiling.
 func (l *limiter) succeeded() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.limit >= float64(l.max) {
+	if l.limit >= float64(l.ceiling) {
 		return
 	}
-	l.limit = min(float64(l.max), l.limit+1/l.limit)
+	l.limit = min(float64(l.ceiling), l.limit+1/l.limit)
 	l.grant()
 }
 

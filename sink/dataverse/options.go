@@ -46,6 +46,57 @@ const (
 	HardDelete
 )
 
+// Bypass is a set of kinds of custom business logic for Dataverse to skip when the sink writes.
+type Bypass int
+
+const (
+	// BypassSync skips synchronous plug-ins and real-time workflows
+	// (MSCRM.BypassBusinessLogicExecution: CustomSync). URL: bypass=sync.
+	BypassSync Bypass = 1 << iota
+	// BypassAsync skips asynchronous plug-ins and workflows
+	// (MSCRM.BypassBusinessLogicExecution: CustomAsync). URL: bypass=async.
+	BypassAsync
+	// BypassFlows skips the Power Automate flows triggered by the writes
+	// (MSCRM.SuppressCallbackRegistrationExpanderJob: true). URL: bypass=flows.
+	BypassFlows
+)
+
+// headers returns the request headers that ask for b.
+func (b Bypass) headers() map[string]string {
+	h := map[string]string{}
+	var logic []string
+	if b&BypassSync != 0 {
+		logic = append(logic, "CustomSync")
+	}
+	if b&BypassAsync != 0 {
+		logic = append(logic, "CustomAsync")
+	}
+	if len(logic) > 0 {
+		h["MSCRM.BypassBusinessLogicExecution"] = strings.Join(logic, ",")
+	}
+	if b&BypassFlows != 0 {
+		h["MSCRM.SuppressCallbackRegistrationExpanderJob"] = "true"
+	}
+	return h
+}
+
+func parseBypass(v string) (Bypass, error) {
+	var b Bypass
+	for _, part := range strings.Split(v, ",") {
+		switch strings.ToLower(strings.TrimSpace(part)) {
+		case "sync":
+			b |= BypassSync
+		case "async":
+			b |= BypassAsync
+		case "flows":
+			b |= BypassFlows
+		default:
+			return 0, fmt.Errorf("dataverse: bypass=%q: want a comma-separated list of sync, async and flows", v)
+		}
+	}
+	return b, nil
+}
+
 // Defaults.
 const (
 	DefaultEntitySet      = "contacts"
@@ -88,6 +139,19 @@ type Options struct {
 	// MaxConcurrency bounds the sink's requests in flight, 1 to 52. Default 16. The sink lowers
 	// its own limit below this when Dataverse throttles it. URL: concurrency.
 	MaxConcurrency int
+	// BatchSize is how many operations (reads, writes) one $batch request carries at most,
+	// 1 to 1000; 1 sends every operation as a request of its own. Default [DefaultBatchSize].
+	// A batch counts as one request against Dataverse's limit of 6,000 per 5 minutes, its
+	// operations' execution time against the 1,200 s. URL: batch.
+	BatchSize int
+	// CacheRows is how many rows' ETags and versions the sink remembers, so that the next event
+	// for such a row is one conditional write without a read. Default [DefaultCacheRows];
+	// negative disables the memory (every write reads first).
+	CacheRows int
+	// Bypass sends Dataverse's optional parameters that skip custom business logic for the
+	// sink's writes: none by default. See the package documentation (# Bypassing business
+	// logic) for the privilege each needs. URL: bypass=sync,async,flows (any of them).
+	Bypass Bypass
 	// Endpoint, if set, is the base URL requests go to instead of https://<host>, for a proxy or
 	// a test double. It must be https, or http to a loopback address. Tokens are still requested
 	// for the host of the dataverse:// URL. URL: endpoint.
@@ -203,9 +267,16 @@ func applyQuery(o *Options, q url.Values) error {
 			if err != nil {
 				err = fmt.Errorf("dataverse: concurrency=%q is not a whole number", v)
 			}
+		case "batch":
+			o.BatchSize, err = strconv.Atoi(v)
+			if err != nil {
+				err = fmt.Errorf("dataverse: batch=%q is not a whole number", v)
+			}
+		case "bypass":
+			o.Bypass, err = parseBypass(v)
 		default:
-			return fmt.Errorf("dataverse: unknown URL parameter %q (known: concurrency, delete, endpoint, "+
-				"entityset, eventid, eventtime, key, mode)", name)
+			return fmt.Errorf("dataverse: unknown URL parameter %q (known: batch, bypass, concurrency, delete, "+
+				"endpoint, entityset, eventid, eventtime, key, mode)", name)
 		}
 		if err != nil {
 			return err
@@ -256,6 +327,18 @@ func resolve(o *Options) error {
 		o.MaxConcurrency = DefaultMaxConcurrency
 	case o.MaxConcurrency < 0 || o.MaxConcurrency > MaxConcurrencyLimit:
 		return fmt.Errorf("dataverse: concurrency %d out of range 1..%d", o.MaxConcurrency, MaxConcurrencyLimit)
+	}
+	switch {
+	case o.BatchSize == 0:
+		o.BatchSize = DefaultBatchSize
+	case o.BatchSize < 0 || o.BatchSize > MaxBatchSize:
+		return fmt.Errorf("dataverse: batch %d out of range 1..%d", o.BatchSize, MaxBatchSize)
+	}
+	if o.CacheRows == 0 {
+		o.CacheRows = DefaultCacheRows
+	}
+	if o.Bypass&^(BypassSync|BypassAsync|BypassFlows) != 0 {
+		return fmt.Errorf("dataverse: unknown Bypass %d", o.Bypass)
 	}
 	if o.Mode != Upsert && o.Mode != CreateOnly {
 		return fmt.Errorf("dataverse: unknown Mode %d", o.Mode)

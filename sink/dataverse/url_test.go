@@ -13,17 +13,17 @@ func TestOpenThroughRegistryWithEveryParameter(t *testing.T) {
 	srv := newDouble(t)
 	t.Setenv(dataverse.EnvToken, testTok)
 	u := "dataverse://" + orgHost + "?key=" + keyCol + "&eventtime=" + timeCol + "&eventid=" + idCol +
-		"&entityset=contacts&mode=upsert&delete=hard&concurrency=4&endpoint=" + srv.URL()
+		"&entityset=contacts&mode=upsert&delete=hard&concurrency=4&batch=10&bypass=sync,flows&endpoint=" + srv.URL()
 	s, err := sink.Open(context.Background(), u)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	ds := s.(*dataverse.Sink)
+	mustWrite(t, ds, customer("cus_u", "customer.created", "evt_1", 0, `{"email":"a@example.com"}`))
 	if c := ds.Concurrency(); c != 4 {
 		t.Errorf("concurrency %d, want 4", c)
 	}
-	mustWrite(t, ds, customer("cus_u", "customer.created", "evt_1", 0, `{"email":"a@example.com"}`))
 	mustWrite(t, ds, customer("cus_u", "customer.deleted", "evt_2", 1, `{}`))
 	if _, ok := srv.Row(contacts, "cus_u"); ok {
 		t.Fatal("delete=hard did not delete the row")
