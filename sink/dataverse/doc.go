@@ -18,7 +18,9 @@
 //	entityset    entity set to write, default contacts; e.g. new_payments for a custom table
 //	mode         upsert (default) or createonly
 //	delete       deactivate (default) or hard
-//	concurrency  requests in flight, 1 to 52, default 16
+//	concurrency  requests in flight, 1 to 52, default 16 (fewer when Dataverse recommends fewer)
+//	batch        operations per $batch request, 1 to 1000, default 25 (1: no $batch)
+//	bypass       business logic to skip: any of sync, async, flows, comma-separated (below)
 //	endpoint     base URL to send requests to instead of https://<host> (a proxy, a test double);
 //	             https, or http only to 127.0.0.0/8, ::1 or localhost
 //
@@ -105,14 +107,26 @@
 //
 // Write applies the order of [sink.Version] to the stored row, with optimistic concurrency:
 //
-//   - It reads the row by alternate key: GET contacts(new_stripecustomerid='cus_123') selecting
-//     the event-time, event-id and statecode columns, and its ETag.
+//   - It knows the row's ETag and the version of the event that last wrote it: from its
+//     memory of the rows it last read or wrote ([Options.CacheRows], default 100,000, least
+//     recently used first out), or else by reading the row by alternate key: GET
+//     contacts(new_stripecustomerid='cus_123') selecting the event-time, event-id and statecode
+//     columns, and its ETag.
 //   - No row: it creates one with PATCH and If-None-Match: * (an upsert that cannot update).
-//   - A row written by an event that is not older: nothing (a redelivery costs this one read).
+//   - A row written by an event that is not older: nothing (a redelivery costs no request when
+//     the sink remembers the row, one read otherwise).
 //   - Otherwise it writes with PATCH and If-Match: <ETag>, which fails with 412 if anyone changed
-//     the row since the read. On 412 it reads again and decides again, up to 8 times, then
-//     returns a Transient error. Concurrent writers (goroutines, replicas) thus converge on the
-//     newest event. An event that changes a row costs one read and one write.
+//     the row since (another replica, a person, a flow). On 412 it forgets the row, reads it
+//     again and decides again, up to 8 times, then returns a Transient error. Concurrent
+//     writers (goroutines, replicas) thus converge on the newest event.
+//   - Every write asks for the row back (Prefer: return=representation with the same
+//     $select), so the sink remembers its new ETag: in the steady state an event that changes
+//     a row costs one request; after a restart, or when someone else wrote the row, two or
+//     three.
+//
+// The memory never decides against the row: it only saves the read before a conditional
+// write, and a version it remembers is never newer than the row's (versions only grow), so an
+// event it skips is one the row already has or has something newer than.
 //
 // Only the mapped columns are sent: a column the mapping leaves out keeps its value, so people
 // and other processes may own other columns of the row. With mode=createonly a write is one
@@ -149,11 +163,54 @@
 // Mapping. [MapCustomer] is the default mapping and documents the columns; a field present in
 // the Stripe object is written, and null clears its column.
 //
-// Limits. The sink keeps at most [Options.MaxConcurrency] requests in flight (per Sink: several
-// processes add up against Dataverse's 52 concurrent requests per user). On 429 it halves its
-// own limit (at most once a second; it grows back by one per that many successful requests)
-// and returns an error carrying Retry-After (seconds or an HTTP date; 5 s when absent) through
-// [hookline.WithRetryAfter], so the consumer loop waits at least that long.
+// # Batches
+//
+// The sink is a [sink.BatchApplier]: the consumer loop hands it the events it received
+// together (package channel, pipeline.Config.BatchSize), and [Sink.ApplyBatch] writes them with
+// the rules above, in rounds: the reads of the rows it does not remember, then one conditional
+// write per event that changes its row. Each round's requests go in $batch requests ("Execute
+// batch operations using the Web API") of up to [Options.BatchSize] operations (default
+// [DefaultBatchSize]; the operations are spread evenly over as few batches as that allows, sent
+// concurrently), with Prefer: odata.continue-on-error, so that one failing operation does not
+// stop the others; each operation's response is mapped back to its event, and a round with a
+// single request sends it alone. Of several events about one row in a batch only the newest is
+// written; the others are Ignored (or given its error). A batch counts as one request against
+// the 6,000 per 5 minutes, and each of its operations against the execution time.
+//
+// # Limits
+//
+// Dataverse's service protection limits apply per user (the application user) and per web
+// server over a sliding 5 minutes: 6,000 requests, 1,200 s of combined execution time, and 52
+// concurrent requests. The sink acts as one client towards them:
+//
+//   - It keeps at most [Options.MaxConcurrency] requests in flight, and no more than the
+//     degree of parallelism Dataverse recommends in the x-ms-dop-hint header of its responses
+//     (its first request goes alone, to learn it). Several processes add up: give each a share.
+//   - On 429 it pauses all of its requests, not only the refused one, for the response's
+//     Retry-After (seconds or an HTTP date; 5 s when absent), halves its concurrency (at most
+//     once a second; it grows back by one per that many successful requests), and sends the
+//     refused request again, up to 3 times. Then, or when Retry-After is longer than a minute,
+//     it returns a Transient error carrying Retry-After ([hookline.WithRetryAfter]) so that the
+//     consumer waits at least that long.
+//   - Its default client keeps no cookies, so the ARRAffinity cookie Dataverse sets does not
+//     pin all of its requests to one web server. An [Options.HTTPClient] with a cookie jar
+//     would.
+//
+// # Bypassing business logic
+//
+// For bulk loads, bypass= (or [Options.Bypass]) asks Dataverse to skip custom business logic
+// for the sink's writes ("Bypass custom Dataverse logic", "Bypass Power Automate flows"):
+//
+//   - bypass=sync sends MSCRM.BypassBusinessLogicExecution: CustomSync (synchronous plug-ins
+//     and real-time workflows), bypass=async CustomAsync (asynchronous plug-ins and
+//     workflows), both CustomSync,CustomAsync. The application user needs the
+//     prvBypassCustomBusinessLogic privilege (System Administrators have it; otherwise add it
+//     to the user's security role), or every write fails with 403.
+//   - bypass=flows sends MSCRM.SuppressCallbackRegistrationExpanderJob: true: Power Automate
+//     flows triggered by the rows' changes do not run, and their owners are not told.
+//
+// Business logic that people rely on (validation, numbering, notifications) is skipped as
+// well: bypass only what you know the data does not need.
 //
 // # Errors
 //
@@ -191,8 +248,9 @@
 //
 // No Dataverse emulator exists. The tests of this package, and of the examples that write to
 // Dataverse, run against package dataversetest, an in-repo double of the documented Web API
-// (alternate keys, upsert, If-Match and If-None-Match, ETags, error bodies, 429 with
-// Retry-After, bearer tokens, added latency, and table definitions: columns, keys and their
-// index jobs, the metadata reads and creations Check and Setup use); use it for tests of your
-// own mappings too.
+// (alternate keys, upsert, If-Match and If-None-Match, ETags, return=representation, $batch,
+// error bodies, the service protection limits with their 429s, Retry-After and x-ms-dop-hint,
+// bearer tokens, added latency, and table definitions: columns, keys and their index jobs, the
+// metadata reads and creations Check and Setup use); use it for tests of your own mappings
+// too.
 package dataverse

@@ -18,7 +18,7 @@ import (
 // Server returns the AMQP URL of the local RabbitMQ (RABBIT_SERVER_URL, default
 // amqp://guest:guest@127.0.0.1:5672/), set in the environment the drivers read for the rest of t;
 // it skips t (fails it in CI) when RabbitMQ is not there.
-func Server(t *testing.T) string {
+func Server(t testing.TB) string {
 	t.Helper()
 	u := testenv.Getenv(rabbitmq.ServerURLEnv, "amqp://guest:guest@127.0.0.1:5672/")
 	t.Setenv(rabbitmq.ServerURLEnv, u)
@@ -34,7 +34,7 @@ var seq atomic.Int64
 
 // Declare declares an exchange and a queue bound to it (quorum unless opts says otherwise), both
 // named <prefix>-<pid>-<n>, deletes them when t ends, and returns the name.
-func Declare(t *testing.T, server, prefix string, opts rabbitsetup.Options) string {
+func Declare(t testing.TB, server, prefix string, opts rabbitsetup.Options) string {
 	t.Helper()
 	name := fmt.Sprintf("%s-%d-%d", prefix, os.Getpid(), seq.Add(1))
 	if opts.QueueType == "" {
