@@ -69,10 +69,13 @@
 package dataversetest
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -119,6 +122,13 @@ type Options struct {
 	// application/json, and Content-Type: application/json on requests with a body). Dataverse
 	// itself is lenient; tests of a client turn this on.
 	RequireHeaders bool
+	// Limits turns on the service protection limits on the number of requests and their
+	// combined execution time per user; nil means none. The limit of concurrent requests is
+	// MaxConcurrent's, with or without Limits.
+	Limits *Limits
+	// DOPHint, when positive, is sent on every response as x-ms-dop-hint, Dataverse's
+	// recommended degree of parallelism.
+	DOPHint int
 }
 
 // Row is one stored table row.
@@ -141,6 +151,7 @@ type Server struct {
 	opts Options
 
 	inFlight atomic.Int64
+	affinity string // the ARRAffinity cookie's value
 
 	mu       sync.Mutex
 	sets     map[string]*table // by entity set name
@@ -152,6 +163,14 @@ type Server struct {
 	counts   map[string]int
 	etag     int64
 	guid     int64
+
+	limits      Limits // with defaults, when opts.Limits is set
+	usage       map[string]*usage
+	operations  int
+	throttled   int
+	maxInFlight int
+	affine      int
+	headers     map[string]int // by lower-case "name\nvalue"
 }
 
 type throttle struct {
@@ -166,10 +185,17 @@ type fault struct {
 
 // New starts a Server on a loopback address.
 func New(opts *Options) *Server {
-	s := &Server{counts: make(map[string]int), sets: make(map[string]*table), tables: make(map[string]*table)}
+	s := &Server{counts: make(map[string]int), sets: make(map[string]*table), tables: make(map[string]*table),
+		usage: make(map[string]*usage), headers: make(map[string]int)}
 	if opts != nil {
 		s.opts = *opts
 	}
+	if s.opts.Limits != nil {
+		s.limits = s.opts.Limits.withDefaults()
+	}
+	var b [32]byte
+	rand.Read(b[:])
+	s.affinity = hex.EncodeToString(b[:])
 	s.build()
 	if s.opts.MaxConcurrent <= 0 {
 		s.opts.MaxConcurrent = 52
@@ -241,11 +267,77 @@ func (s *Server) TotalRequests() int {
 	return n
 }
 
-// ResetRequests sets the request counters to zero.
+// ResetRequests sets the request counters to zero: those of Requests, Operations, Throttled,
+// AffinityRequests and HeaderCount, and MaxInFlight to the requests now in progress. The
+// usage that Options.Limits evaluate is not reset.
 func (s *Server) ResetRequests() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.counts)
+	clear(s.headers)
+	s.operations, s.throttled, s.affine = 0, 0, 0
+	s.maxInFlight = int(s.inFlight.Load())
+}
+
+// Operations returns how many operations the server executed: requests and parts of $batch
+// requests that reached the table rows or definitions, whatever their answer. Requests refused
+// before (401, 429, an injected failure, a malformed $batch) are not operations.
+func (s *Server) Operations() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.operations
+}
+
+// Throttled returns how many requests the server answered with 429 Too Many Requests, for any
+// of the service protection limits or injected with [Server.Throttle].
+func (s *Server) Throttled() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.throttled
+}
+
+// MaxInFlight returns the largest number of requests the server had in progress at once.
+func (s *Server) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxInFlight
+}
+
+// AffinityRequests returns how many requests came with the ARRAffinity cookie that every
+// response sets. A client that spreads its load over Dataverse's servers does not send it.
+func (s *Server) AffinityRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.affine
+}
+
+// HeaderCount returns how many operations (see [Server.Operations]) carried the header name
+// with value, both compared without regard to case: a plain request's headers, or a $batch
+// part's own (not the $batch request's). Only the headers named MSCRM.* and Prefer are counted,
+// such as MSCRM.BypassBusinessLogicExecution: CustomSync,CustomAsync or
+// MSCRM.SuppressCallbackRegistrationExpanderJob: true.
+func (s *Server) HeaderCount(name, value string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.headers[headerKey(name, value)]
+}
+
+func headerKey(name, value string) string {
+	return strings.ToLower(name) + "\n" + strings.ToLower(strings.TrimSpace(value))
+}
+
+// countOperation counts an operation and the headers HeaderCount reports.
+func (s *Server) countOperation(h http.Header) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.operations++
+	for name, values := range h {
+		if lower := strings.ToLower(name); lower == "prefer" || strings.HasPrefix(lower, "mscrm.") {
+			for _, v := range values {
+				s.headers[headerKey(name, v)]++
+			}
+		}
+	}
 }
 
 // Row returns a copy of the row of entitySet whose key column holds key: the column
