@@ -202,6 +202,9 @@ func (s *Server) checkOperation(r *http.Request) *apiError {
 	return nil
 }
 
+// spelling is how Dataverse spells the headers whose canonical form Go gives differently.
+var spelling = map[string]string{"Odata-Entityid": "OData-EntityId", "Odata-Version": "OData-Version", "Etag": "ETag"}
+
 // writePart writes an operation's response as a part of the $batch response.
 func writePart(mw *multipart.Writer, rec *httptest.ResponseRecorder) {
 	pw, _ := mw.CreatePart(textproto.MIMEHeader{
@@ -211,8 +214,12 @@ func writePart(mw *multipart.Writer, rec *httptest.ResponseRecorder) {
 	fmt.Fprintf(pw, "HTTP/1.1 %d %s\r\n", rec.Code, http.StatusText(rec.Code))
 	h := rec.Header()
 	for _, name := range slices.Sorted(maps.Keys(h)) {
+		spelled := name
+		if s, ok := spelling[name]; ok {
+			spelled = s
+		}
 		for _, v := range h[name] {
-			fmt.Fprintf(pw, "%s: %s\r\n", name, v)
+			fmt.Fprintf(pw, "%s: %s\r\n", spelled, v)
 		}
 	}
 	fmt.Fprint(pw, "\r\n")
