@@ -49,11 +49,21 @@ func writeError(w http.ResponseWriter, e *apiError) {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.counts[r.Method]++
+	if _, err := r.Cookie("ARRAffinity"); err == nil {
+		s.affine++
+	}
 	latency := s.latency
 	s.mu.Unlock()
 
+	w.Header().Add("Set-Cookie", "ARRAffinity="+s.affinity+"; Path=/; HttpOnly")
+	if s.opts.DOPHint > 0 {
+		w.Header().Set("x-ms-dop-hint", strconv.Itoa(s.opts.DOPHint))
+	}
 	n := s.inFlight.Add(1)
 	defer s.inFlight.Add(-1)
+	s.mu.Lock()
+	s.maxInFlight = max(s.maxInFlight, int(n))
+	s.mu.Unlock()
 	if latency > 0 {
 		t := time.NewTimer(latency)
 		select {
@@ -64,8 +74,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if n > int64(s.opts.MaxConcurrent) {
-		w.Header().Set("Retry-After", "1")
-		writeError(w, fail(http.StatusTooManyRequests, CodeTooManyConcurrent,
+		if s.opts.Limits != nil && s.authorized(r) {
+			s.mu.Lock()
+			s.admit(bearer(r), 0, time.Now()) // every request counts against the request limit
+			s.mu.Unlock()
+		}
+		s.tooMany(w, time.Second, fail(http.StatusTooManyRequests, CodeTooManyConcurrent,
 			"Number of concurrent requests exceeded the limit of %d.", s.opts.MaxConcurrent))
 		return
 	}
@@ -75,9 +89,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
+	batch := r.URL.Path == BasePath+"$batch"
+	var ops []batchOp
+	var batchErr *apiError
+	if batch {
+		ops, batchErr = s.readBatch(r)
+	}
+	if s.opts.Limits != nil && s.limit(w, r, len(ops), batch) {
+		return
+	}
 	if retry, ok := s.takeThrottle(); ok {
-		w.Header().Set("Retry-After", strconv.Itoa(retry))
-		writeError(w, fail(http.StatusTooManyRequests, CodeTooManyRequests,
+		s.tooMany(w, retry, fail(http.StatusTooManyRequests, CodeTooManyRequests,
 			"Number of requests exceeded the limit of 6000 over time window of 300 seconds."))
 		return
 	}
@@ -85,13 +107,45 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fail(f.status, f.code, "%s", f.message))
 		return
 	}
-	if err := s.checkHeaders(r); err != nil {
+	if err := s.checkHeaders(r, batch); err != nil {
 		writeError(w, err)
 		return
 	}
+	if batch {
+		if batchErr != nil {
+			writeError(w, batchErr)
+			return
+		}
+		s.runBatch(w, r, ops)
+		return
+	}
+	s.countOperation(r.Header)
 	if err := s.route(w, r); err != nil {
 		writeError(w, err)
 	}
+}
+
+// limit applies Options.Limits to a request: one operation, or the ops of a $batch (none when
+// it is malformed). It reports whether it refused the request.
+func (s *Server) limit(w http.ResponseWriter, r *http.Request, ops int, batch bool) bool {
+	if !batch {
+		ops = 1
+	}
+	s.mu.Lock()
+	remaining, left, refusal := s.admit(bearer(r), time.Duration(ops)*s.limits.ExecutionCost, time.Now())
+	s.mu.Unlock()
+	limitHeaders(w, remaining, left)
+	if refusal != nil {
+		s.tooMany(w, refusal.retryAfter, refusal.err)
+		return true
+	}
+	return false
+}
+
+// bearer returns the request's bearer token, which identifies its user.
+func bearer(r *http.Request) string {
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return tok
 }
 
 func (s *Server) authorized(r *http.Request) bool {
@@ -104,14 +158,14 @@ func (s *Server) authorized(r *http.Request) bool {
 	return len(s.tokens) == 0 || s.tokens[tok]
 }
 
-func (s *Server) takeThrottle() (seconds int, ok bool) {
+func (s *Server) takeThrottle() (retryAfter time.Duration, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.throttle.n <= 0 {
 		return 0, false
 	}
 	s.throttle.n--
-	return max(1, int((s.throttle.retryAfter+time.Second-1)/time.Second)), true
+	return s.throttle.retryAfter, true
 }
 
 func (s *Server) takeFault() (fault, bool) {
@@ -125,12 +179,12 @@ func (s *Server) takeFault() (fault, bool) {
 	return f, true
 }
 
-func (s *Server) checkHeaders(r *http.Request) *apiError {
+func (s *Server) checkHeaders(r *http.Request, batch bool) *apiError {
 	if !s.opts.RequireHeaders {
 		return nil
 	}
 	want := map[string]string{"OData-MaxVersion": "4.0", "OData-Version": "4.0", "Accept": "application/json"}
-	if r.Method == http.MethodPost || r.Method == http.MethodPatch {
+	if (r.Method == http.MethodPost || r.Method == http.MethodPatch) && !batch {
 		want["Content-Type"] = "application/json; charset=utf-8"
 	}
 	for h, v := range want {

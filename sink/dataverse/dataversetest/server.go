@@ -16,9 +16,46 @@
 //     returned as @odata.etag by GET, that changes on every write; If-Match with a stale ETag
 //     answers 412 Precondition Failed.
 //   - "Compose HTTP requests and handle errors": failures carry the body
-//     {"error":{"code":"0x...","message":"..."}}.
-//   - "Service protection API limits": 429 Too Many Requests with Retry-After (seconds) and the
-//     documented error codes, including the limit of 52 concurrent requests per user.
+//     {"error":{"code":"0x...","message":"..."}}. The optional headers that page lists, such as
+//     MSCRM.BypassBusinessLogicExecution (CustomSync,CustomAsync) and
+//     MSCRM.SuppressCallbackRegistrationExpanderJob: true, are accepted and counted per
+//     operation ([Server.HeaderCount]); the double has no business logic to bypass.
+//   - "Service protection API limits": 429 Too Many Requests with Retry-After (whole seconds)
+//     and the documented error body. More than [Options.MaxConcurrent] (52) concurrent requests:
+//     0x80072326. With [Options.Limits], per user (per bearer token) over a sliding window of 5
+//     minutes: more than 6,000 requests, 0x80072322 "Number of requests exceeded the limit of
+//     6000 over time window of 300 seconds."; more than 1,200 s of combined execution time,
+//     0x80072321 "Combined execution time of incoming requests exceeded limit of 1,200,000
+//     milliseconds over time window of 300 seconds. Decrease number of concurrent requests or
+//     reduce the duration of requests and try again later." (the numbers are the configured
+//     ones). Every request counts against the request limit, a refused one too, as Dataverse
+//     counts them, so a client that keeps sending while refused stays refused; a refused
+//     request costs no execution time. Retry-After is when the window has room again, rounded
+//     up to whole seconds and at least 1: a test with a window scaled down to seconds gets
+//     Retry-After: 1 when Dataverse would say less. Execution time is accounting only:
+//     [Limits.ExecutionCost] per operation, charged when a request is admitted. Responses
+//     carry x-ms-ratelimit-burst-remaining-xrm-requests (requests left) and
+//     x-ms-ratelimit-time-remaining-xrm-requests (milliseconds left, written as Dataverse
+//     does, "1,199,990.00"). Every response sets the cookie ARRAffinity (Path=/; HttpOnly), as
+//     Dataverse's front end does; the page advises clients that spread their load to not send
+//     it back ([Server.AffinityRequests] counts the requests that do).
+//   - "Send parallel requests": every response carries x-ms-dop-hint, the recommended degree of
+//     parallelism, when [Options.DOPHint] is set.
+//   - "Execute batch operations using the Web API": POST $batch with Content-Type
+//     multipart/mixed;boundary=batch_<id>, each part Content-Type: application/http and
+//     Content-Transfer-Encoding: binary holding a request line (the URL absolute, an absolute
+//     path, or relative to the service root), headers (If-Match, If-None-Match, Prefer, MSCRM.*,
+//     ...), a blank line and the JSON body. The operations run in order with the code of plain
+//     requests (rows and table definitions). The response is multipart/mixed;
+//     boundary=batchresponse_<guid>, one application/http part per operation with its status
+//     line, headers (OData-EntityId, ETag, OData-Version, ...) and body. Without Prefer:
+//     odata.continue-on-error the error of the first operation that fails (4xx or 5xx) is
+//     returned for the batch and the operations after it are not processed: the double answers
+//     400 Bad Request with the parts up to and including the failure. With it all operations
+//     run and the answer is 200 OK with Preference-Applied: odata.continue-on-error. More than 1,000 operations, a batch inside
+//     a batch and change sets are refused with 400 (the wording of these messages is the
+//     double's). A batch is one request against the request limit and costs the execution time
+//     of its operations; when that would exceed the limit the whole batch gets 429.
 //   - "Troubleshoot Dataverse Web API client errors": 404 "Resource not found for the segment"
 //     (0x8006088a) for an unknown entity set; 400 "Could not find a property named 'x' on type
 //     'Microsoft.Dynamics.CRM.contact'" for a $select of a column the table lacks. A payload
@@ -56,23 +93,30 @@
 // and keys. Writes refuse columns a table does not have, and bind lookups with
 // "<navigation property>@odata.bind" (stored as "_<column>_value").
 //
-// What it does not model: $filter, $expand and paging of rows, batches, composite alternate
-// keys, the values a column accepts (its type, MaxLength, ranges and choices), read-only
+// What it does not model: $filter, $expand and paging of rows, change sets (atomic groups in a
+// $batch, refused with 400 "Change sets are not modeled by the double") and Content-ID
+// references, per-user concurrency (the concurrency limit counts all requests), composite
+// alternate keys, the values a column accepts (its type, MaxLength, ranges and choices), read-only
 // columns, solutions (MSCRM.SolutionUniqueName is ignored), publishing, and the exact wording of
 // metadata validation errors (the double answers 400 with 0x80040203 and its own message).
 //
 // Besides the API, a [Server] offers what tests need: bearer-token checks with tokens it accepts
 // ([Server.SetTokens]), injected throttling ([Server.Throttle]), errors ([Server.FailNext]) and
-// latency ([Server.SetLatency]), request counters ([Server.Requests]), access to stored rows
-// ([Server.Row]) and table definitions ([Server.Table]), and key states ([Server.SetKeyStatus]).
+// latency ([Server.SetLatency]), request counters ([Server.Requests]) and what benchmarks report
+// ([Server.Operations], [Server.Throttled], [Server.MaxInFlight]), what a client sent
+// ([Server.AffinityRequests], [Server.HeaderCount]), access to stored rows ([Server.Row]) and
+// table definitions ([Server.Table]), and key states ([Server.SetKeyStatus]).
 // It is safe for concurrent use.
 package dataversetest
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -119,6 +163,13 @@ type Options struct {
 	// application/json, and Content-Type: application/json on requests with a body). Dataverse
 	// itself is lenient; tests of a client turn this on.
 	RequireHeaders bool
+	// Limits turns on the service protection limits on the number of requests and their
+	// combined execution time per user; nil means none. The limit of concurrent requests is
+	// MaxConcurrent's, with or without Limits.
+	Limits *Limits
+	// DOPHint, when positive, is sent on every response as x-ms-dop-hint, Dataverse's
+	// recommended degree of parallelism.
+	DOPHint int
 }
 
 // Row is one stored table row.
@@ -141,6 +192,7 @@ type Server struct {
 	opts Options
 
 	inFlight atomic.Int64
+	affinity string // the ARRAffinity cookie's value
 
 	mu       sync.Mutex
 	sets     map[string]*table // by entity set name
@@ -152,6 +204,14 @@ type Server struct {
 	counts   map[string]int
 	etag     int64
 	guid     int64
+
+	limits      Limits // with defaults, when opts.Limits is set
+	usage       map[string]*usage
+	operations  int
+	throttled   int
+	maxInFlight int
+	affine      int
+	headers     map[string]int // by lower-case "name\nvalue"
 }
 
 type throttle struct {
@@ -166,10 +226,17 @@ type fault struct {
 
 // New starts a Server on a loopback address.
 func New(opts *Options) *Server {
-	s := &Server{counts: make(map[string]int), sets: make(map[string]*table), tables: make(map[string]*table)}
+	s := &Server{counts: make(map[string]int), sets: make(map[string]*table), tables: make(map[string]*table),
+		usage: make(map[string]*usage), headers: make(map[string]int)}
 	if opts != nil {
 		s.opts = *opts
 	}
+	if s.opts.Limits != nil {
+		s.limits = s.opts.Limits.withDefaults()
+	}
+	var b [32]byte
+	rand.Read(b[:])
+	s.affinity = hex.EncodeToString(b[:])
 	s.build()
 	if s.opts.MaxConcurrent <= 0 {
 		s.opts.MaxConcurrent = 52
@@ -241,11 +308,77 @@ func (s *Server) TotalRequests() int {
 	return n
 }
 
-// ResetRequests sets the request counters to zero.
+// ResetRequests sets the request counters to zero: those of Requests, Operations, Throttled,
+// AffinityRequests and HeaderCount, and MaxInFlight to the requests now in progress. The
+// usage that Options.Limits evaluate is not reset.
 func (s *Server) ResetRequests() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.counts)
+	clear(s.headers)
+	s.operations, s.throttled, s.affine = 0, 0, 0
+	s.maxInFlight = int(s.inFlight.Load())
+}
+
+// Operations returns how many operations the server executed: requests and parts of $batch
+// requests that reached the table rows or definitions, whatever their answer. Requests refused
+// before (401, 429, an injected failure, a malformed $batch) are not operations.
+func (s *Server) Operations() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.operations
+}
+
+// Throttled returns how many requests the server answered with 429 Too Many Requests, for any
+// of the service protection limits or injected with [Server.Throttle].
+func (s *Server) Throttled() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.throttled
+}
+
+// MaxInFlight returns the largest number of requests the server had in progress at once.
+func (s *Server) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxInFlight
+}
+
+// AffinityRequests returns how many requests came with the ARRAffinity cookie that every
+// response sets. A client that spreads its load over Dataverse's servers does not send it.
+func (s *Server) AffinityRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.affine
+}
+
+// HeaderCount returns how many operations (see [Server.Operations]) carried the header name
+// with value, both compared without regard to case: a plain request's headers, or a $batch
+// part's own (not the $batch request's). Only the headers named MSCRM.* and Prefer are counted,
+// such as MSCRM.BypassBusinessLogicExecution: CustomSync,CustomAsync or
+// MSCRM.SuppressCallbackRegistrationExpanderJob: true.
+func (s *Server) HeaderCount(name, value string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.headers[headerKey(name, value)]
+}
+
+func headerKey(name, value string) string {
+	return strings.ToLower(name) + "\n" + strings.ToLower(strings.TrimSpace(value))
+}
+
+// countOperation counts an operation and the headers HeaderCount reports.
+func (s *Server) countOperation(h http.Header) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.operations++
+	for name, values := range h {
+		if lower := strings.ToLower(name); lower == "prefer" || strings.HasPrefix(lower, "mscrm.") {
+			for _, v := range values {
+				s.headers[headerKey(name, v)]++
+			}
+		}
+	}
 }
 
 // Row returns a copy of the row of entitySet whose key column holds key: the column
