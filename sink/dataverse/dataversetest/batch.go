@@ -176,6 +176,10 @@ func (s *Server) execute(r *http.Request, op batchOp) *httptest.ResponseRecorder
 	req.Host = r.Host
 	req.Header = op.header
 	s.countOperation(req.Header)
+	if !s.operate(r) {
+		writeError(rec, fail(http.StatusServiceUnavailable, CodeValidation, "The request was cancelled."))
+		return rec
+	}
 	if e := s.checkOperation(req); e != nil {
 		writeError(rec, e)
 		return rec

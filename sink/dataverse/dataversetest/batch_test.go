@@ -229,3 +229,14 @@ func TestBatchLimits(t *testing.T) {
 		t.Fatalf("operations %d, throttled %d, requests %v", c.srv.Operations(), c.srv.Throttled(), c.srv.Requests())
 	}
 }
+
+// TestOperationLatency: a batch's operations run one after the other, each taking
+// OperationLatency, so a batch of n takes at least n of them.
+func TestOperationLatency(t *testing.T) {
+	c := newClient(t, &dataversetest.Options{OperationLatency: 40 * time.Millisecond})
+	start := time.Now()
+	st, _, parts := c.batch(batchOps(), "Prefer", "odata.continue-on-error")
+	if took := time.Since(start); st != 200 || len(parts) != 6 || took < 6*40*time.Millisecond {
+		t.Fatalf("%d, %d parts in %v; want 200, 6 parts in 240 ms or more", st, len(parts), took)
+	}
+}

@@ -120,8 +120,27 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.countOperation(r.Header)
+	if !s.operate(r) {
+		return
+	}
 	if err := s.route(w, r); err != nil {
 		writeError(w, err)
+	}
+}
+
+// operate waits Options.OperationLatency, or until the request is given up: it reports whether
+// the operation is to run.
+func (s *Server) operate(r *http.Request) bool {
+	if s.opts.OperationLatency <= 0 {
+		return true
+	}
+	t := time.NewTimer(s.opts.OperationLatency)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
 	}
 }
 

@@ -167,6 +167,12 @@ type Options struct {
 	// combined execution time per user; nil means none. The limit of concurrent requests is
 	// MaxConcurrent's, with or without Limits.
 	Limits *Limits
+	// OperationLatency is added for every operation the server executes, after Latency: a
+	// plain request takes Latency + OperationLatency, a $batch of n operations Latency + n ×
+	// OperationLatency, because Dataverse runs a batch's operations one after the other. With
+	// Limits.ExecutionCost set to the same value, the time a request takes is the time it is
+	// charged.
+	OperationLatency time.Duration
 	// DOPHint, when positive, is sent on every response as x-ms-dop-hint, Dataverse's
 	// recommended degree of parallelism.
 	DOPHint int
