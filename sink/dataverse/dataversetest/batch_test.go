@@ -33,22 +33,7 @@ func (c client) batch(ops []string, hdr ...string) (int, http.Header, []part) {
 		b.WriteString(op + "\r\n")
 	}
 	b.WriteString("--batch_AAA--\r\n")
-	req, err := http.NewRequest("POST", c.srv.URL()+dataversetest.BasePath+"$batch", strings.NewReader(b.String()))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("OData-MaxVersion", "4.0")
-	req.Header.Set("OData-Version", "4.0")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", "multipart/mixed;boundary=batch_AAA")
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
+	resp := c.send("POST", "$batch", b.String(), "multipart/mixed;boundary=batch_AAA", hdr...)
 	defer resp.Body.Close()
 	mt, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/mixed" {

@@ -32,6 +32,26 @@ func newClient(t *testing.T, o *dataversetest.Options) client {
 // do sends a request with the OData headers and returns the status, headers and decoded body.
 func (c client) do(method, path, body string, hdr ...string) (int, http.Header, map[string]any) {
 	c.t.Helper()
+	ct := ""
+	if body != "" {
+		ct = "application/json; charset=utf-8"
+	}
+	resp := c.send(method, path, body, ct, hdr...)
+	defer resp.Body.Close()
+	var out map[string]any
+	data, _ := io.ReadAll(resp.Body)
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &out); err != nil {
+			c.t.Fatalf("%s %s: body %q is not JSON", method, path, data)
+		}
+	}
+	return resp.StatusCode, resp.Header, out
+}
+
+// send sends a request to path under BasePath with the OData headers, contentType (when not
+// empty) and hdr, name and value pairs.
+func (c client) send(method, path, body, contentType string, hdr ...string) *http.Response {
+	c.t.Helper()
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)
@@ -44,8 +64,8 @@ func (c client) do(method, path, body string, hdr ...string) (int, http.Header, 
 	req.Header.Set("OData-Version", "4.0")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Authorization", "Bearer "+tok)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
@@ -54,15 +74,7 @@ func (c client) do(method, path, body string, hdr ...string) (int, http.Header, 
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	var out map[string]any
-	data, _ := io.ReadAll(resp.Body)
-	if len(data) > 0 {
-		if err := json.Unmarshal(data, &out); err != nil {
-			c.t.Fatalf("%s %s: body %q is not JSON", method, path, data)
-		}
-	}
-	return resp.StatusCode, resp.Header, out
+	return resp
 }
 
 func errorCode(body map[string]any) string {
