@@ -201,6 +201,19 @@ func (c *Consumer) Run(ctx context.Context) error {
 		return err
 	}
 	slots := make(chan struct{}, c.opts.Concurrency)
+	// Messages go to long-lived workers, started as needed up to Concurrency, rather than to a
+	// goroutine each: a new goroutine's stack is grown (copied) on every message, since decoding
+	// and settling one takes more than its initial size. A slot is held from before Receive until
+	// the message is settled, so at most Concurrency messages are in hand at once, as before.
+	msgs := make(chan *pubsub.Message)
+	workers := 0
+	worker := func(msg *pubsub.Message) {
+		defer wg.Done()
+		for ok := true; ok; msg, ok = <-msgs {
+			c.process(work, msg)
+			<-slots
+		}
+	}
 	var runErr error
 	for {
 		select {
@@ -219,12 +232,20 @@ func (c *Consumer) Run(ctx context.Context) error {
 			break
 		}
 		c.count(func(s *Stats) { s.Received++ })
-		wg.Add(1)
-		go func() {
-			defer func() { <-slots; wg.Done() }()
-			c.process(work, msg)
-		}()
+		select {
+		case msgs <- msg: // an idle worker
+			continue
+		default:
+		}
+		if workers < c.opts.Concurrency {
+			workers++
+			wg.Add(1)
+			go worker(msg)
+			continue
+		}
+		msgs <- msg // every worker started: the one that freed the slot is about to take it
 	}
+	close(msgs)
 	c.drain(&wg, cancelWork)
 	return runErr
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -78,7 +79,8 @@ type Handler struct {
 	refusals         refusalLog
 	tracer           trace.Tracer
 	meters           *meters
-	bufs             sync.Pool // of *buffers
+	postName         atomic.Pointer[postName] // see spanName
+	bufs             sync.Pool                // of *buffers
 }
 
 // buffers is what a request borrows from the pool: in holds the body, out the response body.
@@ -145,11 +147,11 @@ func retryAfterSeconds(d time.Duration) string {
 // ServeHTTP implements http.Handler: it checks the method and body size, then calls [Handler.Accept].
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	ctx, span := h.startSpan(r.Context(), r.Header, r.Method, r.Pattern)
+	ctx, span, route := h.startSpan(r.Context(), r.Header, r.Method, r.Pattern)
 	var resp Response
 	defer func() {
 		endSpan(span, resp)
-		h.meters.record(ctx, time.Since(start), r.Method, routeOf(r.Pattern), schemeOf(r), resp)
+		h.meters.record(ctx, time.Since(start), r.Method, route, schemeOf(r), resp)
 	}()
 	if r.Method != http.MethodPost {
 		resp = h.refuse(ctx, Response{Status: http.StatusMethodNotAllowed, Reason: ReasonMethodNotAllowed}, nil)
@@ -239,7 +241,7 @@ func (h *Handler) write(w http.ResponseWriter, resp Response, scratch []byte) []
 // context of header's traceparent), and counts it in the same metrics.
 func (h *Handler) Accept(ctx context.Context, header http.Header, body []byte) Response {
 	start := time.Now()
-	ctx, span := h.startSpan(ctx, header, http.MethodPost, "")
+	ctx, span, _ := h.startSpan(ctx, header, http.MethodPost, "")
 	resp := h.accept(ctx, header, body)
 	endSpan(span, resp)
 	h.meters.record(ctx, time.Since(start), http.MethodPost, "", "", resp)

@@ -33,15 +33,12 @@ func newTracer(tp trace.TracerProvider) trace.Tracer {
 
 // startSpan starts the SERVER span of one delivery, continuing the trace context of header.
 // pattern is the ServeMux pattern that routed the request ("" when unknown), method its method.
-func (h *Handler) startSpan(ctx context.Context, header http.Header, method, pattern string) (context.Context, trace.Span) {
+// It returns the route too (routeOf(pattern)), for the delivery's metrics.
+func (h *Handler) startSpan(ctx context.Context, header http.Header, method, pattern string) (context.Context, trace.Span, string) {
 	if header.Get("Traceparent") != "" {
 		ctx = traceContext.Extract(ctx, propagation.HeaderCarrier(header))
 	}
-	route := routeOf(pattern)
-	name, known := spanMethod(method)
-	if route != "" {
-		name += " " + route
-	}
+	route, name, known := h.spanName(method, pattern)
 	ctx, span := h.tracer.Start(ctx, name, serverSpan...)
 	if span.IsRecording() {
 		var buf [3]attribute.KeyValue // one SetAttributes call, without allocating the list
@@ -56,7 +53,30 @@ func (h *Handler) startSpan(ctx context.Context, header http.Header, method, pat
 		}
 		span.SetAttributes(kv...)
 	}
-	return ctx, span
+	return ctx, span, route
+}
+
+// postName is the route and span name of POST deliveries routed by one ServeMux pattern.
+type postName struct{ pattern, route, name string }
+
+// spanName returns the route of pattern, the span name of a request of method routed by it
+// ("POST /webhook") and whether method is a known one. For POST, the method of every delivery,
+// the name of the last pattern is kept, so that a request does not build it again.
+func (h *Handler) spanName(method, pattern string) (route, name string, known bool) {
+	if method == http.MethodPost {
+		if c := h.postName.Load(); c != nil && c.pattern == pattern {
+			return c.route, c.name, true
+		}
+	}
+	route = routeOf(pattern)
+	name, known = spanMethod(method)
+	if route != "" {
+		name += " " + route
+	}
+	if method == http.MethodPost {
+		h.postName.Store(&postName{pattern: pattern, route: route, name: name})
+	}
+	return route, name, known
 }
 
 // endSpan records how the delivery was answered and ends span: the status code, and for an answer
