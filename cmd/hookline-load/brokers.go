@@ -11,6 +11,7 @@ import (
 	_ "github.com/hookline/hookline/channel/amazonsqs" // awssqs:// and awssns://
 	_ "github.com/hookline/hookline/channel/rabbitmq"  // rabbitmq://, and persistent messages on rabbit://
 	"github.com/hookline/hookline/channel/rabbitsetup"
+	_ "github.com/hookline/hookline/sink/sqlsink" // -sink sqlite:// and postgres://
 )
 
 // declareRabbit declares the exchange of a rabbit:// topic URL and the queue of a rabbit://

@@ -15,11 +15,15 @@
 // steadier measure of a variant's cost.
 //
 // HOOKLINE_CHANNEL and HOOKLINE_SUBSCRIPTION, when set, point the pipeline at a broker instead
-// (for rabbit:// the exchange and a quorum queue of those names are declared and bound);
-// the sink is always a counting no-op, so the figures are the pipeline's own:
+// (for rabbit:// the exchange and a quorum queue of those names are declared and bound). The
+// sink is a no-op (discard://), so the figures are the pipeline's own, unless -sink names
+// another; -subjects spreads the events over that many customers (rows), and -batch sets the
+// consumer's batch size (1: one event at a time), for the figures end to end:
 //
 //	RABBIT_SERVER_URL=amqp://guest:guest@127.0.0.1:5672/ HOOKLINE_CHANNEL=rabbit://hookline-load \
 //	  go run ./cmd/hookline-load -bare=false
+//	RABBIT_SERVER_URL=... HOOKLINE_CHANNEL=rabbit://hookline-load go run ./cmd/hookline-load -bare=false \
+//	  -sink 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable&table=load' -subjects 10000
 package main
 
 import (
@@ -29,6 +33,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -65,6 +70,11 @@ func run(args []string, out io.Writer) error {
 		"with the metrics its Overview reads) and off, to measure its cost and the memory of its recent events")
 	schemes := fs.String("schemes", "mem,inproc", "without "+pipeline.EnvChannel+": the in-process channel schemes to measure, one run each, "+
 		"side by side (-telemetry uses the first)")
+	fs.StringVar(&dest.sink, "sink", "discard://", "the sink URL the consumer writes to, e.g. postgres://... for the figures end to end "+
+		"(the sink's driver must be linked: discard, sqlite, postgres)")
+	fs.IntVar(&dest.batch, "batch", 0, "the most events the consumer hands a sink that writes batches at once (pipeline.Config.BatchSize; "+
+		"0: its default, 1: one at a time)")
+	fs.IntVar(&dest.subjects, "subjects", 1, "how many customers the events are about, in turn (a sink stores one row per customer)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -93,7 +103,7 @@ func run(args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		r.Print(out, "pipeline (webhook → "+ch.topic+" → consumer → discard sink)")
+		r.Print(out, "pipeline (webhook → "+ch.topic+" → consumer → "+sinkName(dest.sink)+")")
 		if i == 0 {
 			res = r
 		}
@@ -220,9 +230,26 @@ func channelURLs(schemes string) ([]channelURL, error) {
 	return out, nil
 }
 
+// sinkName is a sink URL without its password and query, for a report.
+func sinkName(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "sink"
+	}
+	u.RawQuery = ""
+	return u.Redacted()
+}
+
+// dest is where the pipeline's consumer writes, and what about: set by the flags.
+var dest = struct {
+	sink            string
+	batch, subjects int
+}{sink: "discard://", subjects: 1}
+
 func runPipeline(ch channelURL, d time.Duration, conns, rate int, obs observed) (*loadgen.Result, error) {
 	secret := stripehook.GenerateSecret()
-	cfg := pipeline.Config{Channel: ch.topic, Subscription: ch.subscription, Sink: "discard://", Secrets: []string{secret}}
+	cfg := pipeline.Config{Channel: ch.topic, Subscription: ch.subscription, Sink: dest.sink, Secrets: []string{secret},
+		BatchSize: dest.batch}
 	if err := declareRabbit(context.Background(), cfg.Channel, cfg.Subscription); err != nil {
 		return nil, err
 	}
@@ -241,7 +268,7 @@ func runPipeline(ch channelURL, d time.Duration, conns, rate int, obs observed) 
 	pprof.Do(ctx, pprof.Labels("run", obs.name), func(ctx context.Context) {
 		go func() { served <- p.Serve(ctx, ln) }()
 	})
-	res := loadgen.Drive("http://"+ln.Addr().String()+"/webhook", secret, d, conns, rate, rec)
+	res := loadgen.DriveTemplate(loadgen.NewTemplateSubjects(dest.subjects), "http://"+ln.Addr().String()+"/webhook", secret, d, conns, rate, rec)
 	res.AwaitConsumed(rec)
 	stop()
 	if err := <-served; err != nil {

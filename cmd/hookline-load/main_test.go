@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"database/sql"
+	"encoding/json"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -57,5 +60,52 @@ func TestSchemesMustBeInProcess(t *testing.T) {
 	err := run([]string{"-schemes", "mem,rabbit", "-d", "10ms"}, &out)
 	if err == nil || !strings.Contains(err.Error(), `"rabbit" is not an in-process scheme`) {
 		t.Fatalf("run -schemes mem,rabbit = %v", err)
+	}
+}
+
+func TestTemplateSubjectsTakeTurns(t *testing.T) {
+	tpl := loadgen.NewTemplateSubjects(3)
+	for seq, want := range map[int64]string{0: "cus_load00000000", 2: "cus_load00000002", 7: "cus_load00000001"} {
+		body := tpl.Event(nil, seq)
+		var ev struct {
+			Data struct {
+				Object struct{ ID string } `json:"object"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(body, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Data.Object.ID != want || bytes.Contains(body, []byte(`"cus_load00000000"`)) != (want == "cus_load00000000") {
+			t.Errorf("event %d is about %q, want %q only", seq, ev.Data.Object.ID, want)
+		}
+		if len(body) != tpl.Size() {
+			t.Errorf("event %d is %d bytes, the template %d", seq, len(body), tpl.Size())
+		}
+	}
+}
+
+// TestLoadIntoSQLite runs the pipeline into a SQLite file in batches, about 20 customers:
+// every accepted event is consumed (through the sink's batch path) and the table holds one row
+// per customer.
+func TestLoadIntoSQLite(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "load.db")
+	var out bytes.Buffer
+	if err := run([]string{"-d", "300ms", "-c", "4", "-bare=false", "-schemes", "mem", "-sink", "sqlite://" + db + "?table=load",
+		"-subjects", "20", "-batch", "10"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	a := regexp.MustCompile(`accepted\s+(\d+) events`).FindStringSubmatch(out.String())
+	c := regexp.MustCompile(`consumed\s+(\d+) events`).FindStringSubmatch(out.String())
+	if a == nil || c == nil || a[1] != c[1] || a[1] == "0" || !strings.Contains(out.String(), "→ sqlite://") {
+		t.Fatalf("report:\n%s", out.String())
+	}
+	conn, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var rows int
+	if err := conn.QueryRow(`SELECT count(*) FROM load`).Scan(&rows); err != nil || rows != 20 {
+		t.Fatalf("%d rows (%v), want 20", rows, err)
 	}
 }

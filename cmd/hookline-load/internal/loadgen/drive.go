@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -27,33 +28,65 @@ import (
 const idPrefix = "evt_load"
 const idDigits = 16
 
-// Template is a Stripe event body whose event id is rewritten per request.
+// subjectDigits is the width of the number in a subject made by a Template of several subjects.
+const subjectDigits = 8
+
+// Template is a Stripe event body whose event id, and customer id when it has several, is
+// rewritten per request.
 type Template struct {
-	body []byte
-	at   int // offset of the id's digits
+	body     []byte
+	at       int   // offset of the id's digits
+	subjects int64 // customers the events are about, one after the other
+	subAt    []int // offsets of the customer id's digits
 }
 
-func NewTemplate() Template {
+// NewTemplate returns the template of customer.updated events about one customer, cus_load.
+func NewTemplate() Template { return NewTemplateSubjects(1) }
+
+// NewTemplateSubjects returns the template of customer.updated events about subjects customers
+// in turn (cus_load00000000, cus_load00000001, ...), for a sink that stores a row per customer.
+func NewTemplateSubjects(subjects int) Template {
+	subject := "cus_load"
+	if subjects > 1 {
+		subject += strings.Repeat("0", subjectDigits)
+	}
 	placeholder := idPrefix + "0000000000000000"
-	body := stripehook.SampleEvent("customer.updated", "cus_load", time.Now())
-	var m struct{ ID string }
+	body := stripehook.SampleEvent("customer.updated", subject, time.Now())
 	// SampleEvent's id is derived from its arguments; swap it for a fixed-width placeholder.
 	if i := bytes.Index(body, []byte(`"id": "evt_`)); i >= 0 {
 		end := bytes.IndexByte(body[i+8:], '"') + i + 8
-		m.ID = string(body[i+7 : end])
-		body = bytes.Replace(body, []byte(m.ID), []byte(placeholder), 1)
+		body = bytes.Replace(body, body[i+7:end], []byte(placeholder), 1)
 	}
-	return Template{body: body, at: bytes.Index(body, []byte(placeholder)) + len(idPrefix)}
+	t := Template{body: body, at: bytes.Index(body, []byte(placeholder)) + len(idPrefix), subjects: int64(max(1, subjects))}
+	if subjects > 1 {
+		quoted := []byte(`"` + subject + `"`)
+		for off := 0; ; {
+			i := bytes.Index(body[off:], quoted)
+			if i < 0 {
+				break
+			}
+			t.subAt = append(t.subAt, off+i+1+len("cus_load"))
+			off += i + len(quoted)
+		}
+	}
+	return t
 }
 
 // Size is the length of an event's body in bytes.
 func (t Template) Size() int { return len(t.body) }
 
-// Event returns the body for event number seq, built in buf.
+// Event returns the body for event number seq, built in buf: its id holds seq, its customer is
+// number seq modulo the template's subjects.
 func (t Template) Event(buf []byte, seq int64) []byte {
 	buf = append(buf[:0], t.body...)
 	d := strconv.AppendInt(make([]byte, 0, idDigits), seq, 10)
 	copy(buf[t.at+idDigits-len(d):], d)
+	if len(t.subAt) > 0 {
+		d = strconv.AppendInt(d[:0], seq%t.subjects, 10)
+		for _, at := range t.subAt {
+			copy(buf[at+subjectDigits-len(d):], d)
+		}
+	}
 	return buf
 }
 
@@ -84,7 +117,11 @@ type Result struct {
 // Drive posts signed events to url from conns workers for d, at rate events/s in total (0: no
 // limit), recording each request's start so the sink can report webhook-to-sink latency.
 func Drive(url, secret string, d time.Duration, conns, rate int, rec *Recorder) *Result {
-	tpl := NewTemplate()
+	return DriveTemplate(NewTemplate(), url, secret, d, conns, rate, rec)
+}
+
+// DriveTemplate is Drive with the events of tpl.
+func DriveTemplate(tpl Template, url, secret string, d time.Duration, conns, rate int, rec *Recorder) *Result {
 	res := &Result{Start: time.Now(), Refused: map[int]int64{}}
 	res.cpu0 = processCPU()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
@@ -240,8 +277,11 @@ func (r *Recorder) Started(seq int64, t time.Time) {
 	r.starts[seq%int64(len(r.starts))].Store(t.UnixNano())
 }
 
-// Wrap returns s recording each event it writes.
+// Wrap returns s recording each event it writes. A sink that writes batches stays one.
 func (r *Recorder) Wrap(s sink.Sink) sink.Sink {
+	if b, ok := s.(sink.BatchApplier); ok {
+		return batchRecorder{b, r}
+	}
 	return sink.Func(func(ctx context.Context, ev hookline.Event) error {
 		if err := s.Write(ctx, ev); err != nil {
 			return err
@@ -249,6 +289,35 @@ func (r *Recorder) Wrap(s sink.Sink) sink.Sink {
 		r.Record(ev.ID)
 		return nil
 	})
+}
+
+// batchRecorder records the events a BatchApplier wrote.
+type batchRecorder struct {
+	sink.BatchApplier
+	r *Recorder
+}
+
+func (b batchRecorder) Write(ctx context.Context, ev hookline.Event) error {
+	_, err := b.Apply(ctx, ev)
+	return err
+}
+
+func (b batchRecorder) Apply(ctx context.Context, ev hookline.Event) (sink.Result, error) {
+	res, err := b.BatchApplier.Apply(ctx, ev)
+	if err == nil {
+		b.r.Record(ev.ID)
+	}
+	return res, err
+}
+
+func (b batchRecorder) ApplyBatch(ctx context.Context, items []sink.Item) []sink.Outcome {
+	out := b.BatchApplier.ApplyBatch(ctx, items)
+	for i, o := range out {
+		if o.Err == nil {
+			b.r.Record(items[i].Event.ID)
+		}
+	}
+	return out
 }
 
 // Record notes that the event with id reached the sink.
