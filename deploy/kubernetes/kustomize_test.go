@@ -535,7 +535,7 @@ func checkKEDA(t *testing.T, objs []object, trigger string) {
 	}
 	var so struct {
 		Spec struct {
-			ScaleTargetRef struct{ APIVersion, Kind, Name string }
+			ScaleTargetRef                                   struct{ APIVersion, Kind, Name string }
 			MinReplicaCount, MaxReplicaCount, CooldownPeriod *int32
 			Triggers                                         []struct {
 				Type              string
