@@ -617,6 +617,9 @@ func checkCommon(t *testing.T, objs []object) {
 		}
 	}
 	cm := configMap(t, objs)
+	if cm.Data["PORT"] != "8080" || cm.Data["HOOKLINE_HOST"] != "0.0.0.0" {
+		t.Errorf("ConfigMap: PORT=%q HOOKLINE_HOST=%q, want 8080 on 0.0.0.0 (the probes and the Service)", cm.Data["PORT"], cm.Data["HOOKLINE_HOST"])
+	}
 	if _, ok := byKind["v1/ServiceAccount"]["hookline"]; !ok {
 		t.Error("no ServiceAccount hookline")
 	}
