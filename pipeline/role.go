@@ -21,8 +21,8 @@ const (
 	RoleConsumer Role = "consumer"
 )
 
-// Roles lists the roles in the order the documentation gives them.
-var Roles = []Role{RoleAll, RoleWebhook, RoleConsumer}
+// roles lists the roles in the order the documentation gives them.
+var roles = []Role{RoleAll, RoleWebhook, RoleConsumer}
 
 // ParseRole returns the role that s names ("" is RoleAll), or an error naming HOOKLINE_ROLE and
 // the roles there are.
@@ -31,7 +31,7 @@ func ParseRole(s string) (Role, error) {
 	if r == "" {
 		return RoleAll, nil
 	}
-	for _, known := range Roles {
+	for _, known := range roles {
 		if r == known {
 			return r, nil
 		}
