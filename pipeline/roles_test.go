@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookline/hookline"
+	"github.com/hookline/hookline/channel"
 	_ "github.com/hookline/hookline/channel/rabbitmq"
 	"github.com/hookline/hookline/channel/rabbitsetup"
 	"github.com/hookline/hookline/emitter/stripehook"
@@ -122,6 +124,10 @@ func TestRolesRefuseWhatCannotWork(t *testing.T) {
 			t.Errorf("Check of role %s on inproc://: %v", role, err)
 		}
 	}
+	webhook := Config{Role: RoleWebhook, Channel: "rabbitmq://roles-refused", Secrets: []string{"whsec_x"}}
+	if _, err := Open(context.Background(), webhook, &Options{Console: nopConsole{}}); err == nil || !strings.Contains(err.Error(), "console") {
+		t.Errorf("Open of a webhook with a console: %v", err)
+	}
 	bad := Config{Role: "both", Channel: "inproc://roles-refused", Sink: "discard://", Secrets: []string{"whsec_x"}}
 	if err := bad.Check(); err == nil || !strings.Contains(err.Error(), EnvRole) {
 		t.Errorf("Check of role both: %v", err)
@@ -170,3 +176,11 @@ func TestConfigFromEnvHost(t *testing.T) {
 		}
 	}
 }
+
+// nopConsole is a Console that does nothing.
+type nopConsole struct{ http.Handler }
+
+func (nopConsole) Attach(*Pipeline) error                   { return nil }
+func (nopConsole) Accepted(context.Context, hookline.Event) {}
+func (nopConsole) Settled(context.Context, channel.Settled) {}
+func (nopConsole) Close(context.Context) error              { return nil }
