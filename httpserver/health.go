@@ -63,6 +63,9 @@ func (s *Server) notReady() (string, error) {
 	if err := s.pipe.Consumer.Receiver().Health(); err != nil {
 		return ReasonChannelUnavailable, err
 	}
+	if s.pipe.Sender == nil {
+		return "", nil
+	}
 	if err := s.pipe.Sender.Health(); err != nil && s.ready.Load() {
 		s.log.Debug("httpserver: sender failed; it reconnects at its next send", "error", err)
 	}

@@ -105,7 +105,9 @@ func (s *Server) closePipeline(ctx context.Context) error {
 			errs = append(errs, dl.Shutdown(ctx))
 		}
 	}
-	errs = append(errs, s.pipe.Sender.Shutdown(ctx))
+	if s.pipe.Sender != nil {
+		errs = append(errs, s.pipe.Sender.Shutdown(ctx))
+	}
 	if s.pipe.Sink != nil {
 		errs = append(errs, s.pipe.Sink.Close())
 	}

@@ -69,8 +69,9 @@ type Options struct {
 
 // Pipeline is what the server runs besides HTTP, and shuts down after it.
 type Pipeline struct {
-	// Sender is the channel the webhook sends to. Required: readiness reports its health, and
-	// shutdown flushes it.
+	// Sender is the channel the webhook sends to: readiness reports its health (unless a
+	// Consumer runs, whose receiver decides), and shutdown flushes it. Required unless Consumer
+	// is set: a consumer-only process (pipeline's RoleConsumer) sends nothing.
 	Sender *channel.Sender
 	// Consumer, when set, is run for the server's lifetime. The server takes the rest from it:
 	// readiness reports the health of its Receiver, whose Shutdown flushes acknowledgements after
@@ -105,8 +106,8 @@ func New(webhook http.Handler, p Pipeline, opts *Options) (*Server, error) {
 	if webhook == nil {
 		return nil, errors.New("httpserver: New: webhook handler is nil")
 	}
-	if p.Sender == nil {
-		return nil, errors.New("httpserver: New: Pipeline.Sender is nil")
+	if p.Sender == nil && p.Consumer == nil {
+		return nil, errors.New("httpserver: New: Pipeline.Sender and Pipeline.Consumer are both nil")
 	}
 	s := &Server{pipe: p}
 	if opts != nil {

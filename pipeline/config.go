@@ -18,6 +18,8 @@ import (
 // names are defined.
 const (
 	EnvPort         = "PORT"
+	EnvHost         = "HOOKLINE_HOST"
+	EnvRole         = "HOOKLINE_ROLE"
 	EnvSource       = "HOOKLINE_SOURCE"
 	EnvChannel      = "HOOKLINE_CHANNEL"
 	EnvSubscription = "HOOKLINE_SUBSCRIPTION"
@@ -29,6 +31,7 @@ const (
 // none: see [FunctionConfigFromEnv]).
 const (
 	DefaultPort    = "8080"
+	DefaultHost    = "127.0.0.1"
 	DefaultSource  = "stripe://"
 	DefaultChannel = "mem://stripe-events"
 	DefaultSink    = "sqlite://hookline.db"
@@ -36,7 +39,12 @@ const (
 
 // Config says what to connect. For [Open], zero fields take the defaults above.
 type Config struct {
-	Addr string // host:port to listen on; default 127.0.0.1:$PORT
+	// Addr is the host:port to listen on; default $HOOKLINE_HOST:$PORT, that is 127.0.0.1:8080
+	// (a container sets HOOKLINE_HOST=0.0.0.0).
+	Addr string
+	// Role is what this process runs (# Roles): RoleAll (the default, also for ""), RoleWebhook
+	// or RoleConsumer. From HOOKLINE_ROLE.
+	Role Role
 	// Source is the URL of the webhook's source (package emitter's registry): stripe://
 	// (emitter/stripehook), standardwebhooks:// (emitter/standardwebhooks), with the source's
 	// options as query parameters. The program links the sources it accepts by importing their
@@ -87,9 +95,14 @@ func (c Config) masked() []string {
 // a mem:// channel, a SQLite file and a webhook secret generated for this run (SecretGenerated;
 // [SecretNotice] tells the user how to use it). The secrets are read from the variable the
 // source names (emitter.SourceDriver's SecretEnv). It fails only on a PORT that is not a port
-// number; [Config.Check] finds URLs that cannot work, a source not linked among them.
+// number, a HOOKLINE_ROLE that is not a role (or a file of routes it cannot read); [Config.Check] finds URLs that cannot work, a source not linked among them.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	role, err := ParseRole(getenv(EnvRole))
+	if err != nil {
+		return Config{}, err
+	}
 	c := Config{
+		Role:         role,
 		Source:       strings.TrimSpace(getenv(EnvSource)),
 		Channel:      getenv(EnvChannel),
 		Subscription: getenv(EnvSubscription),
@@ -106,12 +119,15 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		return c, fmt.Errorf("pipeline: %s=%q is not a TCP port number", EnvPort, port)
 	}
-	c.Addr = net.JoinHostPort("127.0.0.1", port)
-	var err error
+	host := strings.Trim(strings.TrimSpace(getenv(EnvHost)), "[]") // net.JoinHostPort brackets an IPv6 host
+	if host == "" {
+		host = DefaultHost
+	}
+	c.Addr = net.JoinHostPort(host, port)
 	if c.BatchSize, c.BatchWait, err = BatchFromEnv(getenv); err != nil {
 		return c, err
 	}
-	if d, _, err := emitter.LookupSource(c.Source); err == nil {
+	if d, _, err := emitter.LookupSource(c.Source); err == nil && c.Role.webhook() {
 		c.Secrets = emitter.ParseSecrets(getenv(d.SecretEnv))
 		if len(c.Secrets) == 0 {
 			c.Secrets = []string{d.NewSecret()}
@@ -134,7 +150,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 
 func (c Config) withDefaults() Config {
 	if c.Addr == "" {
-		c.Addr = net.JoinHostPort("127.0.0.1", DefaultPort)
+		c.Addr = net.JoinHostPort(DefaultHost, DefaultPort)
+	}
+	if c.Role == "" {
+		c.Role = RoleAll
 	}
 	if c.Source == "" {
 		c.Source = DefaultSource
@@ -145,7 +164,7 @@ func (c Config) withDefaults() Config {
 	if c.Subscription == "" {
 		c.Subscription = c.Channel
 	}
-	if c.Sink == "" {
+	if c.Sink == "" && c.Role.consumer() {
 		c.Sink = DefaultSink
 	}
 	if c.DeadLetter == "" && IsInProcess(c.Channel) {
@@ -164,10 +183,29 @@ func (c Config) withDefaults() Config {
 // so before anything else.
 func (c Config) Check() error { return c.check(true, true) }
 
-// check is Check, leaving out the source when one is given instead (withSource false) and the
+// checkRole refuses a role that is not one, and a split role on an in-process channel, whose
+// events would never leave the process.
+func (c Config) checkRole() error {
+	if _, err := ParseRole(string(c.Role)); err != nil {
+		return err
+	}
+	if c.Role != RoleAll && IsInProcess(c.Channel) {
+		return fmt.Errorf("pipeline: %s=%s needs a broker's channel: %s=%s does not leave the process (use %s=%s, or a broker)",
+			EnvRole, c.Role, EnvChannel, redact.String(c.Channel), EnvRole, RoleAll)
+	}
+	return nil
+}
+
+// check is Check, leaving out what the role does not run (the source without a webhook, the
+// sink without a consumer), and leaving out the source when one is given instead (withSource false) and the
 // sink URL when a sink is given instead (withSink false).
 func (c Config) check(withSource, withSink bool) error {
 	c = c.withDefaults()
+	if err := c.checkRole(); err != nil {
+		return err
+	}
+	withSource = withSource && c.Role.webhook()
+	withSink = withSink && c.Role.consumer()
 	if withSource {
 		if _, err := emitter.OpenSource(c.Source, c.Secrets); err != nil {
 			return fmt.Errorf("pipeline: %s=%s: %w", EnvSource, c.Source, err)
@@ -180,7 +218,7 @@ func (c Config) check(withSource, withSink bool) error {
 			}
 		}
 	}
-	if err := channel.CheckSubscriptionURL(c.Subscription); err != nil {
+	if err := channel.CheckSubscriptionURL(c.Subscription); err != nil && c.Role.consumer() {
 		return fmt.Errorf("pipeline: %s: %w", EnvSubscription, err)
 	}
 	if !withSink {

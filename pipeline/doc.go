@@ -11,11 +11,15 @@
 // defined (the function halves read the same ones through [FunctionConfigFromEnv], without
 // defaults):
 //
-//	PORT                   8080                      listen on 127.0.0.1:$PORT
+//	PORT                   8080                      listen on $HOOKLINE_HOST:$PORT
+//	HOOKLINE_HOST          127.0.0.1                 the listen host; 0.0.0.0 in a container (an IPv6
+//	                                                 host such as :: is bracketed: [::]:8080)
+//	HOOKLINE_ROLE          all                       what the process runs: all, webhook or consumer (# Roles)
 //	HOOKLINE_SOURCE        stripe://                 the source's URL (emitter: stripe://, standardwebhooks://)
 //	HOOKLINE_CHANNEL       mem://stripe-events       topic URL the webhook sends to
 //	HOOKLINE_SUBSCRIPTION  the channel URL           subscription URL the consumer receives from
-//	HOOKLINE_SINK          sqlite://hookline.db      sink URL (sqlite://, postgres://, dataverse://, stdout://, discard://)
+//	HOOKLINE_SINK          sqlite://hookline.db      sink URL (sqlite://, postgres://, dataverse://, stdout://, discard://);
+//	                                                 none in the webhook role
 //	HOOKLINE_DEADLETTER    <channel>-deadletter for an in-process channel, else none
 //	                                                 topic URL for events that cannot be processed
 //	HOOKLINE_BATCH_SIZE    100                       most events handed to a sink at once (1: one at a time)
@@ -31,6 +35,38 @@
 // no linked driver serves, a source option it does not know, no secret — is found
 // before anything connects ([Config.Check], [Webhook.Check], [Processor.Check]) and said once,
 // with what to fix, when the program starts.
+//
+// # Roles
+//
+// One process runs the webhook, the consumer, or both, so that in a deployment each scales on
+// its own signal: the webhook on HTTP load, the consumer on the queue's depth (KEDA). HOOKLINE_ROLE
+// ([EnvRole], Config.Role, [ParseRole]) says which; any other value is an error naming the
+// variable and the roles:
+//
+//	all       [RoleAll], the default: the webhook and the consumer, as in every example.
+//	webhook   [RoleWebhook]: the webhook, /healthz, /readyz and /metrics. It opens the topic and
+//	          the source only: no subscription, dead-letter topic, sink or consumer, so
+//	          HOOKLINE_SINK and HOOKLINE_CONFIG's sinks are neither needed nor opened.
+//	          /readyz answers 200 while the topic takes sends (a failed send marks it unavailable
+//	          until a send succeeds again).
+//	consumer  [RoleConsumer]: the consumer, /healthz, /readyz and /metrics. It opens no source and
+//	          needs no webhook secret (none is generated); POST /webhook answers 404. /readyz
+//	          answers 200 while the subscription receives and the consumer runs.
+//
+// A split role needs a broker's channel: with an in-process one (mem://, inproc://) [Open]
+// refuses it, since the events would never leave the process. The console (Options.Console)
+// runs where the consumer does (all or consumer): it lists what the consumer settled and
+// replays dead letters and recovers into the channel, for which a consumer with a console opens
+// the topic too; [Open] refuses a console in the webhook role. Readiness is what a Kubernetes
+// readiness probe needs: a webhook replica that cannot send takes no traffic, a consumer replica
+// that cannot receive is reported.
+//
+// A scheduled recovery ([Pipeline.Sender] with recovery.RunEvery, `hookline serve` with
+// HOOKLINE_RECOVER_EVERY) runs in the process that has it configured and sends into the channel,
+// so it belongs with the webhook (all or webhook; `hookline serve` refuses it in the consumer
+// role, which a queue-depth scaler may scale to zero). With several replicas configure it on one
+// deployment only: every replica that has it runs it, and while the duplicates are harmless (the
+// sinks are idempotent) they waste Stripe API calls and broker traffic.
 //
 // # Routes
 //

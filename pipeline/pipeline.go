@@ -113,10 +113,12 @@ type Pipeline struct {
 	console  Console
 }
 
-// Open checks cfg ([Config.Check]; the sink URL only when Options.Sink is nil) and connects everything in the order that loses nothing: the
-// topic, then its subscription (mempubsub drops messages sent before one exists), the
-// dead-letter topic, the sink, and only then the webhook that accepts events. Nothing is
-// received or accepted until [Pipeline.Serve].
+// Open checks cfg ([Config.Check]; the sink URL only when Options.Sink is nil) and connects
+// everything in the order that loses nothing: the topic, then its subscription (mempubsub drops
+// messages sent before one exists), the dead-letter topic, the sink, and only then the webhook
+// that accepts events. Nothing is received or accepted until [Pipeline.Serve]. It opens only
+// what Config.Role runs (# Roles): a webhook has no subscription, dead-letter topic, sink or
+// consumer; a consumer has no source, and a topic only for a console to send with.
 func Open(ctx context.Context, cfg Config, opts *Options) (_ *Pipeline, err error) {
 	if opts == nil {
 		opts = &Options{}
@@ -142,14 +144,20 @@ func Open(ctx context.Context, cfg Config, opts *Options) (_ *Pipeline, err erro
 			a.close(context.Background())
 		}
 	}()
+	if a.console != nil && !cfg.Role.consumer() {
+		return nil, fmt.Errorf("pipeline: %s=%s: the console lists and replays what the consumer settles; serve it where the consumer runs (%s or %s)",
+			EnvRole, cfg.Role, RoleConsumer, RoleAll)
+	}
 	if err = a.openChannels(ctx); err != nil {
 		return nil, err
 	}
-	if err = a.openSinks(ctx, opts); err != nil {
-		return nil, err
-	}
-	if err = a.newConsumer(opts.Consumer); err != nil {
-		return nil, err
+	if cfg.Role.consumer() {
+		if err = a.openSinks(ctx, opts); err != nil {
+			return nil, err
+		}
+		if err = a.newConsumer(opts.Consumer); err != nil {
+			return nil, err
+		}
 	}
 	if err = a.newServer(opts); err != nil {
 		return nil, err
@@ -202,8 +210,13 @@ func (a *Pipeline) openChannels(ctx context.Context) error {
 	var err error
 	sopts := &channel.SenderOptions{ReconnectInterval: a.every, TracerProvider: a.tp, MeterProvider: a.mp}
 	ropts := &channel.ReceiverOptions{ReconnectInterval: a.every}
-	if a.sender, err = channel.OpenSender(ctx, a.cfg.Channel, sopts); err != nil {
-		return err
+	if a.cfg.Role.webhook() || a.console != nil { // a console replays and recovers into the channel
+		if a.sender, err = channel.OpenSender(ctx, a.cfg.Channel, sopts); err != nil {
+			return err
+		}
+	}
+	if !a.cfg.Role.consumer() {
+		return nil // the dead letters are the consumer's
 	}
 	if a.recv, err = channel.OpenReceiver(ctx, a.cfg.Subscription, ropts); err != nil {
 		return err
@@ -299,7 +312,9 @@ func (a *Pipeline) newConsumer(base *channel.ConsumerOptions) error {
 
 // newServer builds the webhook and the server that runs it with the consumer.
 func (a *Pipeline) newServer(opts *Options) error {
-	a.dst = a.sender
+	if a.sender != nil {
+		a.dst = a.sender
+	}
 	if a.pending != nil {
 		a.dst = a.pending.Guard(a.sender)
 	}
@@ -319,16 +334,19 @@ func (a *Pipeline) newServer(opts *Options) error {
 	if hopts.MeterProvider == nil {
 		hopts.MeterProvider = a.mp
 	}
-	src := opts.Source
-	if src == nil {
+	var h http.Handler = http.NotFoundHandler() // a consumer's webhook path
+	if a.cfg.Role.webhook() {
+		src := opts.Source
+		if src == nil {
+			var err error
+			if src, err = emitter.OpenSource(a.cfg.Source, a.cfg.Secrets); err != nil {
+				return err
+			}
+		}
 		var err error
-		if src, err = emitter.OpenSource(a.cfg.Source, a.cfg.Secrets); err != nil {
+		if h, err = emitter.NewHandler(src, a.dst, &hopts); err != nil {
 			return err
 		}
-	}
-	h, err := emitter.NewHandler(src, a.dst, &hopts)
-	if err != nil {
-		return err
 	}
 	p := httpserver.Pipeline{Sender: a.sender, Consumer: a.consumer}
 	if a.ownsSink {
@@ -337,6 +355,7 @@ func (a *Pipeline) newServer(opts *Options) error {
 	if a.pending != nil || a.console != nil {
 		p.Settle = a.settle
 	}
+	var err error
 	a.srv, err = httpserver.New(h, p, &httpserver.Options{
 		Addr:            a.cfg.Addr,
 		WebhookPattern:  "/webhook", // the webhook answers other methods itself (405)
@@ -375,6 +394,8 @@ func (a *Pipeline) Config() Config { return a.cfg }
 
 // Readiness returns what GET /readyz answers: "" when the pipeline is ready, else a short fixed
 // reason ("channel unavailable", "consumer stopped", "shutting down") and the error behind it.
+// With a consumer (RoleAll, RoleConsumer) the subscription's health and the running consumer
+// decide; a webhook alone (RoleWebhook) is ready while its topic can take sends.
 func (a *Pipeline) Readiness() (reason string, err error) { return a.srv.Readiness() }
 
 // Backlog returns how many events an in-process channel accepted and has not yet settled, and
@@ -424,9 +445,11 @@ func (a *Pipeline) Handler() http.Handler { return a.srv.Handler() }
 // that [Pipeline.Serve] waits for what was sent through it before it stops. Use it to put events
 // of another source into the pipeline, such as a scheduled recovery (recovery.RunEvery, as
 // `hookline serve` does). Sends must end before Serve returns: Serve shuts the channel down.
+// It is nil in a consumer-only process (RoleConsumer) without a console.
 func (a *Pipeline) Sender() emitter.Sender { return a.dst }
 
-// Consumer returns the consumer loop, for its statistics.
+// Consumer returns the consumer loop, for its statistics; nil in a webhook-only process
+// (RoleWebhook).
 func (a *Pipeline) Consumer() *channel.Consumer { return a.consumer }
 
 // Serve accepts webhooks on ln and processes events until ctx ends, then shuts down in the order
@@ -442,8 +465,17 @@ func (a *Pipeline) Serve(ctx context.Context, ln net.Listener) error {
 			a.logDeadLetters(dlCtx)
 		}
 	}()
-	a.log.Info("hookline listening", "webhook", "http://"+ln.Addr().String()+"/webhook",
-		"channel", redact.String(a.cfg.Channel), "sink", redact.String(a.cfg.Sink))
+	switch a.cfg.Role {
+	case RoleWebhook:
+		a.log.Info("hookline listening", "role", string(a.cfg.Role), "webhook", "http://"+ln.Addr().String()+"/webhook",
+			"channel", redact.String(a.cfg.Channel))
+	case RoleConsumer:
+		a.log.Info("hookline listening", "role", string(a.cfg.Role), "health", "http://"+ln.Addr().String()+"/healthz",
+			"subscription", redact.String(a.cfg.Subscription), "sink", redact.String(a.cfg.Sink))
+	default:
+		a.log.Info("hookline listening", "role", string(a.cfg.Role), "webhook", "http://"+ln.Addr().String()+"/webhook",
+			"channel", redact.String(a.cfg.Channel), "sink", redact.String(a.cfg.Sink))
+	}
 	err := a.srv.Serve(ctx, ln)
 	if a.unwatch != nil {
 		a.unwatch()

@@ -14,7 +14,12 @@ import (
 )
 
 func runDeadLetters(ctx context.Context, e env, args []string) error {
-	if len(args) > 0 {
+	if len(args) > 0 && (args[0] == "list" || args[0] == "replay" || args[0] == "discard") {
+		_, stopTelemetry, err := startTelemetry(ctx, e, nil)
+		if err != nil {
+			return err
+		}
+		defer stopTelemetry()
 		switch args[0] {
 		case "list":
 			return runDeadLettersList(ctx, e, args[1:])

@@ -6,7 +6,7 @@
 //
 // It is configured by the environment variables of package pipeline (HOOKLINE_SOURCE and its
 // secret, STRIPE_WEBHOOK_SECRET or HOOKLINE_WEBHOOK_SECRET, HOOKLINE_CHANNEL, HOOKLINE_SINK,
-// HOOKLINE_DEADLETTER, PORT, ...) and, for the commands that
+// HOOKLINE_DEADLETTER, PORT, HOOKLINE_HOST, HOOKLINE_ROLE, ...) and, for the commands that
 // read Stripe's API, STRIPE_API_KEY (a secret key, or a restricted key with read access to events
 // and to the objects a backfill lists) and STRIPE_API_BASE (Stripe's API by default; set it for a
 // proxy or a test double). Flags override the environment. Results go to standard output,
@@ -21,17 +21,35 @@
 //	HOOKLINE_CHANNEL=rabbitmq://stripe-events HOOKLINE_SINK=postgres://... \
 //	STRIPE_WEBHOOK_SECRET=whsec_... hookline serve -addr :8080
 //
+// It listens on HOOKLINE_HOST:PORT, 127.0.0.1:8080 by default; a container sets
+// HOOKLINE_HOST=0.0.0.0 (the image does, with PORT=8080). -addr overrides both.
+//
+// HOOKLINE_ROLE (or -role, which overrides it) says what the process runs: all (the default),
+// webhook or consumer, so that the webhook and the consumer scale apart (package pipeline,
+// # Roles). A webhook needs no HOOKLINE_SINK and opens no sink or subscription; a consumer needs
+// no webhook secret and answers 404 on /webhook. Both serve /healthz, /readyz (webhook: the
+// broker takes sends; consumer: the subscription receives) and, with a metrics exporter,
+// /metrics. A split role needs a broker's channel. The console (below) runs in all and consumer.
+//
+//	HOOKLINE_ROLE=webhook  HOOKLINE_CHANNEL=rabbitmq://stripe-events STRIPE_WEBHOOK_SECRET=whsec_... hookline serve
+//	HOOKLINE_ROLE=consumer HOOKLINE_CHANNEL=rabbitmq://stripe-events HOOKLINE_SINK=postgres://... hookline serve
+//
 // With HOOKLINE_RECOVER_EVERY (or -recover-every, which overrides it) set to a duration such as
 // 1h, and STRIPE_API_KEY set, serve also heals itself: at start and then at each interval it
 // recovers the events of the look-back window (HOOKLINE_RECOVER_LOOKBACK, default 72h) whose
 // webhook delivery has not succeeded, into the pipeline's own channel (for an in-process one, through the
 // same bound as the webhook, so the consumer stores them before the process exits), and logs
 // each run's counts. It keeps no state: the sinks absorb what arrives twice. The interval must
-// not be longer than the look-back. See package recovery, # Scheduled recovery.
+// not be longer than the look-back. See package recovery, # Scheduled recovery. It runs in the
+// process that has it configured and sends into the channel, so it runs with the webhook (roles
+// all and webhook); serve refuses it in the consumer role. With several replicas, configure it
+// on one deployment only (one replica's worth): duplicates are harmless, since the sinks are
+// idempotent, but wasteful.
 //
 //	STRIPE_API_KEY=rk_... HOOKLINE_RECOVER_EVERY=1h hookline serve
 //
-// Traces and metrics are exported as OpenTelemetry's standard variables say (OTEL_TRACES_EXPORTER,
+// Traces and metrics (of serve, recover, backfill and deadletters) are exported as
+// OpenTelemetry's standard variables say (OTEL_TRACES_EXPORTER,
 // OTEL_METRICS_EXPORTER, OTEL_EXPORTER_OTLP_*, OTEL_SERVICE_NAME: package telemetry has the
 // reference); nothing is exported when none is set. With OTEL_METRICS_EXPORTER=prometheus the
 // metrics are served at GET /metrics on the webhook's port as well as on
@@ -113,4 +131,14 @@
 // messages not selected, and those whose send failed, stay. Discard acknowledges the selected
 // messages without sending them anywhere, which removes them for good; it refuses to run
 // without a selection unless given --all.
+//
+// # version
+//
+// Prints the module version ("(devel)" for a build from a work tree), the VCS revision, its time
+// and whether the tree was modified ("unknown" when the build has no VCS stamp, as under go run
+// or go test), and the Go version, from the binary's build information; -json prints them as an
+// object with the keys version, revision, time, modified and go.
+//
+//	hookline version
+//	hookline version -json
 package main

@@ -59,6 +59,7 @@ var commands = []command{
 	{"deadletters", "list, replay or discard the messages on a dead-letter channel", runDeadLetters},
 	{"check", "check the configuration before any event: URLs, routes, the sinks' tables and columns", runCheck},
 	{"dataverse", "dataverse setup: create the columns and keys the Dataverse routes need", runDataverse},
+	{"version", "print the version, VCS revision and Go version of this binary", runVersion},
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, out, log io.Writer) error {

@@ -33,11 +33,11 @@ func runRecover(ctx context.Context, e env, args []string) error {
 	}
 	now := time.Now()
 	opts := &recovery.Options{Types: types, Undelivered: *undelivered, DryRun: *dryRun, Window: *window}
-	var err error
 	if *since == "" {
 		fs.Usage()
 		return fmt.Errorf("%w: recover needs --since", errUsage)
 	}
+	var err error
 	if opts.Since, err = recovery.ParseWhen(*since, now); err != nil {
 		return fmt.Errorf("--since: %w", err)
 	}
@@ -49,6 +49,11 @@ func runRecover(ctx context.Context, e env, args []string) error {
 	if now.Sub(opts.Since) > recovery.Retention {
 		fmt.Fprintf(e.log, "recover: note: Stripe keeps events for 30 days; nothing older than %s can be listed\n", now.Add(-recovery.Retention).Format(time.RFC3339))
 	}
+	_, stopTelemetry, err := startTelemetry(ctx, e, nil)
+	if err != nil {
+		return err
+	}
+	defer stopTelemetry() // after the destination's shutdown: its last spans go out too
 	api, dst, err := stripeAndDestination(ctx, e, *dryRun)
 	if err != nil {
 		return err
@@ -80,6 +85,11 @@ func runBackfill(ctx context.Context, e env, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("%w: backfill needs --objects", errUsage)
 	}
+	_, stopTelemetry, err := startTelemetry(ctx, e, nil)
+	if err != nil {
+		return err
+	}
+	defer stopTelemetry() // after the destination's shutdown: its last spans go out too
 	api, dst, err := stripeAndDestination(ctx, e, *dryRun)
 	if err != nil {
 		return err

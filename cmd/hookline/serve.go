@@ -19,13 +19,15 @@ import (
 )
 
 // runServe runs the pipeline from the environment, as examples/local does without -demo, so a
-// container image can run this one binary. With HOOKLINE_RECOVER_EVERY (or -recover-every) it
+// container image can run this one binary: the webhook, the consumer or both (HOOKLINE_ROLE or
+// -role). With HOOKLINE_RECOVER_EVERY (or -recover-every) it
 // also runs the scheduled recovery in the background, into the pipeline's own channel. The
 // OTEL_* variables choose where traces and metrics go (package telemetry). With
 // HOOKLINE_CONSOLE_TOKEN it serves the operator console at /console/ (package console).
 func runServe(ctx context.Context, e env, args []string) error {
-	fs := e.flags("serve", "serve [-addr host:port] [-recover-every duration]")
-	addr := fs.String("addr", "", "listen address (default 127.0.0.1:$PORT; use :8080 in a container)")
+	fs := e.flags("serve", "serve [-addr host:port] [-role all|webhook|consumer] [-recover-every duration]")
+	addr := fs.String("addr", "", "listen address (default $"+pipeline.EnvHost+":$"+pipeline.EnvPort+", 127.0.0.1:8080; a container sets "+pipeline.EnvHost+"=0.0.0.0)")
+	role := fs.String("role", "", "what this process runs: all (webhook and consumer), webhook or consumer (overrides "+pipeline.EnvRole+"; default all)")
 	every := fs.Duration("recover-every", 0, "recover the events whose webhook delivery has not succeeded from Stripe's API this often, "+
 		"in the background (e.g. 1h; overrides "+recovery.EnvEvery+"; 0: never; needs "+recovery.EnvAPIKey+")")
 	if err := parse(fs, args); err != nil {
@@ -38,9 +40,18 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if *addr != "" {
 		cfg.Addr = *addr
 	}
+	if flagSet(fs, "role") {
+		if cfg.Role, err = pipeline.ParseRole(*role); err != nil {
+			return fmt.Errorf("-role: %w", err)
+		}
+	}
 	rec, err := scheduledRecovery(fs, *every, e.getenv)
 	if err != nil {
 		return err
+	}
+	if rec != nil && cfg.Role == pipeline.RoleConsumer {
+		return fmt.Errorf("%s=%s: the scheduled recovery (%s, -recover-every) sends into the channel: configure it on the webhook's deployment (%s or %s), on one deployment only",
+			pipeline.EnvRole, cfg.Role, recovery.EnvEvery, pipeline.RoleWebhook, pipeline.RoleAll)
 	}
 	if cfg.SecretGenerated {
 		fmt.Fprintln(e.log, pipeline.SecretNotice(cfg))
@@ -62,16 +73,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 		topts.MetricReaders = append(topts.MetricReaders, con.MetricReader()) // its Overview reads the metrics
 		topts.ViewsWithoutExporter = con.MetricViews()                        // and only those it reads, unless exported
 	}
-	tel, err := telemetry.Start(ctx, &topts)
+	tel, stopTelemetry, err := startTelemetry(ctx, e, &topts)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		// After the pipeline's shutdown: the spans of the last events go out too.
-		if err := tel.Shutdown(context.WithoutCancel(ctx)); err != nil {
-			log.Warn("telemetry shutdown", "error", err.Error())
-		}
-	}()
+	defer stopTelemetry() // after the pipeline's shutdown: the spans of the last events go out too
 	popts.Metrics = tel.MetricsHandler()
 	p, err := pipeline.Open(ctx, cfg, popts)
 	if err != nil {
@@ -79,7 +85,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w (set %s or -addr to use another)", cfg.Addr, err, pipeline.EnvPort)
+		return fmt.Errorf("listen on %s: %w (set %s, %s or -addr to use another)", cfg.Addr, err, pipeline.EnvHost, pipeline.EnvPort)
 	}
 	if consoleOn {
 		log.Info("operator console", "url", "http://"+ln.Addr().String()+httpserver.ConsolePrefix, "read_only", copts.ReadOnly)
@@ -133,6 +139,21 @@ func scheduledRecovery(fs *flag.FlagSet, flagEvery time.Duration, getenv func(st
 		return nil, err
 	}
 	return &recoverySchedule{every: every, schedule: s, api: api}, nil
+}
+
+// startTelemetry starts telemetry from the OTEL_* variables (package telemetry) for a command,
+// and returns the function that flushes and stops it, to defer, which says on e.log when that
+// fails.
+func startTelemetry(ctx context.Context, e env, opts *telemetry.Options) (*telemetry.Telemetry, func(), error) {
+	tel, err := telemetry.Start(ctx, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tel, func() {
+		if err := tel.Shutdown(context.WithoutCancel(ctx)); err != nil {
+			fmt.Fprintln(e.log, "hookline: telemetry shutdown:", err)
+		}
+	}, nil
 }
 
 func flagSet(fs *flag.FlagSet, name string) bool {

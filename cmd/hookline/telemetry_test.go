@@ -5,14 +5,18 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/hookline/hookline/internal/testsupport/stripeapi"
 )
 
 // serveUntilListening runs serve with env until it logs its webhook URL, and returns the
@@ -138,5 +142,63 @@ func TestServeRefusesABadExporter(t *testing.T) {
 		func(k string) string { return map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_telemetry_test"}[k] }, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), `OTEL_TRACES_EXPORTER="zipkin"`) {
 		t.Fatalf("serve with OTEL_TRACES_EXPORTER=zipkin: %v", err)
+	}
+}
+
+// recover starts telemetry from the OTEL_* variables as serve does: with an OTLP trace exporter
+// it exports the spans of its sends (and of the in-process consumer) before it exits.
+func TestRecoverExportsSpans(t *testing.T) {
+	var mu sync.Mutex
+	var exports int
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.Method == http.MethodPost && r.URL.Path == "/v1/traces" && len(body) > 0 {
+			mu.Lock()
+			exports++
+			mu.Unlock()
+		}
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer collector.Close()
+	t.Setenv("OTEL_TRACES_EXPORTER", "otlp")
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
+	t.Setenv("OTEL_METRICS_EXPORTER", "none")
+	t.Setenv("OTEL_SDK_DISABLED", "")
+
+	srv := stripeapi.Start(t, nil)
+	srv.AddEvent(stripeapi.NewEvent("customer.updated", "cus_otel_1", time.Now().Add(-time.Hour)))
+	env := map[string]string{"STRIPE_API_KEY": srv.Key(), "STRIPE_API_BASE": srv.URL(), "HOOKLINE_SINK": "discard://"}
+	if out, log, err := runCmd(t, env, "recover", "--since", "2h"); err != nil || !strings.HasPrefix(out, "1 events listed, 1 sent") {
+		t.Fatalf("recover: %q, %v\n%s", out, err, log)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if exports == 0 {
+		t.Error("recover exported no spans to OTEL_EXPORTER_OTLP_ENDPOINT")
+	}
+}
+
+// With OTEL_TRACES_EXPORTER=none and OTEL_METRICS_EXPORTER=none, recover, backfill and
+// deadletters run as without telemetry; a bad exporter is said before anything runs.
+func TestCommandsRunWithTelemetryOff(t *testing.T) {
+	t.Setenv("OTEL_TRACES_EXPORTER", "none")
+	t.Setenv("OTEL_METRICS_EXPORTER", "none")
+	srv := stripeapi.Start(t, nil)
+	srv.AddEvent(stripeapi.NewEvent("customer.updated", "cus_otel_2", time.Now().Add(-time.Hour)))
+	srv.AddObject("customers", stripeapi.NewCustomer("cus_otel_3", time.Now().Add(-time.Minute)))
+	env := map[string]string{"STRIPE_API_KEY": srv.Key(), "STRIPE_API_BASE": srv.URL(), "HOOKLINE_SINK": "discard://"}
+	if out, _, err := runCmd(t, env, "recover", "--since", "2h"); err != nil || !strings.HasPrefix(out, "1 events listed, 1 sent") {
+		t.Errorf("recover: %q, %v", out, err)
+	}
+	if out, _, err := runCmd(t, env, "backfill", "--objects", "customer"); err != nil || !strings.HasPrefix(out, "1 objects listed, 1 sent") {
+		t.Errorf("backfill: %q, %v", out, err)
+	}
+	t.Setenv("OTEL_TRACES_EXPORTER", "zipkin")
+	for _, args := range [][]string{{"recover", "--since", "2h"}, {"backfill", "--objects", "customer"}, {"deadletters", "list", "--from", "inproc://nothing"}} {
+		if _, _, err := runCmd(t, env, args...); err == nil || !strings.Contains(err.Error(), `OTEL_TRACES_EXPORTER="zipkin"`) {
+			t.Errorf("%s with OTEL_TRACES_EXPORTER=zipkin: %v", args[0], err)
+		}
 	}
 }
