@@ -7,7 +7,7 @@
 # The binary is compiled here, outside the image (CGO_ENABLED=0, -trimpath, -s -w; from the git
 # work tree, so its build info holds the revision), and copied with the build host's CA bundle
 # and a passwd/group for user 65532 into a temporary build context. The image is FROM scratch:
-# nothing is pulled.
+# nothing is pulled. The image has one layer (--layers=false).
 #
 # Podman runs with settings that work in sandboxes that refuse the rlimits podman sets and whose
 # hybrid cgroups crun cannot use: --runtime runc, --storage-driver vfs, and CONTAINERS_CONF
@@ -76,7 +76,7 @@ licenses=""
 grep -q 'Apache License' "$repo/LICENSE" 2>/dev/null && licenses="Apache-2.0"
 
 echo "build-image: building $tag (revision ${revision:-unknown}, version ${version:-unknown})"
-podman_ build \
+podman_ build --layers=false \
   --file "$repo/deploy/container/Containerfile" \
   --tag "$tag" \
   --build-arg "SOURCE=$source_url" \
