@@ -196,12 +196,13 @@ type container struct {
 	port int
 }
 
-// start runs the image detached on the host's network with env, and removes it when t ends.
+// start runs the image detached, with a read-only root file system, on the host's network with
+// env, and removes it when t ends.
 func start(t *testing.T, tag, name string, env map[string]string) container {
 	t.Helper()
 	port := freePort(t)
 	name = fmt.Sprintf("hookline-test-%s-%d", name, os.Getpid())
-	args := []string{"run", "-d", "--name", name, "--network", "host", "-e", "PORT=" + strconv.Itoa(port)}
+	args := []string{"run", "-d", "--read-only", "--name", name, "--network", "host", "-e", "PORT=" + strconv.Itoa(port)}
 	for k, v := range env {
 		args = append(args, "-e", k+"="+v)
 	}
