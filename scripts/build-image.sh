@@ -35,7 +35,7 @@ read -r -a podman_flags <<<"${PODMAN_FLAGS:---runtime runc --storage-driver vfs}
 [ -n "${PODMAN_ROOT:-}" ] && podman_flags+=(--root "$PODMAN_ROOT")
 [ -n "${PODMAN_RUNROOT:-}" ] && podman_flags+=(--runroot "$PODMAN_RUNROOT")
 if [ -z "${CONTAINERS_CONF:-}" ]; then
-  confdir="${HOOKLINE_TOOLS:-$HOME/.cache/hookline-tools}/podman"
+  confdir="${HOOKLINE_TOOLS:-${HOME:-/tmp}/.cache/hookline-tools}/podman"
   mkdir -p "$confdir"
   CONTAINERS_CONF="$confdir/containers.conf"
   printf '[containers]\ndefault_ulimits = []\n' >"$CONTAINERS_CONF.tmp.$$"
