@@ -15,19 +15,7 @@ if command -v chromium >/dev/null; then
   exit 0
 fi
 
-command -v apt-get >/dev/null || { echo "install-chromium: apt-get is required (Debian or Ubuntu)" >&2; exit 1; }
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "install-chromium: run as root, or install sudo" >&2; exit 1; }
-  sudo=(sudo)
-fi
-apt_get() { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "$@"; }
-install_chromium() { apt_get install -y -q --no-install-recommends chromium fonts-liberation; }
-
-if ! install_chromium; then
-  echo "install-chromium: install failed; retrying after apt-get update" >&2
-  apt_get update -q
-  install_chromium
-fi
+. "$(dirname "$0")/apt.sh"
+apt_install install-chromium --no-install-recommends chromium fonts-liberation
 command -v chromium >/dev/null || { echo "install-chromium: chromium is not on PATH after the install" >&2; exit 1; }
 echo "chromium installed: $(chromium --version 2>/dev/null)"

@@ -17,18 +17,6 @@ if have podman && have runc; then
   exit 0
 fi
 
-command -v apt-get >/dev/null || { echo "install-podman: apt-get is required (Debian or Ubuntu)" >&2; exit 1; }
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "install-podman: run as root, or install sudo" >&2; exit 1; }
-  sudo=(sudo)
-fi
-apt_get() { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "$@"; }
-install_podman() { apt_get install -y -q podman runc; }
-
-if ! install_podman; then
-  echo "install-podman: install failed; retrying after apt-get update" >&2
-  apt_get update -q
-  install_podman
-fi
+. "$(dirname "$0")/apt.sh"
+apt_install install-podman podman runc
 echo "podman installed: $(podman --version)"
