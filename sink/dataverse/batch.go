@@ -4,13 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"strings"
 	"sync"
 
@@ -57,15 +56,11 @@ func (s *Sink) sendAll(ctx context.Context, reqs []request) ([]*response, []erro
 // batch sends ops in one $batch request with Prefer: odata.continue-on-error, so that each
 // operation runs whatever the others' outcomes, and fills in each one's response or error.
 func (s *Sink) batch(ctx context.Context, ops []request, resps []*response, errs []error) {
-	boundary := "batch_" + randomID()
-	body := s.batchBody(ops, boundary)
+	body, contentType := s.batchBody(ops)
 	what := fmt.Sprintf("POST $batch of %d operations (%s, ...)", len(ops), ops[0].what)
 	resp, err := s.do(ctx, request{method: http.MethodPost, path: "$batch", body: body, what: what,
 		maxResponse: maxBatchResponse,
-		header: map[string]string{
-			"Content-Type": "multipart/mixed; boundary=" + boundary,
-			"Prefer":       "odata.continue-on-error",
-		}})
+		header:      map[string]string{"Content-Type": contentType, "Prefer": "odata.continue-on-error"}})
 	if err == nil && resp.status != http.StatusOK {
 		err = statusError(what, resp, s.o.Now())
 	}
@@ -91,28 +86,30 @@ func (s *Sink) batch(ctx context.Context, ops []request, resps []*response, errs
 }
 
 // batchBody writes ops as the parts of a multipart/mixed $batch body ("Execute batch operations
-// using the Web API"): each an application/http part holding the request line with the
-// operation's absolute URL, its headers and its JSON body.
-func (s *Sink) batchBody(ops []request, boundary string) []byte {
+// using the Web API"), each an application/http part holding the request line with the
+// operation's absolute URL, its headers and its JSON body, and returns it with its Content-Type.
+func (s *Sink) batchBody(ops []request) (body []byte, contentType string) {
 	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	mw.SetBoundary("batch_" + mw.Boundary()) // random, and named as Dataverse names batches
+	partHeader := textproto.MIMEHeader{"Content-Type": {"application/http"}, "Content-Transfer-Encoding": {"binary"}}
 	for _, op := range ops {
-		fmt.Fprintf(&b, "--%s\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n", boundary)
-		fmt.Fprintf(&b, "%s %s%s HTTP/1.1\r\n", op.method, s.base, op.path)
+		pw, _ := mw.CreatePart(partHeader) // writes to b, which cannot fail
+		fmt.Fprintf(pw, "%s %s%s HTTP/1.1\r\n", op.method, s.base, op.path)
 		if op.body != nil {
-			fmt.Fprintf(&b, "Content-Type: application/json; charset=utf-8\r\nContent-Length: %d\r\n", len(op.body))
+			fmt.Fprintf(pw, "Content-Type: application/json; charset=utf-8\r\nContent-Length: %d\r\n", len(op.body))
 		}
 		for k, v := range s.bypass {
-			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
+			fmt.Fprintf(pw, "%s: %s\r\n", k, v)
 		}
 		for k, v := range op.header {
-			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
+			fmt.Fprintf(pw, "%s: %s\r\n", k, v)
 		}
-		b.WriteString("\r\n")
-		b.Write(op.body)
-		b.WriteString("\r\n") // the line break before a boundary belongs to the boundary
+		pw.Write([]byte("\r\n"))
+		pw.Write(op.body)
 	}
-	fmt.Fprintf(&b, "--%s--\r\n", boundary)
-	return b.Bytes()
+	mw.Close()
+	return b.Bytes(), "multipart/mixed; boundary=" + mw.Boundary()
 }
 
 // parseBatch reads the operations' responses out of a $batch response: a multipart/mixed body
@@ -146,11 +143,4 @@ func parseBatch(resp *response) ([]*response, error) {
 		}
 		out = append(out, &response{status: hr.StatusCode, header: hr.Header, body: body})
 	}
-}
-
-// randomID returns 16 random bytes in hex, for a multipart boundary.
-func randomID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }

@@ -20,8 +20,12 @@ func TestBatchBodyIsStandardMultipart(t *testing.T) {
 		{method: http.MethodPatch, path: "contacts(k='b')", body: []byte(`{"x":1}`),
 			header: map[string]string{"If-Match": `W/"7"`, "Prefer": "return=representation"}},
 	}
-	body := s.batchBody(ops, "batch_xyz")
-	mr := multipart.NewReader(bytes.NewReader(body), "batch_xyz")
+	body, ct := s.batchBody(ops)
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "multipart/mixed" || !strings.HasPrefix(params["boundary"], "batch_") {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
 	for i, op := range ops {
 		p, err := mr.NextRawPart()
 		if err != nil {

@@ -85,8 +85,9 @@ func (s *Sink) Close() error {
 	return nil
 }
 
-// Concurrency returns the number of requests the sink lets run at once now: MaxConcurrency,
-// or less while it slows down after Dataverse throttled it.
+// Concurrency returns the number of requests the sink lets run at once now: 1 until its first
+// request is answered, then MaxConcurrency or the x-ms-dop-hint Dataverse recommends if that is
+// lower, and less while it slows down after Dataverse throttled it (package doc, # Limits).
 func (s *Sink) Concurrency() int { return s.lim.current() }
 
 // Write creates or updates the row whose key column is ev.Subject when ev is newer, by
