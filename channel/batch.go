@@ -180,16 +180,13 @@ func (c *Consumer) attemptBatch(ctx context.Context, ds []inFlight, todo []int) 
 			if c.opts.OnSettled != nil {
 				d.v.calls = append(d.v.calls, Attempt{Err: r.Err, Took: took})
 			}
+			retryAfter = max(retryAfter, hookline.RetryAfter(r.Err))
 			code := hookline.Code(r.Err)
 			if code == hookline.OK || code == hookline.Permanent || ctx.Err() != nil || n >= c.opts.MaxAttempts {
-				calls := d.v.calls
-				d.v = c.conclude(d.ctx, d.ev, n, r.Ignored, r.Err, d.delivery)
-				d.v.calls = calls
-				retryAfter = max(retryAfter, hookline.RetryAfter(r.Err))
+				c.concludeIn(d, n, r.Ignored, r.Err)
 				continue
 			}
 			again = append(again, i)
-			retryAfter = max(retryAfter, hookline.RetryAfter(r.Err))
 			c.count(func(s *Stats) { s.Retries++ })
 			c.meters.recordEvent(d.ctx, OutcomeRetried, errorType(r.Err))
 		}
@@ -203,14 +200,18 @@ func (c *Consumer) attemptBatch(ctx context.Context, ds []inFlight, todo []int) 
 		todo = again
 		if !sleep(ctx, c.backoff(n, retryAfter)) {
 			for _, i := range todo {
-				d := &ds[i]
-				calls := d.v.calls
-				d.v = c.conclude(d.ctx, d.ev, n, false, ctx.Err(), d.delivery)
-				d.v.calls = calls
+				c.concludeIn(&ds[i], n, false, ctx.Err())
 			}
 			return
 		}
 	}
+}
+
+// concludeIn sets d's verdict after n calls of the batch handler, keeping the calls recorded.
+func (c *Consumer) concludeIn(d *inFlight, n int, ignored bool, err error) {
+	calls := d.v.calls
+	d.v = c.conclude(d.ctx, d.ev, n, ignored, err, d.delivery)
+	d.v.calls = calls
 }
 
 // callBatch runs the batch handler once (attempt n) on ds[todo] with the per-call deadline, in a

@@ -10,7 +10,6 @@ import (
 
 	"github.com/hookline/hookline"
 	"github.com/hookline/hookline/channel"
-	"github.com/hookline/hookline/internal/eventlog"
 	"github.com/hookline/hookline/route"
 	"github.com/hookline/hookline/sink"
 )
@@ -79,13 +78,7 @@ func storeBatch(s sink.BatchApplier, log *slog.Logger, level slog.Level) channel
 				continue
 			}
 			res[i].Ignored = o.Result == sink.Ignored
-			if log.Enabled(batch[i].Context, level) {
-				msg := "event stored"
-				if res[i].Ignored {
-					msg = "event ignored: the sink already holds it or a newer event"
-				}
-				log.LogAttrs(batch[i].Context, level, msg, eventlog.Attrs(batch[i].Context, batch[i].Event)...)
-			}
+			logStored(batch[i].Context, log, level, batch[i].Event, res[i].Ignored)
 		}
 		return res
 	}

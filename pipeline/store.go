@@ -25,16 +25,24 @@ func storeTo(s sink.Sink, log *slog.Logger, level slog.Level) channel.Handler {
 		if err != nil {
 			return err
 		}
-		msg := "event stored"
 		if res == sink.Ignored {
 			channel.ReportIgnored(ctx)
-			msg = "event ignored: the sink already holds it or a newer event"
 		}
-		if log.Enabled(ctx, level) {
-			log.LogAttrs(ctx, level, msg, eventlog.Attrs(ctx, ev)...)
-		}
+		logStored(ctx, log, level, ev, res == sink.Ignored)
 		return nil
 	}
+}
+
+// logStored logs that the sink stored ev, or ignored it, at level.
+func logStored(ctx context.Context, log *slog.Logger, level slog.Level, ev hookline.Event, ignored bool) {
+	if !log.Enabled(ctx, level) {
+		return
+	}
+	msg := "event stored"
+	if ignored {
+		msg = "event ignored: the sink already holds it or a newer event"
+	}
+	log.LogAttrs(ctx, level, msg, eventlog.Attrs(ctx, ev)...)
 }
 
 // sinkName returns the hookline.sink metric attribute of the sink: "memory" for a *sink.Memory
